@@ -1,0 +1,95 @@
+-- authserver schema. Every secret value (authorization code, refresh token, SSO session id,
+-- personal access token) is stored only as its SHA-256 hash; user passwords as argon2id PHC strings.
+
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    username            TEXT    NOT NULL UNIQUE,
+    password_hash       TEXT    NOT NULL,
+    name                TEXT,
+    email               TEXT,
+    admin               INTEGER NOT NULL DEFAULT 0,
+    disabled            INTEGER NOT NULL DEFAULT 0,
+    -- bumped on password change / disable: tokens issued before it are dead
+    not_before          INTEGER NOT NULL DEFAULT 0,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL
+);
+
+CREATE TABLE signing_keys (
+    kid             TEXT    PRIMARY KEY,
+    alg             TEXT    NOT NULL,
+    private_pkcs8   BLOB    NOT NULL,
+    active          INTEGER NOT NULL DEFAULT 1,
+    created_at      INTEGER NOT NULL,
+    retired_at      INTEGER
+);
+-- at most one active key per algorithm, so instances racing on first start agree
+CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (alg) WHERE active = 1;
+
+CREATE TABLE sso_sessions (
+    id_hash         BLOB    PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    auth_time       INTEGER NOT NULL,
+    persistent      INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    ended_at        INTEGER
+);
+CREATE INDEX sso_sessions_user ON sso_sessions (user_id);
+CREATE INDEX sso_sessions_expires ON sso_sessions (expires_at);
+
+-- a refresh family is one sign-in (or one code exchange): all refresh tokens rotated from it
+-- and all access tokens minted from them share the family id
+CREATE TABLE refresh_families (
+    id              TEXT    PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    client_id       TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    revoked_at      INTEGER
+);
+CREATE INDEX refresh_families_user ON refresh_families (user_id);
+
+CREATE TABLE authorization_codes (
+    code_hash       BLOB    PRIMARY KEY,
+    client_id       TEXT    NOT NULL,
+    redirect_uri    TEXT    NOT NULL,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    scope           TEXT    NOT NULL,
+    nonce           TEXT,
+    code_challenge  TEXT,
+    auth_time       INTEGER NOT NULL,
+    session_hash    BLOB,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    consumed_at     INTEGER,
+    -- the family the exchange started, so that a replay can revoke it
+    family_id       TEXT
+);
+CREATE INDEX authorization_codes_expires ON authorization_codes (expires_at);
+
+CREATE TABLE refresh_tokens (
+    token_hash      BLOB    PRIMARY KEY,
+    family_id       TEXT    NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE,
+    client_id       TEXT    NOT NULL,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    scope           TEXT    NOT NULL,
+    auth_time       INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    spent_at        INTEGER
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
+
+CREATE TABLE personal_access_tokens (
+    id              TEXT    PRIMARY KEY,
+    token_hash      BLOB    NOT NULL UNIQUE,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    description     TEXT    NOT NULL,
+    scope           TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER,
+    last_used_at    INTEGER,
+    revoked_at      INTEGER
+);
+CREATE INDEX personal_access_tokens_user ON personal_access_tokens (user_id);

@@ -1,0 +1,155 @@
+//! HTTP-facing errors: OAuth JSON (RFC 6749 §5.2) for API routes, opaque 500s for faults.
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::keys::KeyError;
+use crate::store::StoreError;
+
+/// OAuth 2.0 / OIDC error codes, plus internal failures.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// RFC 6749 `invalid_request`.
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// RFC 6749 `invalid_client` (401 + WWW-Authenticate).
+    #[error("invalid_client: {0}")]
+    InvalidClient(String),
+    /// RFC 6749 `invalid_grant`.
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    /// RFC 6749 `unauthorized_client`.
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    /// RFC 6749 `unsupported_grant_type`.
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    /// RFC 6749 `invalid_scope`.
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    /// RFC 6750 `invalid_token` (401 + WWW-Authenticate: Bearer).
+    #[error("invalid_token: {0}")]
+    InvalidToken(String),
+    /// RFC 6750 `insufficient_scope` (403).
+    #[error("insufficient_scope: {0}")]
+    InsufficientScope(String),
+    /// Throttled (429 with Retry-After seconds).
+    #[error("temporarily_unavailable: retry after {0} s")]
+    Throttled(u64),
+    /// 404.
+    #[error("not_found: {0}")]
+    NotFound(String),
+    /// 409.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Storage or other internal failure: logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The RFC error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidRequest(_) => "invalid_request",
+            AppError::InvalidClient(_) => "invalid_client",
+            AppError::InvalidGrant(_) => "invalid_grant",
+            AppError::UnauthorizedClient(_) => "unauthorized_client",
+            AppError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            AppError::InvalidScope(_) => "invalid_scope",
+            AppError::InvalidToken(_) => "invalid_token",
+            AppError::InsufficientScope(_) => "insufficient_scope",
+            AppError::Throttled(_) => "temporarily_unavailable",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Internal(_) => "server_error",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::InvalidClient(_) | AppError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            AppError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn description(&self) -> String {
+        match self {
+            AppError::InvalidRequest(d)
+            | AppError::InvalidClient(d)
+            | AppError::InvalidGrant(d)
+            | AppError::UnauthorizedClient(d)
+            | AppError::UnsupportedGrantType(d)
+            | AppError::InvalidScope(d)
+            | AppError::InvalidToken(d)
+            | AppError::InsufficientScope(d)
+            | AppError::NotFound(d)
+            | AppError::Conflict(d) => d.clone(),
+            AppError::Throttled(secs) => format!("too many failed attempts; retry in {secs} s"),
+            AppError::Internal(_) => "the server could not complete the request".into(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let status = self.status();
+        let body = json!({"error": self.code(), "error_description": self.description()});
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        match &self {
+            AppError::InvalidClient(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Basic realm="authserver", charset="UTF-8""#),
+                );
+            }
+            AppError::InvalidToken(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="authserver", error="invalid_token""#),
+                );
+            }
+            AppError::InsufficientScope(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="authserver", error="insufficient_scope""#),
+                );
+            }
+            AppError::Throttled(secs) => {
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    headers.insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => AppError::Conflict(what),
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<KeyError> for AppError {
+    fn from(e: KeyError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}

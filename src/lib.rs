@@ -1,0 +1,18 @@
+//! authserver: a self-hosted OpenID Connect authorization server, drop-in compatible with
+//! Teamwork Cloud's authentication server (`authserver.properties`, `X-Auth-Secret`, the
+//! `/authentication` paths).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod keys;
+pub mod oauth;
+pub mod password;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,4 @@
+//! The `authserver` binary: parses the command line and hands over to the library.
+fn main() -> std::process::ExitCode {
+    authserver::cli::run()
+}

@@ -1,0 +1,116 @@
+//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414).
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+use crate::config::{Settings, SigningAlgorithm};
+use crate::state::AppState;
+
+/// Routes of this endpoint.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/.well-known/openid-configuration", get(discovery))
+}
+
+async fn discovery(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        ],
+        state.discovery.clone(),
+    )
+        .into_response()
+}
+
+/// The provider metadata document.
+#[derive(Debug, Serialize)]
+pub struct ProviderMetadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    userinfo_endpoint: String,
+    jwks_uri: String,
+    end_session_endpoint: String,
+    signout_endpoint: String,
+    validation_endpoint: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
+    response_types_supported: Vec<&'static str>,
+    response_modes_supported: Vec<&'static str>,
+    grant_types_supported: Vec<&'static str>,
+    subject_types_supported: Vec<&'static str>,
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    scopes_supported: Vec<&'static str>,
+    claims_supported: Vec<&'static str>,
+    claim_types_supported: Vec<&'static str>,
+    code_challenge_methods_supported: Vec<&'static str>,
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    prompt_values_supported: Vec<&'static str>,
+    display_values_supported: Vec<&'static str>,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+    require_request_uri_registration: bool,
+    claims_parameter_supported: bool,
+    authorization_response_iss_parameter_supported: bool,
+    frontchannel_logout_supported: bool,
+    backchannel_logout_supported: bool,
+}
+
+impl ProviderMetadata {
+    /// The document for these settings.
+    pub fn new(settings: &Settings) -> ProviderMetadata {
+        let issuer = settings.issuer();
+        let at = |path: &str| format!("{issuer}{path}");
+        let mut algs = vec![match settings.auth.signing_algorithm {
+            SigningAlgorithm::RS256 => "RS256",
+            SigningAlgorithm::PS256 => "PS256",
+            SigningAlgorithm::ES256 => "ES256",
+            SigningAlgorithm::EdDSA => "EdDSA",
+        }];
+        if algs[0] != "RS256" {
+            algs.push("RS256");
+        }
+        let auth_methods = vec!["client_secret_basic", "client_secret_post"];
+        ProviderMetadata {
+            authorization_endpoint: at("/authorize"),
+            token_endpoint: at("/api/token"),
+            userinfo_endpoint: at("/api/userinfo"),
+            jwks_uri: at("/jwks.json"),
+            end_session_endpoint: at("/api/signout"),
+            signout_endpoint: at("/api/signout"),
+            validation_endpoint: at("/api/validate"),
+            introspection_endpoint: at("/api/introspect"),
+            revocation_endpoint: at("/api/revoke"),
+            issuer,
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query"],
+            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: algs,
+            scopes_supported: vec!["openid", "profile", "email", "offline_access"],
+            claims_supported: vec![
+                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti",
+                "preferred_username", "name", "email",
+            ],
+            claim_types_supported: vec!["normal"],
+            code_challenge_methods_supported: vec!["S256"],
+            token_endpoint_auth_methods_supported: auth_methods.clone(),
+            introspection_endpoint_auth_methods_supported: auth_methods.clone(),
+            revocation_endpoint_auth_methods_supported: auth_methods,
+            prompt_values_supported: vec!["none", "login"],
+            display_values_supported: vec!["page"],
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+            require_request_uri_registration: false,
+            claims_parameter_supported: false,
+            authorization_response_iss_parameter_supported: true,
+            frontchannel_logout_supported: false,
+            backchannel_logout_supported: false,
+        }
+    }
+}

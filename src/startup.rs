@@ -1,0 +1,183 @@
+//! Building and running the HTTP server. Tests go through exactly this path, on port 0.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{middleware, Router};
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::keys::KeyManager;
+use crate::oauth;
+use crate::oauth::discovery::ProviderMetadata;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::telemetry;
+
+/// Largest request body accepted on any route.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How often each instance re-reads state other processes may change (keys, …).
+pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    port: u16,
+}
+
+impl Application {
+    /// Opens the database, loads the keys and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Same as [`Application::build`] with an explicit clock (tests move time).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: SharedClock,
+    ) -> anyhow::Result<Application> {
+        Self::build_on(settings, clock, None).await
+    }
+
+    /// Builds on an already bound listener (tests bind port 0 first so that the issuer
+    /// in `server.public.url` can name the real port).
+    pub async fn build_on(
+        settings: Settings,
+        clock: SharedClock,
+        listener: Option<std::net::TcpListener>,
+    ) -> anyhow::Result<Application> {
+        let store =
+            Store::open(&settings.database.url, settings.database.max_connections).await?;
+        let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
+        let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
+        let listener = match listener {
+            Some(l) => {
+                l.set_nonblocking(true)?;
+                TcpListener::from_std(l)?
+            }
+            None => {
+                let addr = SocketAddr::new(settings.server.address, settings.server.port);
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?
+            }
+        };
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            settings: Arc::new(settings),
+            store,
+            keys: Arc::new(keys),
+            clock,
+            discovery,
+        };
+        Ok(Application { listener, state, port })
+    }
+
+    /// The bound port (useful with `server.port=0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests reach into the store through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes.
+    pub async fn run_until<F>(self, signal: F) -> std::io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let state = self.state.clone();
+        let reloader = tokio::spawn(reload_loop(state.clone()));
+        let app = router(state.clone());
+        tracing::info!(
+            port = self.port,
+            issuer = %state.issuer(),
+            "authserver listening"
+        );
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await;
+        reloader.abort();
+        state.store.close().await;
+        tracing::info!("authserver stopped");
+        result
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/authentication", oauth::router())
+        .route("/healthz", get(healthz))
+        .layer(middleware::from_fn(telemetry::log_request))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.store.ping().await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
+}
+
+/// Picks up changes made by the CLI or other instances (key rotation, …).
+async fn reload_loop(state: AppState) {
+    let mut tick = tokio::time::interval(RELOAD_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.keys.reload(state.now()).await {
+            tracing::warn!(error = %e, "reloading signing keys failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining connections");
+}

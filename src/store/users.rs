@@ -1,0 +1,155 @@
+use super::{Store, StoreError};
+
+/// A user account.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Login name; the `sub` of every token.
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Display name (`name` claim).
+    pub name: Option<String>,
+    /// E-mail address (`email` claim).
+    pub email: Option<String>,
+    /// May use the management API.
+    pub admin: bool,
+    /// Disabled users cannot sign in and their tokens are dead.
+    pub disabled: bool,
+    /// Tokens issued before this time (seconds) are dead (password change, disable).
+    pub not_before: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// What `user add` and the management API need to create a user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// argon2id PHC string (already hashed).
+    pub password_hash: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Administrator flag.
+    pub admin: bool,
+}
+
+const USER_COLUMNS: &str = "id, username, password_hash, name, email, admin, disabled, not_before, created_at, updated_at";
+
+impl Store {
+    /// Inserts a user; a duplicate name is [`StoreError::Conflict`].
+    pub async fn create_user(&self, new: &NewUser, now: i64) -> Result<User, StoreError> {
+        let sql = format!(
+            "INSERT INTO users (username, password_hash, name, email, admin, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+        );
+        sqlx::query_as::<_, User>(&sql)
+            .bind(&new.username)
+            .bind(&new.password_hash)
+            .bind(&new.name)
+            .bind(&new.email)
+            .bind(new.admin)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StoreError::on_unique(e, &format!("user {:?}", new.username)))
+    }
+
+    /// The user with this name, if any.
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
+        Ok(sqlx::query_as::<_, User>(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The user with this id, if any.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+        Ok(sqlx::query_as::<_, User>(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// All users, by name.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+        Ok(sqlx::query_as::<_, User>(&sql).fetch_all(&self.pool).await?)
+    }
+
+    /// Replaces a user's password hash and kills every token issued before `now`.
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        let sql = format!(
+            "UPDATE users SET password_hash = ?, not_before = ?, updated_at = ?
+             WHERE username = ? RETURNING {USER_COLUMNS}"
+        );
+        let user = sqlx::query_as::<_, User>(&sql)
+            .bind(password_hash)
+            .bind(now)
+            .bind(now)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
+        self.end_user_grants(user.id, now).await?;
+        Ok(user)
+    }
+
+    /// Disables or enables a user. Disabling kills every token and session of the user.
+    pub async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        let sql = if disabled {
+            format!("UPDATE users SET disabled = 1, not_before = ?1, updated_at = ?2 WHERE username = ?3 RETURNING {USER_COLUMNS}")
+        } else {
+            format!("UPDATE users SET disabled = 0, updated_at = ?2 WHERE username = ?3 RETURNING {USER_COLUMNS}")
+        };
+        let user = sqlx::query_as::<_, User>(&sql)
+            .bind(now)
+            .bind(now)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
+        if disabled {
+            self.end_user_grants(user.id, now).await?;
+        }
+        Ok(user)
+    }
+
+    /// Revokes every refresh family and ends every SSO session of a user.
+    async fn end_user_grants(&self, user_id: i64, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE refresh_families SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE sso_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
