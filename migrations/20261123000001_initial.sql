@@ -62,6 +62,8 @@ CREATE TABLE authorization_codes (
     created_at      INTEGER NOT NULL,
     expires_at      INTEGER NOT NULL,
     consumed_at     INTEGER,
+    -- set when a consumed code is presented again
+    replayed_at     INTEGER,
     -- the family the exchange started, so that a replay can revoke it
     family_id       TEXT
 );
@@ -93,3 +95,13 @@ CREATE TABLE personal_access_tokens (
     revoked_at      INTEGER
 );
 CREATE INDEX personal_access_tokens_user ON personal_access_tokens (user_id);
+
+-- an authorization request waiting for the user to sign in: kept server-side, so the login
+-- form carries only an opaque id and nothing in hidden fields is trusted
+CREATE TABLE authorization_requests (
+    id_hash         BLOB    PRIMARY KEY,
+    request_json    TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL
+);
+CREATE INDEX authorization_requests_expires ON authorization_requests (expires_at);

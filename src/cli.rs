@@ -131,7 +131,9 @@ pub fn run() -> ExitCode {
 }
 
 fn load_settings(path: &Path) -> Result<Settings, Failure> {
-    let env: Vec<(String, String)> = std::env::vars().collect();
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .collect();
     let loaded = Settings::load(path, &env)?;
     for w in &loaded.warnings {
         eprintln!("authserver: warning: {w}");

@@ -171,7 +171,8 @@ fn suggest<'a>(name: &str, candidates: impl Iterator<Item = (String, &'a str)>) 
     let name = name.to_ascii_lowercase();
     candidates
         .map(|(candidate, suggestion)| {
-            let score = strsim::normalized_damerau_levenshtein(&name, &candidate.to_ascii_lowercase());
+            let score =
+                strsim::normalized_damerau_levenshtein(&name, &candidate.to_ascii_lowercase());
             (score, suggestion)
         })
         .filter(|(score, _)| *score >= 0.7)
@@ -522,8 +523,11 @@ impl config::Source for Layer {
 
 impl Layer {
     /// Builds a layer; among several spellings of one key the canonical one wins, then the
-    /// later alias. Returns `(position, warning)` for every ignored spelling.
-    fn build(candidates: Vec<(&'static KeySpec, usize, Provided)>) -> (Self, Vec<(usize, String)>) {
+    /// later alias. Returns `(position, conflict(loser, winner))` for every ignored one.
+    fn build(
+        candidates: Vec<(&'static KeySpec, usize, Provided)>,
+        conflict: impl Fn(&Provided, &Provided) -> String,
+    ) -> (Self, Vec<(usize, String)>) {
         let mut grouped: BTreeMap<&'static str, Vec<(usize, Provided)>> = BTreeMap::new();
         for (spec, rank, provided) in candidates {
             grouped.entry(spec.key).or_default().push((rank, provided));
@@ -532,19 +536,14 @@ impl Layer {
         let mut warnings = Vec::new();
         for (key, mut group) in grouped {
             // Canonical (rank 0) first, then the latest position.
-            group.sort_by_key(|(rank, provided)| (*rank != 0, std::cmp::Reverse(provided.position)));
+            group
+                .sort_by_key(|(rank, provided)| (*rank != 0, std::cmp::Reverse(provided.position)));
             let mut group = group.into_iter().map(|(_, provided)| provided);
             let Some(winner) = group.next() else {
                 continue;
             };
             for loser in group {
-                warnings.push((
-                    loser.position,
-                    format!(
-                        "{}: {} is ignored: {} ({}) sets {} too and takes precedence",
-                        loser.location, loser.name, winner.name, winner.location, key
-                    ),
-                ));
+                warnings.push((loser.position, conflict(&loser, &winner)));
             }
             layer.values.insert(key, winner);
         }
@@ -596,7 +595,12 @@ fn file_layer(entries: &[properties::Entry], file: &str) -> (Layer, Vec<String>)
             }
         }
     }
-    let (layer, shadowed) = Layer::build(candidates);
+    let (layer, shadowed) = Layer::build(candidates, |loser, winner| {
+        format!(
+            "{}: {} is ignored: {} is also set (line {}) and takes precedence",
+            loser.location, loser.name, winner.name, winner.position
+        )
+    });
     warnings.extend(shadowed);
     warnings.sort_by_key(|(line, _)| *line);
     (layer, warnings.into_iter().map(|(_, w)| w).collect())
@@ -634,14 +638,14 @@ fn env_layer(env: &[(String, String)], file: &str) -> (Layer, Vec<String>) {
                 let hint = suggest(
                     var,
                     names
-                        .iter()
-                        .map(|(env_name, _)| (env_name.clone(), env_name.as_str())),
+                        .keys()
+                        .map(|env_name| (env_name.clone(), env_name.as_str())),
                 )
                 .map(|s| {
                     // Suggest the canonical key's variable, not an alias's.
-                    let canonical = names.get(s).map_or(s.to_owned(), |(_, spec, _)| {
-                        env_var_name(spec.key)
-                    });
+                    let canonical = names
+                        .get(s)
+                        .map_or(s.to_owned(), |(_, spec, _)| env_var_name(spec.key));
                     format!(" (did you mean \"{canonical}\"?)")
                 })
                 .unwrap_or_default();
@@ -649,7 +653,12 @@ fn env_layer(env: &[(String, String)], file: &str) -> (Layer, Vec<String>) {
             }
         }
     }
-    let (layer, shadowed) = Layer::build(candidates);
+    let (layer, shadowed) = Layer::build(candidates, |loser, winner| {
+        format!(
+            "environment variable {} is ignored: {} is also set and takes precedence",
+            loser.name, winner.name
+        )
+    });
     warnings.extend(shadowed.into_iter().map(|(_, w)| w));
     (layer, warnings)
 }
@@ -699,7 +708,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn invalid(&self, key: &'static str, raw: &Raw<'_>, expected: impl Into<String>) -> ConfigError {
+    fn invalid(
+        &self,
+        key: &'static str,
+        raw: &Raw<'_>,
+        expected: impl Into<String>,
+    ) -> ConfigError {
         let (location, name) = self.location(key, raw);
         let value = if key_spec(key).is_some_and(|spec| spec.secret) {
             MASK.to_owned()
@@ -917,7 +931,10 @@ fn check_redirect_entry(entry: &str) -> Result<(), String> {
     const EXPECTED: &str = "an absolute http or https URL such as https://app.example.com/callback";
     let url = Url::parse(entry).map_err(|err| format!("{EXPECTED} ({err})"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{EXPECTED} (scheme \"{}\" is not allowed)", url.scheme()));
+        return Err(format!(
+            "{EXPECTED} (scheme \"{}\" is not allowed)",
+            url.scheme()
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("{EXPECTED} (no host)"));
@@ -934,7 +951,11 @@ fn check_redirect_entry(entry: &str) -> Result<(), String> {
 fn parse_database_url(value: &str) -> Result<String, String> {
     let ok = ["sqlite:", "postgres://", "postgresql://"]
         .iter()
-        .any(|prefix| value.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty()));
+        .any(|prefix| {
+            value
+                .strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty())
+        });
     if ok {
         Ok(value.to_owned())
     } else {
@@ -1033,7 +1054,11 @@ impl Settings {
     }
 
     /// Validates properties `text` (`path` only names it in messages), then `env` overrides.
-    pub fn from_str(text: &str, path: &Path, env: &[(String, String)]) -> Result<Loaded, ConfigError> {
+    pub fn from_str(
+        text: &str,
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Loaded, ConfigError> {
         let file = path.display().to_string();
         let entries = properties::parse(text).map_err(|err| ConfigError::Syntax {
             path: path.to_path_buf(),
@@ -1051,7 +1076,9 @@ impl Settings {
         let mut builder = config::Config::builder();
         for spec in KEYS {
             if let Some(default) = spec.default {
-                builder = builder.set_default(spec.key, default).map_err(merge_error)?;
+                builder = builder
+                    .set_default(spec.key, default)
+                    .map_err(merge_error)?;
             }
         }
         let merged = builder
@@ -1230,7 +1257,9 @@ impl Settings {
             signing_algorithm: r.defaulted("authentication.signing.algorithm", parse_algorithm)?,
             signing_key: r.optional("authentication.signing.key")?.map(PathBuf::from),
             signing_kid: r.optional("authentication.signing.kid")?,
-            key_store: r.optional("authentication.server.key-store")?.map(PathBuf::from),
+            key_store: r
+                .optional("authentication.server.key-store")?
+                .map(PathBuf::from),
             key_store_password: r
                 .get("authentication.server.key-store-password")?
                 .filter(|raw| !raw.value.is_empty())
@@ -1240,9 +1269,15 @@ impl Settings {
         };
         for (key, seconds) in [
             ("authentication.token.expiry", auth.token_expiry),
-            ("authentication.permanent.token.expiry", auth.permanent_token_expiry),
+            (
+                "authentication.permanent.token.expiry",
+                auth.permanent_token_expiry,
+            ),
             ("authentication.code.expiry", auth.code_expiry),
-            ("authentication.refresh.token.expiry", auth.refresh_token_expiry),
+            (
+                "authentication.refresh.token.expiry",
+                auth.refresh_token_expiry,
+            ),
             ("authentication.sso.session.expiry", auth.sso_session_expiry),
         ] {
             if seconds == 0 {
@@ -1369,3 +1404,892 @@ impl Settings {
     }
 }
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// The three required keys, on lines 1-3.
+    const BASE: &str = "authentication.client.ids = app, cli\n\
+                        authentication.redirect.uri.whitelist = https://app.example.com/cb\n\
+                        authentication.client.secret = s3cret\n";
+
+    fn path() -> &'static Path {
+        Path::new("authserver.properties")
+    }
+
+    fn env_vec(env: &[(&str, &str)]) -> Vec<(String, String)> {
+        env.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn try_load_env(text: &str, env: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
+        Settings::from_str(text, path(), &env_vec(env))
+    }
+
+    /// BASE + `extra` (which starts on line 4).
+    fn load(extra: &str) -> Loaded {
+        try_load_env(&format!("{BASE}{extra}"), &[]).unwrap()
+    }
+
+    fn settings(extra: &str) -> Settings {
+        load(extra).settings
+    }
+
+    fn load_env(extra: &str, env: &[(&str, &str)]) -> Loaded {
+        try_load_env(&format!("{BASE}{extra}"), env).unwrap()
+    }
+
+    fn error(extra: &str) -> String {
+        error_text(&format!("{BASE}{extra}"))
+    }
+
+    fn error_text(text: &str) -> String {
+        let err = try_load_env(text, &[]).unwrap_err();
+        let message = err.to_string();
+        assert!(!message.contains('\n'), "not one line: {message}");
+        message
+    }
+
+    #[test]
+    fn defaults_apply_when_only_required_keys_are_set() {
+        let loaded = load("");
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let s = loaded.settings;
+        assert_eq!(s.source, PathBuf::from("authserver.properties"));
+        assert_eq!(s.server.address, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(s.server.port, 8555);
+        assert_eq!(s.server.public_url.as_str(), "http://localhost:8555/");
+        assert_eq!(s.issuer(), "http://localhost:8555/authentication");
+        assert!(!s.server.ssl.enabled);
+        assert_eq!(s.server.ssl.certificate, None);
+        assert_eq!(s.server.ssl.key, None);
+        assert!(s.server.trusted_proxies.is_empty());
+        assert_eq!(
+            s.server.metrics_allow,
+            vec![
+                "127.0.0.0/8".parse::<IpNet>().unwrap(),
+                "::1/128".parse().unwrap()
+            ]
+        );
+        assert_eq!(s.database.url, "sqlite://authserver.db");
+        assert_eq!(s.database.max_connections, 8);
+        let a = &s.auth;
+        assert_eq!(a.client_ids, vec!["app", "cli"]);
+        assert_eq!(a.redirect_whitelist, vec!["https://app.example.com/cb"]);
+        assert_eq!(a.client_secret.expose(), "s3cret");
+        assert_eq!(a.token_expiry, 900);
+        assert!(a.permanent_clients.is_empty());
+        assert_eq!(a.permanent_token_expiry, 630_720_000);
+        assert_eq!(a.code_expiry, 60);
+        assert_eq!(a.refresh_token_expiry, 1_209_600);
+        assert_eq!(a.sso_session_expiry, 604_800);
+        assert_eq!(a.refresh_reuse_grace, 0);
+        assert_eq!(a.signing_algorithm, SigningAlgorithm::RS256);
+        assert_eq!(a.signing_key, None);
+        assert_eq!(a.signing_kid, None);
+        assert_eq!(a.key_store, None);
+        assert!(a.key_store_password.is_none());
+        assert_eq!(a.key_alias, None);
+        assert_eq!(a.login_banner_text, None);
+        assert_eq!(s.logging.format, LogFormat::Text);
+        assert_eq!(s.logging.level, "info");
+    }
+
+    #[test]
+    fn every_key_is_read_from_the_file() {
+        let s = settings(
+            "server.address = 0.0.0.0\n\
+             server.port = 9443\n\
+             server.public.url = https://auth.example.com/base/\n\
+             server.ssl.enabled = true\n\
+             server.ssl.certificate = /tls/cert.pem\n\
+             server.ssl.key = /tls/key.pem\n\
+             server.trusted.proxies = 10.0.0.0/8, 192.168.1.7\n\
+             server.metrics.allow = 10.1.0.0/16\n\
+             database.url = sqlite:///var/lib/authserver/db.sqlite\n\
+             database.pool.size = 16\n\
+             authentication.client.permanent = cli\n\
+             authentication.token.expiry = 15m\n\
+             authentication.permanent.token.expiry = 3650d\n\
+             authentication.code.expiry = 30s\n\
+             authentication.refresh.token.expiry = 14d\n\
+             authentication.sso.session.expiry = 12h\n\
+             authentication.refresh.token.reuse.grace = 5\n\
+             authentication.signing.algorithm = EdDSA\n\
+             authentication.signing.key = /keys/signing.pem\n\
+             authentication.signing.kid = legacy-kid\n\
+             authentication.server.key-store = /keys/store.p12\n\
+             authentication.server.key-store-password = storepass\n\
+             authentication.server.key-alias = twc\n\
+             authentication.login.banner.text = Authorized use only.\n\
+             logging.format = json\n\
+             logging.level = debug,sqlx=warn\n",
+        );
+        assert_eq!(s.server.address, "0.0.0.0".parse::<IpAddr>().unwrap());
+        assert_eq!(s.server.port, 9443);
+        assert_eq!(
+            s.server.public_url.as_str(),
+            "https://auth.example.com/base"
+        );
+        assert_eq!(s.issuer(), "https://auth.example.com/base/authentication");
+        assert!(s.server.ssl.enabled);
+        assert_eq!(
+            s.server.ssl.certificate,
+            Some(PathBuf::from("/tls/cert.pem"))
+        );
+        assert_eq!(s.server.ssl.key, Some(PathBuf::from("/tls/key.pem")));
+        assert_eq!(
+            s.server.trusted_proxies,
+            vec![
+                "10.0.0.0/8".parse::<IpNet>().unwrap(),
+                "192.168.1.7/32".parse().unwrap()
+            ]
+        );
+        assert_eq!(s.server.metrics_allow, vec!["10.1.0.0/16".parse().unwrap()]);
+        assert_eq!(s.database.url, "sqlite:///var/lib/authserver/db.sqlite");
+        assert_eq!(s.database.max_connections, 16);
+        let a = &s.auth;
+        assert_eq!(a.permanent_clients, vec!["cli"]);
+        assert_eq!(a.token_expiry, 900);
+        assert_eq!(a.permanent_token_expiry, 3650 * 86_400);
+        assert_eq!(a.code_expiry, 30);
+        assert_eq!(a.refresh_token_expiry, 14 * 86_400);
+        assert_eq!(a.sso_session_expiry, 12 * 3600);
+        assert_eq!(a.refresh_reuse_grace, 5);
+        assert_eq!(a.signing_algorithm, SigningAlgorithm::EdDSA);
+        assert_eq!(a.signing_key, Some(PathBuf::from("/keys/signing.pem")));
+        assert_eq!(a.signing_kid.as_deref(), Some("legacy-kid"));
+        assert_eq!(a.key_store, Some(PathBuf::from("/keys/store.p12")));
+        assert_eq!(
+            a.key_store_password.as_ref().map(Secret::expose),
+            Some("storepass")
+        );
+        assert_eq!(a.key_alias.as_deref(), Some("twc"));
+        assert_eq!(a.login_banner_text.as_deref(), Some("Authorized use only."));
+        assert_eq!(s.logging.format, LogFormat::Json);
+        assert_eq!(s.logging.level, "debug,sqlx=warn");
+        assert!(s.is_permanent_client("cli"));
+        assert!(!s.is_permanent_client("app"));
+        assert!(s.is_allowed_client("app"));
+        assert!(!s.is_allowed_client("App"));
+    }
+
+    #[test]
+    fn the_shipped_development_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("authserver.properties");
+        if path.exists() {
+            let loaded = Settings::load(&path, &[]).unwrap();
+            assert!(!loaded.settings.auth.client_ids.is_empty());
+        }
+    }
+
+    #[test]
+    fn full_java_syntax_reaches_the_settings() {
+        let text = "! Teamwork Cloud style\r\n\
+                    authentication.client.ids : app,\\\r\n      cli , \r\n\
+                    authentication.redirect.uri.whitelist https://app.example.com/cb\r\n\
+                    authentication.client.secret=s3\\u0063ret\r\n\
+                    authentication.login.banner.text = Caf\\u00e9\\tcrew\n";
+        let s = try_load_env(text, &[]).unwrap().settings;
+        assert_eq!(s.auth.client_ids, vec!["app", "cli"]);
+        assert_eq!(s.auth.client_secret.expose(), "s3cret");
+        assert_eq!(s.auth.login_banner_text.as_deref(), Some("Café\tcrew"));
+    }
+
+    /// (alias, value, how to read the canonical field back).
+    type AliasCase = (&'static str, &'static str, fn(&Settings) -> String);
+
+    fn alias_cases() -> Vec<AliasCase> {
+        vec![
+            ("authentication.token.expirity", "120", |s| {
+                s.auth.token_expiry.to_string()
+            }),
+            ("authentication.token.ttl", "120", |s| {
+                s.auth.token_expiry.to_string()
+            }),
+            ("authentication.client.unlimited", "cli", |s| {
+                s.auth.permanent_clients.join(",")
+            }),
+            ("authentication.unlimited.token.expirity", "120", |s| {
+                s.auth.permanent_token_expiry.to_string()
+            }),
+            ("authentication.unlimited.token.ttl", "120", |s| {
+                s.auth.permanent_token_expiry.to_string()
+            }),
+            ("authentication.code.token.expirity", "120", |s| {
+                s.auth.code_expiry.to_string()
+            }),
+            ("authentication.code.token.ttl", "120", |s| {
+                s.auth.code_expiry.to_string()
+            }),
+            ("authentication.refresh.token.expirity", "120", |s| {
+                s.auth.refresh_token_expiry.to_string()
+            }),
+            ("authentication.refresh.token.ttl", "120", |s| {
+                s.auth.refresh_token_expiry.to_string()
+            }),
+            ("authentication.sso.token.expirity", "120", |s| {
+                s.auth.sso_session_expiry.to_string()
+            }),
+            ("classification.loginbannertext", "cli", |s| {
+                s.auth.login_banner_text.clone().unwrap_or_default()
+            }),
+            ("server.public.host", "cli", |s| {
+                s.server
+                    .public_url
+                    .host_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }),
+        ]
+    }
+
+    #[test]
+    fn every_alias_sets_its_canonical_key() {
+        let cases = alias_cases();
+        let table_aliases: Vec<&str> = KEYS
+            .iter()
+            .flat_map(|s| s.aliases.iter().copied())
+            .collect();
+        assert_eq!(cases.len(), table_aliases.len());
+        for (alias, value, read) in cases {
+            assert!(table_aliases.contains(&alias), "{alias}");
+            let loaded = load(&format!("{alias} = {value}\n"));
+            assert!(loaded.warnings.is_empty(), "{alias}: {:?}", loaded.warnings);
+            assert_eq!(read(&loaded.settings), value, "{alias}");
+        }
+    }
+
+    #[test]
+    fn every_alias_works_from_the_environment() {
+        for (alias, value, read) in alias_cases() {
+            let var = env_var_name(alias);
+            let loaded = load_env("", &[(var.as_str(), value)]);
+            assert!(loaded.warnings.is_empty(), "{alias}: {:?}", loaded.warnings);
+            assert_eq!(read(&loaded.settings), value, "{var}");
+        }
+    }
+
+    #[test]
+    fn canonical_key_beats_its_alias_with_a_warning() {
+        let loaded = load(
+            "authentication.token.ttl = 60\n\
+             authentication.token.expiry = 300\n\
+             authentication.token.expirity = 120\n",
+        );
+        assert_eq!(loaded.settings.auth.token_expiry, 300);
+        assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+        assert!(loaded.warnings[0]
+            .starts_with("authserver.properties:4: authentication.token.ttl is ignored"));
+        assert!(loaded.warnings[0].contains("authentication.token.expiry"));
+        assert!(loaded.warnings[1]
+            .starts_with("authserver.properties:6: authentication.token.expirity is ignored"));
+    }
+
+    #[test]
+    fn of_two_aliases_the_later_one_wins_with_a_warning() {
+        let loaded = load("authentication.token.ttl = 60\nauthentication.token.expirity = 120\n");
+        assert_eq!(loaded.settings.auth.token_expiry, 120);
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains(":4: authentication.token.ttl is ignored"));
+    }
+
+    #[test]
+    fn canonical_public_url_beats_public_host() {
+        let loaded = load("server.public.host = other.example.com\nserver.public.url = https://auth.example.com\n");
+        assert_eq!(
+            loaded.settings.issuer(),
+            "https://auth.example.com/authentication"
+        );
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains("server.public.host is ignored"));
+    }
+
+    #[test]
+    fn public_host_takes_its_scheme_from_ssl() {
+        let s = settings("server.public.host = auth.example.com:8443\n");
+        assert_eq!(s.issuer(), "http://auth.example.com:8443/authentication");
+        let s = settings(
+            "server.public.host = auth.example.com\nserver.ssl.enabled = true\n\
+             server.ssl.certificate = c.pem\nserver.ssl.key = k.pem\n",
+        );
+        assert_eq!(s.issuer(), "https://auth.example.com/authentication");
+        let s = settings("server.public.host = [::1]:9000\n");
+        assert_eq!(s.issuer(), "http://[::1]:9000/authentication");
+    }
+
+    #[test]
+    fn public_host_refuses_a_url() {
+        let message = error("server.public.host = https://auth.example.com/x\n");
+        assert!(message.starts_with("authserver.properties:4: server.public.host = \"https://auth.example.com/x\": expected a host name"), "{message}");
+    }
+
+    #[test]
+    fn default_public_url_follows_port_and_ssl() {
+        let s = settings("server.port = 9000\n");
+        assert_eq!(s.issuer(), "http://localhost:9000/authentication");
+        let s = settings(
+            "server.port = 9443\nserver.ssl.enabled = yes\nserver.ssl.certificate = c.pem\n\
+             server.ssl.key = k.pem\n",
+        );
+        assert_eq!(s.issuer(), "https://localhost:9443/authentication");
+    }
+
+    #[test]
+    fn public_url_loses_trailing_slashes_and_refuses_query_fragment_and_other_schemes() {
+        let s = settings("server.public.url = https://auth.example.com/\n");
+        assert_eq!(s.issuer(), "https://auth.example.com/authentication");
+        let s = settings("server.public.url = https://auth.example.com/idp//\n");
+        assert_eq!(s.server.public_url.as_str(), "https://auth.example.com/idp");
+        for bad in [
+            "https://auth.example.com/?x=1",
+            "https://auth.example.com/#top",
+            "ftp://auth.example.com",
+            "auth.example.com",
+            "https://user:pw@auth.example.com",
+        ] {
+            let message = error(&format!("server.public.url = {bad}\n"));
+            assert!(
+                message.starts_with(&format!(
+                    "authserver.properties:4: server.public.url = \"{bad}\": expected an absolute http or https URL"
+                )),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_url_ending_in_authentication_warns() {
+        let loaded = load("server.public.url = https://x.example.com/authentication\n");
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains("ends with /authentication"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let loaded = load_env(
+            "server.port = 9000\nauthentication.token.expiry = 100\n",
+            &[
+                ("AUTHSERVER_SERVER_PORT", "9100"),
+                ("AUTHSERVER_AUTHENTICATION_CLIENT_SECRET", "from-env"),
+                ("AUTHSERVER_AUTHENTICATION_CLIENT_IDS", "x,y"),
+                (
+                    "AUTHSERVER_AUTHENTICATION_SERVER_KEY_STORE",
+                    "/env/store.p12",
+                ),
+                ("AUTHSERVER_AUTHENTICATION_SERVER_KEY_STORE_PASSWORD", "pw"),
+                ("AUTHSERVER_CONFIG", "/etc/authserver.properties"),
+                ("HOME", "/root"),
+                ("PATH", "/bin"),
+            ],
+        );
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let s = loaded.settings;
+        assert_eq!(s.server.port, 9100);
+        assert_eq!(s.auth.token_expiry, 100);
+        assert_eq!(s.auth.client_secret.expose(), "from-env");
+        assert_eq!(s.auth.client_ids, vec!["x", "y"]);
+        assert_eq!(s.auth.key_store, Some(PathBuf::from("/env/store.p12")));
+        assert_eq!(
+            s.auth.key_store_password.as_ref().map(Secret::expose),
+            Some("pw")
+        );
+    }
+
+    #[test]
+    fn an_environment_alias_beats_the_files_canonical_key() {
+        let loaded = load_env(
+            "authentication.token.expiry = 100\n",
+            &[("AUTHSERVER_AUTHENTICATION_TOKEN_TTL", "200")],
+        );
+        assert_eq!(loaded.settings.auth.token_expiry, 200);
+    }
+
+    #[test]
+    fn environment_canonical_beats_environment_alias() {
+        let loaded = load_env(
+            "",
+            &[
+                ("AUTHSERVER_AUTHENTICATION_TOKEN_TTL", "200"),
+                ("AUTHSERVER_AUTHENTICATION_TOKEN_EXPIRY", "300"),
+            ],
+        );
+        assert_eq!(loaded.settings.auth.token_expiry, 300);
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(
+            loaded.warnings[0].starts_with(
+                "environment variable AUTHSERVER_AUTHENTICATION_TOKEN_TTL is ignored: \
+             AUTHSERVER_AUTHENTICATION_TOKEN_EXPIRY is also set and takes precedence"
+            ),
+            "{:?}",
+            loaded.warnings
+        );
+    }
+
+    #[test]
+    fn environment_supplies_required_keys_missing_from_the_file() {
+        let loaded = try_load_env(
+            "",
+            &[
+                ("AUTHSERVER_AUTHENTICATION_CLIENT_IDS", "a"),
+                (
+                    "AUTHSERVER_AUTHENTICATION_REDIRECT_URI_WHITELIST",
+                    "https://a.example/",
+                ),
+                ("AUTHSERVER_AUTHENTICATION_CLIENT_SECRET", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(loaded.settings.auth.client_ids, vec!["a"]);
+    }
+
+    #[test]
+    fn bad_environment_value_names_the_variable_key_and_file() {
+        let err =
+            try_load_env(BASE, &[("AUTHSERVER_AUTHENTICATION_TOKEN_EXPIRY", "abc")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable AUTHSERVER_AUTHENTICATION_TOKEN_EXPIRY (overrides authserver.properties): \
+             authentication.token.expiry = \"abc\": expected a duration in seconds (or 15m, 12h, 7d)"
+        );
+    }
+
+    #[test]
+    fn unknown_key_warns_with_line_and_suggestion() {
+        let loaded = load("\n\n# x\nauthentication.client.id = a\nfoo.bar = 1\n");
+        assert_eq!(
+            loaded.warnings,
+            vec![
+                "authserver.properties:7: unknown key \"authentication.client.id\" (did you mean \"authentication.client.ids\"?)",
+                "authserver.properties:8: unknown key \"foo.bar\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn misspelled_alias_suggests_the_canonical_key() {
+        let loaded = load("authentication.token.expirty = 5\nServer.Port = 1\n");
+        assert_eq!(
+            loaded.warnings,
+            vec![
+                "authserver.properties:4: unknown key \"authentication.token.expirty\" (did you mean \"authentication.token.expiry\"?)",
+                "authserver.properties:5: unknown key \"Server.Port\" (did you mean \"server.port\"?)",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_environment_variable_warns_with_suggestion() {
+        let loaded = load_env(
+            "",
+            &[
+                ("AUTHSERVER_AUTHENTICATION_CLIENT_ID", "a"),
+                ("AUTHSERVER_ZZZ", "1"),
+                ("AUTHSERVER_CONFIG", "x"),
+            ],
+        );
+        assert_eq!(
+            loaded.warnings,
+            vec![
+                "unknown environment variable \"AUTHSERVER_AUTHENTICATION_CLIENT_ID\" (did you mean \"AUTHSERVER_AUTHENTICATION_CLIENT_IDS\"?)",
+                "unknown environment variable \"AUTHSERVER_ZZZ\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_key_later_wins_with_a_warning() {
+        let loaded = load("server.port = 1\nserver.port = 2\n");
+        assert_eq!(loaded.settings.server.port, 2);
+        assert_eq!(
+            loaded.warnings,
+            vec!["authserver.properties:5: duplicate key \"server.port\" overrides line 4"]
+        );
+    }
+
+    #[test]
+    fn missing_required_keys_are_errors() {
+        let only = |skip: usize| -> String {
+            BASE.lines()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, l)| format!("{l}\n"))
+                .collect()
+        };
+        assert_eq!(
+            error_text(&only(0)),
+            "authserver.properties: authentication.client.ids is missing or empty: expected a comma-separated list of allowed client IDs"
+        );
+        assert!(error_text(&only(1)).starts_with(
+            "authserver.properties: authentication.redirect.uri.whitelist is missing or empty"
+        ));
+        assert!(error_text(&only(2)).starts_with(
+            "authserver.properties: authentication.client.secret is missing or empty"
+        ));
+        // Set but empty (blanks and commas only) is just as missing.
+        assert!(error("authentication.client.ids = , ,\n")
+            .starts_with("authserver.properties: authentication.client.ids is missing or empty"));
+        assert!(error("authentication.client.secret =\n").starts_with(
+            "authserver.properties: authentication.client.secret is missing or empty"
+        ));
+    }
+
+    #[test]
+    fn malformed_whitelist_entry_is_an_error_naming_it() {
+        let message =
+            error("authentication.redirect.uri.whitelist = https://ok.example/cb, /relative/cb\n");
+        assert!(
+            message.starts_with(
+                "authserver.properties:4: authentication.redirect.uri.whitelist: entry \"/relative/cb\": expected an absolute http or https URL"
+            ),
+            "{message}"
+        );
+        for bad in [
+            "ftp://files.example.com/",
+            "javascript:alert(1)",
+            "https://u:p@x.example/",
+            "https://x.example/#f",
+        ] {
+            let message = error(&format!("authentication.redirect.uri.whitelist = {bad}\n"));
+            assert!(message.contains(&format!("entry \"{bad}\"")), "{message}");
+        }
+    }
+
+    #[test]
+    fn whitelist_accepts_url_beginnings() {
+        let s = settings(
+            "authentication.redirect.uri.whitelist = https://app.example.com, \\\n  http://127.0.0.1/cb,http://localhost:8080/x?\n",
+        );
+        assert_eq!(s.auth.redirect_whitelist.len(), 3);
+    }
+
+    #[test]
+    fn non_numeric_duration_is_an_error_naming_key_and_file() {
+        assert_eq!(
+            error("authentication.token.expiry = abc\n"),
+            "authserver.properties:4: authentication.token.expiry = \"abc\": expected a duration in seconds (or 15m, 12h, 7d)"
+        );
+        // Through an alias, the alias is named.
+        assert!(error("authentication.token.ttl = 5x\n").starts_with(
+            "authserver.properties:4: authentication.token.ttl = \"5x\": expected a duration"
+        ));
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_suffixes_only() {
+        for (text, seconds) in [
+            ("0", 0),
+            ("45", 45),
+            ("30s", 30),
+            ("15m", 900),
+            ("12h", 43_200),
+            ("7d", 604_800),
+            ("  60  ", 60),
+        ] {
+            assert_eq!(parse_duration(text.trim()), Ok(seconds), "{text}");
+        }
+        for bad in [
+            "",
+            "-1",
+            "1.5",
+            "15M",
+            "m",
+            "1 m",
+            "1e3",
+            "+5",
+            "99999999999999999999",
+            "40000d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(
+            error("authentication.code.expiry = 40000d\n").contains("at most 3153600000 seconds")
+        );
+    }
+
+    #[test]
+    fn zero_lifetime_warns() {
+        let loaded = load("authentication.code.expiry = 0\n");
+        assert_eq!(loaded.settings.auth.code_expiry, 0);
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains("authentication.code.expiry is 0"));
+    }
+
+    #[test]
+    fn bad_port_is_an_error() {
+        for bad in ["70000", "abc", "-1", ""] {
+            assert_eq!(
+                error(&format!("server.port = {bad}\n")),
+                format!("authserver.properties:4: server.port = \"{bad}\": expected a port number from 0 to 65535")
+            );
+        }
+        assert_eq!(settings("server.port = 0\n").server.port, 0);
+    }
+
+    #[test]
+    fn booleans_accept_true_false_yes_no_one_zero() {
+        for (text, value) in [
+            ("true", true),
+            ("TRUE", true),
+            ("Yes", true),
+            ("1", true),
+            ("false", false),
+            ("no", false),
+            ("0", false),
+        ] {
+            assert_eq!(parse_bool(text), Ok(value), "{text}");
+        }
+        assert_eq!(
+            error("server.ssl.enabled = maybe\n"),
+            "authserver.properties:4: server.ssl.enabled = \"maybe\": expected true or false (also yes/no, 1/0)"
+        );
+    }
+
+    #[test]
+    fn change_me_secret_is_refused() {
+        assert_eq!(
+            error("authentication.client.secret = CHANGE_ME\n"),
+            "authserver.properties:4: authentication.client.secret = \"CHANGE_ME\": expected the shared secret clients send as X-Auth-Secret, not the placeholder CHANGE_ME"
+        );
+        let err = try_load_env(
+            BASE,
+            &[("AUTHSERVER_AUTHENTICATION_CLIENT_SECRET", "CHANGE_ME")],
+        )
+        .unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("environment variable AUTHSERVER_AUTHENTICATION_CLIENT_SECRET"));
+    }
+
+    #[test]
+    fn secret_whitespace_is_kept_with_a_warning() {
+        let text = BASE.replace("= s3cret", "= abc  ");
+        let loaded = try_load_env(&text, &[]).unwrap();
+        assert_eq!(loaded.settings.auth.client_secret.expose(), "abc  ");
+        assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+        assert!(!loaded.warnings[0].contains("abc"));
+    }
+
+    #[test]
+    fn ssl_enabled_without_certificate_or_key_is_an_error() {
+        assert_eq!(
+            error("server.ssl.enabled = true\n"),
+            "authserver.properties: server.ssl.enabled = true requires server.ssl.certificate and server.ssl.key (PEM files), but server.ssl.certificate and server.ssl.key are not set"
+        );
+        assert!(error("server.ssl.enabled = true\nserver.ssl.key = k.pem\n")
+            .ends_with("but server.ssl.certificate is not set"));
+        assert!(
+            error("server.ssl.enabled = true\nserver.ssl.certificate = c.pem\n")
+                .ends_with("but server.ssl.key is not set")
+        );
+        // Files without enabling ssl are fine (kept, unused).
+        let s = settings("server.ssl.certificate = c.pem\n");
+        assert!(!s.server.ssl.enabled);
+    }
+
+    #[test]
+    fn bad_address_networks_database_and_enums_are_errors() {
+        assert!(error("server.address = example.com\n").starts_with(
+            "authserver.properties:4: server.address = \"example.com\": expected an IP address"
+        ));
+        assert_eq!(
+            settings("server.address = ::\n").server.address,
+            "::".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            settings("server.address = [::1]\n").server.address,
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            error("server.trusted.proxies = 10.0.0.0/8, 10.0.0.0/33\n"),
+            "authserver.properties:4: server.trusted.proxies: entry \"10.0.0.0/33\": expected an IP address or CIDR network such as 10.0.0.0/8 or ::1"
+        );
+        assert!(error("server.metrics.allow = localhost\n").contains("entry \"localhost\""));
+        assert!(error("database.url = mysql://x/y\n").starts_with(
+            "authserver.properties:4: database.url = \"mysql://x/y\": expected a database URL"
+        ));
+        assert!(error("database.url = sqlite:\n").contains("expected a database URL"));
+        assert_eq!(
+            settings("database.url = postgres://u@h/db\n").database.url,
+            "postgres://u@h/db"
+        );
+        assert_eq!(
+            settings("database.url = sqlite::memory:\n").database.url,
+            "sqlite::memory:"
+        );
+        assert!(error("database.pool.size = 0\n").contains("expected a number of connections"));
+        assert_eq!(
+            error("authentication.signing.algorithm = HS256\n"),
+            "authserver.properties:4: authentication.signing.algorithm = \"HS256\": expected one of RS256, PS256, ES256, EdDSA"
+        );
+        assert!(error("authentication.signing.algorithm = eddsa\n")
+            .ends_with("(names are case-sensitive: EdDSA)"));
+        assert!(error("logging.format = xml\n").ends_with("expected text or json"));
+        assert!(error("logging.level =\n").contains("expected a log level"));
+    }
+
+    #[test]
+    fn every_signing_algorithm_parses() {
+        for alg in SigningAlgorithm::ALL {
+            let s = settings(&format!("authentication.signing.algorithm = {alg}\n"));
+            assert_eq!(s.auth.signing_algorithm, alg);
+        }
+        assert!(SigningAlgorithm::PS256.is_rsa());
+        assert!(!SigningAlgorithm::ES256.is_rsa());
+    }
+
+    #[test]
+    fn networks_accept_plain_addresses_and_an_empty_list() {
+        let s = settings("server.metrics.allow =\nserver.trusted.proxies = ::1, 10.1.2.3/8 ,\n");
+        assert!(s.server.metrics_allow.is_empty());
+        assert_eq!(
+            s.server.trusted_proxies,
+            vec![
+                "::1/128".parse::<IpNet>().unwrap(),
+                "10.0.0.0/8".parse().unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_trim_blanks_and_drop_empty_items() {
+        assert_eq!(split_list(" a ,b,, ,\tc\t, "), vec!["a", "b", "c"]);
+        assert!(split_list("").is_empty());
+    }
+
+    #[test]
+    fn permanent_client_not_allowed_warns() {
+        let loaded = load("authentication.client.permanent = cli, ghost\n");
+        assert_eq!(loaded.settings.auth.permanent_clients, vec!["cli", "ghost"]);
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains("\"ghost\""));
+    }
+
+    #[test]
+    fn empty_optional_values_are_none() {
+        let s = settings(
+            "authentication.login.banner.text =   \nauthentication.signing.kid =\n\
+             authentication.server.key-store-password =\n",
+        );
+        assert_eq!(s.auth.login_banner_text, None);
+        assert_eq!(s.auth.signing_kid, None);
+        assert!(s.auth.key_store_password.is_none());
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        assert_eq!(
+            error("a = 1\nauthentication.login.banner.text = \\u00zz\n"),
+            "authserver.properties:5: malformed \\uXXXX escape \"\\u00zz\": expected 4 hexadecimal digits"
+        );
+    }
+
+    #[test]
+    fn unreadable_file_error() {
+        let err = Settings::load(Path::new("./does-not-exist.properties"), &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+        assert!(err
+            .to_string()
+            .starts_with("cannot read config file ./does-not-exist.properties: "));
+    }
+
+    #[test]
+    fn load_reads_latin1_files() {
+        let dir =
+            std::env::temp_dir().join(format!("authserver-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latin1.properties");
+        let mut bytes = BASE.as_bytes().to_vec();
+        bytes.extend_from_slice(b"authentication.login.banner.text = Caf\xE9\n");
+        std::fs::write(&file, bytes).unwrap();
+        let loaded = Settings::load(&file, &[]).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            loaded.settings.auth.login_banner_text.as_deref(),
+            Some("Café")
+        );
+        assert_eq!(loaded.settings.source, file);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret}"), MASK);
+        assert_eq!(format!("{secret:?}"), MASK);
+        assert!(secret.ct_eq(b"hunter2"));
+        assert!(!secret.ct_eq(b"hunter3"));
+        assert!(!secret.ct_eq(b"hunter"));
+        let s = settings(
+            "authentication.server.key-store-password = storepass\n\
+             database.url = postgres://user:dbpass@db/auth\n",
+        );
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("s3cret") && !debug.contains("storepass"),
+            "{debug}"
+        );
+        let report = s.report();
+        assert!(
+            !report.contains("s3cret")
+                && !report.contains("storepass")
+                && !report.contains("dbpass"),
+            "{report}"
+        );
+        assert!(report.contains("authentication.client.secret = ********\n"));
+        assert!(
+            report.contains("database.url = postgres://user:********@db/auth\n"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn report_lists_every_canonical_key_once() {
+        let report = settings("authentication.login.banner.text = Line\\nTwo\n").report();
+        let keys: Vec<&str> = report
+            .lines()
+            .map(|l| l.split(" = ").next().unwrap())
+            .collect();
+        let expected: Vec<&str> = KEYS.iter().map(|s| s.key).collect();
+        assert_eq!(keys, expected);
+        assert!(report.lines().all(|l| l.contains(" = ")));
+        assert!(report.contains("server.public.url = http://localhost:8555\n"));
+        assert!(report.contains("server.metrics.allow = 127.0.0.0/8, ::1/128\n"));
+        assert!(report.contains("authentication.login.banner.text = Line\\nTwo\n"));
+        assert!(report.contains("authentication.token.expiry = 900\n"));
+    }
+
+    #[test]
+    fn env_var_names_follow_the_spec() {
+        assert_eq!(
+            env_var_name("authentication.client.secret"),
+            "AUTHSERVER_AUTHENTICATION_CLIENT_SECRET"
+        );
+        assert_eq!(
+            env_var_name("authentication.server.key-store-password"),
+            "AUTHSERVER_AUTHENTICATION_SERVER_KEY_STORE_PASSWORD"
+        );
+        // No two spellings share a variable.
+        let mut names: Vec<String> = all_names().map(|(n, _, _)| env_var_name(n)).collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count);
+    }
+
+    #[test]
+    fn no_known_key_is_a_path_prefix_of_another() {
+        // `config` nests dotted keys; a key that is also a table would clobber one of them.
+        for a in KEYS {
+            for b in KEYS {
+                assert!(
+                    !b.key.starts_with(&format!("{}.", a.key)),
+                    "{} / {}",
+                    a.key,
+                    b.key
+                );
+            }
+        }
+    }
+}

@@ -235,8 +235,7 @@ fn unescape(chars: &[(char, usize)]) -> Result<String, ParseError> {
             continue;
         }
         let digits: String = chars.iter().skip(i).take(4).map(|&(c, _)| c).collect();
-        let unit = if digits.chars().count() == 4 && digits.chars().all(|c| c.is_ascii_hexdigit())
-        {
+        let unit = if digits.chars().count() == 4 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
             u16::from_str_radix(&digits, 16).ok()
         } else {
             None
@@ -253,7 +252,8 @@ fn unescape(chars: &[(char, usize)]) -> Result<String, ParseError> {
         i += 4;
         match (pending_high.take(), unit) {
             (Some(high), 0xDC00..=0xDFFF) => {
-                let code = 0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
+                let code =
+                    0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
                 out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
             }
             (high, 0xD800..=0xDBFF) => {
@@ -310,6 +310,7 @@ impl FileStoredFormat for PropertiesFormat {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -414,7 +415,10 @@ mod tests {
 
     #[test]
     fn continuation_skips_leading_whitespace_of_next_line() {
-        assert_eq!(one("a = one, \\\n    two, \\\n\tthree"), kv("a", "one, two, three"));
+        assert_eq!(
+            one("a = one, \\\n    two, \\\n\tthree"),
+            kv("a", "one, two, three")
+        );
         assert_eq!(one("a = x\\\r\n   y"), kv("a", "xy"));
         assert_eq!(one("a = x\\\r   y"), kv("a", "xy"));
     }
@@ -431,14 +435,20 @@ mod tests {
 
     #[test]
     fn even_number_of_backslashes_does_not_continue() {
-        assert_eq!(pairs("a = x\\\\\nb = y"), vec![kv("a", "x\\"), kv("b", "y")]);
+        assert_eq!(
+            pairs("a = x\\\\\nb = y"),
+            vec![kv("a", "x\\"), kv("b", "y")]
+        );
         assert_eq!(one("a = x\\\\\\\n y"), kv("a", "x\\y"));
     }
 
     #[test]
     fn continuation_followed_by_empty_line_ends_the_entry() {
         assert_eq!(pairs("a = x\\\n\nb = y"), vec![kv("a", "x"), kv("b", "y")]);
-        assert_eq!(pairs("a = x\\\n   \nb = y"), vec![kv("a", "x"), kv("b", "y")]);
+        assert_eq!(
+            pairs("a = x\\\n   \nb = y"),
+            vec![kv("a", "x"), kv("b", "y")]
+        );
     }
 
     #[test]

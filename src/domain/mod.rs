@@ -1,4 +1,7 @@
 //! Protocol logic with no HTTP in it: redirect matching, PKCE, scopes, token claims.
+pub mod client_auth;
+pub mod params;
 pub mod pkce;
 pub mod redirect;
 pub mod scope;
+pub mod tokens;

@@ -5,10 +5,14 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+mod flows;
 mod keys;
+mod tokens;
 mod users;
 
+pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
+pub use tokens::NewRefresh;
 pub use users::{NewUser, User};
 
 /// Storage failures.

@@ -1,0 +1,311 @@
+//! Token minting (ID and access JWTs, refresh tokens) and checking presented tokens.
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::crypto::{b64url, random_id, random_token, token_hash};
+use crate::domain::scope::Scope;
+use crate::error::AppError;
+use crate::keys::VerifyError;
+use crate::state::AppState;
+use crate::store::{NewRefresh, User};
+
+/// JWT `typ` of access tokens (RFC 9068).
+pub const ACCESS_TYP: &str = "at+jwt";
+/// JWT `typ` of ID tokens.
+pub const ID_TYP: &str = "JWT";
+
+/// Claims of an ID token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdClaims {
+    /// Issuer.
+    pub iss: String,
+    /// User name.
+    pub sub: String,
+    /// Client ID.
+    pub aud: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Token id.
+    pub jti: String,
+    /// When the user authenticated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// Nonce from the authorization request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Left half of SHA-256 of the access token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    /// The user name again (for clients that read this claim).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// Display name (`profile` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// E-mail (`email` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Refresh family this token descends from (for revocation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
+    /// Personal access token this token descends from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pat: Option<String>,
+}
+
+/// Claims of an access token (RFC 9068 profile).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer.
+    pub iss: String,
+    /// User name.
+    pub sub: String,
+    /// Client ID.
+    pub aud: String,
+    /// Client ID.
+    pub client_id: String,
+    /// Granted scope.
+    pub scope: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Token id.
+    pub jti: String,
+    /// When the user authenticated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// Refresh family this token descends from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
+    /// Personal access token this token descends from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pat: Option<String>,
+}
+
+/// What a grant produced, ready for the token response.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// JWT access token.
+    pub access_token: String,
+    /// Always "Bearer".
+    pub token_type: &'static str,
+    /// Lifetime of the access and ID token, seconds.
+    pub expires_in: i64,
+    /// JWT ID token.
+    pub id_token: String,
+    /// Granted scope.
+    pub scope: String,
+    /// One-time refresh token (code and refresh grants).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Everything needed to mint a token pair.
+#[derive(Debug, Clone)]
+pub struct Mint<'a> {
+    /// The user.
+    pub user: &'a User,
+    /// The client.
+    pub client_id: &'a str,
+    /// Granted scope.
+    pub scope: &'a Scope,
+    /// Authentication time.
+    pub auth_time: Option<i64>,
+    /// Nonce.
+    pub nonce: Option<&'a str>,
+    /// Lifetime in seconds.
+    pub lifetime: i64,
+    /// Refresh family.
+    pub family: Option<&'a str>,
+    /// PAT id.
+    pub pat: Option<&'a str>,
+}
+
+/// `at_hash`: base64url of the left half of SHA-256 of the access token.
+pub fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    b64url(&digest[..16])
+}
+
+/// Signs an access token and an ID token for `m`.
+pub fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), AppError> {
+    let now = state.now();
+    let ring = state.keys.ring();
+    let key = ring.active()?;
+    let issuer = state.issuer();
+    let exp = now.saturating_add(m.lifetime);
+    let access = AccessClaims {
+        iss: issuer.clone(),
+        sub: m.user.username.clone(),
+        aud: m.client_id.to_string(),
+        client_id: m.client_id.to_string(),
+        scope: m.scope.to_string(),
+        iat: now,
+        exp,
+        jti: random_id(),
+        auth_time: m.auth_time,
+        fam: m.family.map(str::to_string),
+        pat: m.pat.map(str::to_string),
+    };
+    let access_token = key.sign(ACCESS_TYP, &access)?;
+    let id = IdClaims {
+        iss: issuer,
+        sub: m.user.username.clone(),
+        aud: m.client_id.to_string(),
+        exp,
+        iat: now,
+        jti: random_id(),
+        auth_time: m.auth_time,
+        nonce: m.nonce.map(str::to_string),
+        at_hash: Some(at_hash(&access_token)),
+        preferred_username: Some(m.user.username.clone()),
+        name: if m.scope.contains("profile") { m.user.name.clone() } else { None },
+        email: if m.scope.contains("email") { m.user.email.clone() } else { None },
+        fam: m.family.map(str::to_string),
+        pat: m.pat.map(str::to_string),
+    };
+    let id_token = key.sign(ID_TYP, &id)?;
+    Ok((access_token, id_token))
+}
+
+/// Issues a new refresh family with its first refresh token; returns (family, token).
+pub async fn start_family(
+    state: &AppState,
+    user: &User,
+    client_id: &str,
+    scope: &Scope,
+    auth_time: i64,
+    code_hash: Option<&[u8]>,
+) -> Result<(String, String), AppError> {
+    let now = state.now();
+    let family = random_id();
+    let token = random_token();
+    let hash = token_hash(&token);
+    let scope = scope.to_string();
+    let lifetime = i64::try_from(state.settings.auth.refresh_token_expiry).unwrap_or(i64::MAX);
+    state
+        .store
+        .create_family(
+            &family,
+            &NewRefresh {
+                token_hash: &hash,
+                family_id: &family,
+                client_id,
+                user_id: user.id,
+                scope: &scope,
+                auth_time,
+                now,
+                expires_at: now.saturating_add(lifetime),
+            },
+            code_hash,
+        )
+        .await?;
+    Ok((family, token))
+}
+
+/// The kind of a presented token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// JWT access token.
+    Access,
+    /// JWT ID token.
+    Id,
+}
+
+impl TokenKind {
+    /// Name used in introspection responses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access_token",
+            TokenKind::Id => "id_token",
+        }
+    }
+}
+
+/// A presented token that is valid right now.
+#[derive(Debug, Clone)]
+pub struct ValidToken {
+    /// Access or ID token.
+    pub kind: TokenKind,
+    /// The user (fresh from the store).
+    pub user: User,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Scope.
+    pub scope: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expiry.
+    pub exp: i64,
+}
+
+/// Minimal claims common to both kinds, for checking.
+#[derive(Debug, Deserialize)]
+struct AnyClaims {
+    iss: String,
+    sub: String,
+    aud: serde_json::Value,
+    exp: i64,
+    iat: i64,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    fam: Option<String>,
+}
+
+/// Checks a presented JWT: our signature, our issuer, not expired, user enabled and not
+/// reset since, family not revoked.
+pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
+    let ring = state.keys.ring();
+    let (typ, claims): (Option<String>, AnyClaims) = ring.verify(token).map_err(|e| {
+        AppError::InvalidToken(match e {
+            VerifyError::Malformed => "the token is malformed".into(),
+            other => other.to_string(),
+        })
+    })?;
+    let kind = match typ.as_deref() {
+        Some(ACCESS_TYP) => TokenKind::Access,
+        _ => TokenKind::Id,
+    };
+    let now = state.now();
+    if claims.iss != state.issuer() {
+        return Err(AppError::InvalidToken("the token was issued by another issuer".into()));
+    }
+    if claims.exp <= now {
+        return Err(AppError::InvalidToken("the token has expired".into()));
+    }
+    let client_id = match (&claims.client_id, &claims.aud) {
+        (Some(c), _) => c.clone(),
+        (None, serde_json::Value::String(a)) => a.clone(),
+        (None, serde_json::Value::Array(a)) => {
+            a.first().and_then(|v| v.as_str()).unwrap_or_default().to_string()
+        }
+        _ => String::new(),
+    };
+    let user = state
+        .store
+        .user_by_name(&claims.sub)
+        .await?
+        .ok_or_else(|| AppError::InvalidToken("the token's user does not exist".into()))?;
+    if user.disabled || claims.iat < user.not_before {
+        return Err(AppError::InvalidToken("the token has been revoked".into()));
+    }
+    if let Some(fam) = &claims.fam {
+        if state.store.family_revoked_at(fam).await?.is_some() {
+            return Err(AppError::InvalidToken("the token has been revoked".into()));
+        }
+    }
+    Ok(ValidToken {
+        kind,
+        user,
+        client_id,
+        scope: claims.scope.unwrap_or_else(|| "openid".into()),
+        iat: claims.iat,
+        exp: claims.exp,
+    })
+}

@@ -1,0 +1,221 @@
+//! Sign-in state: pending authorization requests, SSO sessions, authorization codes.
+use super::{Store, StoreError};
+
+/// An SSO session row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SsoSession {
+    /// Owner.
+    pub user_id: i64,
+    /// When the user last entered their password.
+    pub auth_time: i64,
+    /// "Stay signed in" was ticked.
+    pub persistent: bool,
+    /// Expiry.
+    pub expires_at: i64,
+}
+
+/// What an authorization code is bound to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CodeGrant {
+    /// Client it was issued to.
+    pub client_id: String,
+    /// Exact redirect URI of the request.
+    pub redirect_uri: String,
+    /// The user who signed in.
+    pub user_id: i64,
+    /// Granted scope.
+    pub scope: String,
+    /// OIDC nonce.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// Expiry.
+    pub expires_at: i64,
+}
+
+/// A new authorization code.
+#[derive(Debug, Clone)]
+pub struct NewCode<'a> {
+    /// SHA-256 of the code.
+    pub code_hash: &'a [u8],
+    /// Bindings.
+    pub grant: &'a CodeGrant,
+    /// Creation time.
+    pub now: i64,
+}
+
+/// Result of trying to consume a code.
+#[derive(Debug)]
+pub enum CodeUse {
+    /// First use: here are its bindings.
+    Fresh(CodeGrant),
+    /// Already used: the family it started (if any) has just been revoked.
+    Replayed,
+    /// Expired or unknown.
+    Invalid,
+}
+
+impl Store {
+    /// Stores a pending authorization request for `ttl` seconds.
+    pub async fn put_auth_request(
+        &self,
+        id_hash: &[u8],
+        json: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO authorization_requests (id_hash, request_json, created_at, expires_at)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(id_hash)
+        .bind(json)
+        .bind(now)
+        .bind(now.saturating_add(ttl))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A live pending request.
+    pub async fn get_auth_request(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT request_json FROM authorization_requests WHERE id_hash = ? AND expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Removes a pending request (after a successful sign-in).
+    pub async fn delete_auth_request(&self, id_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM authorization_requests WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Starts an SSO session.
+    pub async fn create_session(
+        &self,
+        id_hash: &[u8],
+        user_id: i64,
+        persistent: bool,
+        now: i64,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sso_sessions (id_hash, user_id, auth_time, persistent, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(persistent)
+        .bind(now)
+        .bind(now.saturating_add(ttl))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A live SSO session (not ended, not expired, user enabled, not older than the
+    /// user's last password change).
+    pub async fn live_session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SsoSession>, StoreError> {
+        Ok(sqlx::query_as::<_, SsoSession>(
+            "SELECT s.user_id, s.auth_time, s.persistent, s.expires_at
+             FROM sso_sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = ? AND s.ended_at IS NULL AND s.expires_at > ?
+               AND u.disabled = 0 AND s.created_at >= u.not_before",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Ends an SSO session.
+    pub async fn end_session(&self, id_hash: &[u8], now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sso_sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(id_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores a new authorization code.
+    pub async fn create_code(&self, code: NewCode<'_>) -> Result<(), StoreError> {
+        let g = code.grant;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, user_id, scope,
+                 nonce, code_challenge, auth_time, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(code.code_hash)
+        .bind(&g.client_id)
+        .bind(&g.redirect_uri)
+        .bind(g.user_id)
+        .bind(&g.scope)
+        .bind(&g.nonce)
+        .bind(&g.code_challenge)
+        .bind(g.auth_time)
+        .bind(code.now)
+        .bind(g.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Consumes a code atomically: of two concurrent calls exactly one gets
+    /// [`CodeUse::Fresh`]. A replay revokes the family the first exchange started.
+    pub async fn consume_code(&self, code_hash: &[u8], now: i64) -> Result<CodeUse, StoreError> {
+        let fresh = sqlx::query_as::<_, CodeGrant>(
+            "UPDATE authorization_codes SET consumed_at = ?
+             WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?
+             RETURNING client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time, expires_at",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(grant) = fresh {
+            return Ok(CodeUse::Fresh(grant));
+        }
+        // mark the replay first: an exchange still creating its family sees the mark and
+        // creates the family revoked (see `create_family`)
+        let used: Option<(Option<String>,)> = sqlx::query_as(
+            "UPDATE authorization_codes SET replayed_at = ?
+             WHERE code_hash = ? AND consumed_at IS NOT NULL RETURNING family_id",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        match used {
+            Some((family,)) => {
+                if let Some(family) = family {
+                    self.revoke_family(&family, now).await?;
+                }
+                Ok(CodeUse::Replayed)
+            }
+            None => Ok(CodeUse::Invalid),
+        }
+    }
+}
