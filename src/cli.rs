@@ -105,10 +105,16 @@ struct Failure {
 
 impl Failure {
     fn usage(message: impl Into<String>) -> Self {
-        Failure { code: 2, message: message.into() }
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
     }
     fn other(message: impl Into<String>) -> Self {
-        Failure { code: 1, message: message.into() }
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
     }
 }
 
@@ -132,7 +138,12 @@ pub fn run() -> ExitCode {
 
 fn load_settings(path: &Path) -> Result<Settings, Failure> {
     let env: Vec<(String, String)> = std::env::vars_os()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
     let loaded = Settings::load(path, &env)?;
     for w in &loaded.warnings {
@@ -175,9 +186,10 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
         Command::User(cmd) => runtime()?.block_on(user_command(&settings, cmd)),
         Command::Keys(KeysCommand::Rotate) => runtime()?.block_on(async {
             let store = open_store(&settings).await?;
-            let kid = KeyManager::rotate(&store, settings.auth.signing_algorithm, SystemClock.now())
-                .await
-                .map_err(|e| Failure::other(e.to_string()))?;
+            let kid =
+                KeyManager::rotate(&store, settings.auth.signing_algorithm, SystemClock.now())
+                    .await
+                    .map_err(|e| Failure::other(e.to_string()))?;
             store.close().await;
             println!("{kid}");
             Ok(())
@@ -198,10 +210,9 @@ fn read_password(password_stdin: bool) -> Result<String, Failure> {
         ));
     }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Failure::other(format!("cannot read the password from standard input: {e}")))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        Failure::other(format!("cannot read the password from standard input: {e}"))
+    })?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
     password::check_policy(password).map_err(Failure::usage)?;
@@ -211,12 +222,24 @@ fn read_password(password_stdin: bool) -> Result<String, Failure> {
 async fn user_command(settings: &Settings, cmd: UserCommand) -> Result<(), Failure> {
     let now = SystemClock.now();
     match cmd {
-        UserCommand::Add { name, email, display_name, admin, password_stdin } => {
+        UserCommand::Add {
+            name,
+            email,
+            display_name,
+            admin,
+            password_stdin,
+        } => {
             password::check_username(&name).map_err(Failure::usage)?;
             let pw = read_password(password_stdin)?;
             let store = open_store(settings).await?;
             let hash = password::hash_async(pw).await.map_err(Failure::other)?;
-            let new = NewUser { username: name, password_hash: hash, name: display_name, email, admin };
+            let new = NewUser {
+                username: name,
+                password_hash: hash,
+                name: display_name,
+                email,
+                admin,
+            };
             let user = store
                 .create_user(&new, now)
                 .await
@@ -225,7 +248,10 @@ async fn user_command(settings: &Settings, cmd: UserCommand) -> Result<(), Failu
             store.close().await;
             Ok(())
         }
-        UserCommand::Passwd { name, password_stdin } => {
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
             let pw = read_password(password_stdin)?;
             let store = open_store(settings).await?;
             let hash = password::hash_async(pw).await.map_err(Failure::other)?;
@@ -241,7 +267,10 @@ async fn user_command(settings: &Settings, cmd: UserCommand) -> Result<(), Failu
         UserCommand::Enable { name } => set_disabled(settings, &name, false, now).await,
         UserCommand::List => {
             let store = open_store(settings).await?;
-            let users = store.list_users().await.map_err(|e| Failure::other(e.to_string()))?;
+            let users = store
+                .list_users()
+                .await
+                .map_err(|e| Failure::other(e.to_string()))?;
             for u in users {
                 let mut flags = Vec::new();
                 if u.admin {
@@ -255,7 +284,11 @@ async fn user_command(settings: &Settings, cmd: UserCommand) -> Result<(), Failu
                     u.username,
                     u.name.as_deref().unwrap_or("-"),
                     u.email.as_deref().unwrap_or("-"),
-                    if flags.is_empty() { "-".to_string() } else { flags.join(",") }
+                    if flags.is_empty() {
+                        "-".to_string()
+                    } else {
+                        flags.join(",")
+                    }
                 );
             }
             store.close().await;
@@ -264,7 +297,12 @@ async fn user_command(settings: &Settings, cmd: UserCommand) -> Result<(), Failu
     }
 }
 
-async fn set_disabled(settings: &Settings, name: &str, disabled: bool, now: i64) -> Result<(), Failure> {
+async fn set_disabled(
+    settings: &Settings,
+    name: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<(), Failure> {
     let store = open_store(settings).await?;
     store
         .set_disabled(name, disabled, now)

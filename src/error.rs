@@ -124,7 +124,9 @@ impl IntoResponse for AppError {
             AppError::InsufficientScope(_) => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(r#"Bearer realm="authserver", error="insufficient_scope""#),
+                    HeaderValue::from_static(
+                        r#"Bearer realm="authserver", error="insufficient_scope""#,
+                    ),
                 );
             }
             AppError::Throttled(secs) => {

@@ -114,7 +114,9 @@ impl SigningKey {
             .or_else(|_| RsaKeyPair::from_der(der))
             .map_err(|e| KeyError::Invalid(format!("not an RSA private key: {e}")))?;
         if pair.public_modulus_len() < 256 {
-            return Err(KeyError::Invalid("RSA keys must have at least 2048 bits".into()));
+            return Err(KeyError::Invalid(
+                "RSA keys must have at least 2048 bits".into(),
+            ));
         }
         let public = pair.public_key();
         let n = b64url(public.modulus().big_endian_without_leading_zero());
@@ -127,7 +129,15 @@ impl SigningKey {
             public.modulus().big_endian_without_leading_zero(),
             public.exponent().big_endian_without_leading_zero(),
         );
-        Ok(SigningKey { kid, alg, pair, jwk, decoding, active: true, retired_at: None })
+        Ok(SigningKey {
+            kid,
+            alg,
+            pair,
+            jwk,
+            decoding,
+            active: true,
+            retired_at: None,
+        })
     }
 
     /// A fresh RSA-2048 key, as it will be stored.
@@ -168,7 +178,12 @@ impl SigningKey {
         };
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
-            .sign(padding, &aws_lc_rs::rand::SystemRandom::new(), out.as_bytes(), &mut sig)
+            .sign(
+                padding,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                out.as_bytes(),
+                &mut sig,
+            )
             .map_err(|_| KeyError::Invalid("signing failed".into()))?;
         out.push('.');
         out.push_str(&b64url(&sig));
@@ -293,7 +308,10 @@ impl KeyManager {
             }
             None => None,
         };
-        let mut retention = settings.auth.token_expiry.max(settings.auth.refresh_token_expiry);
+        let mut retention = settings
+            .auth
+            .token_expiry
+            .max(settings.auth.refresh_token_expiry);
         if !settings.auth.permanent_clients.is_empty() {
             retention = retention.max(settings.auth.permanent_token_expiry);
         }
@@ -376,7 +394,11 @@ impl KeyManager {
         };
         let published: Vec<&serde_json::Value> = keys.iter().map(|k| &k.jwk).collect();
         let jwks = Bytes::from(serde_json::to_vec(&json!({ "keys": published }))?);
-        Ok(KeyRing { keys, active: Some(active), jwks })
+        Ok(KeyRing {
+            keys,
+            active: Some(active),
+            jwks,
+        })
     }
 
     /// The current ring.
@@ -388,7 +410,11 @@ impl KeyManager {
     }
 
     /// Generates a new active key and retires the current one (`keys rotate`).
-    pub async fn rotate(store: &Store, alg: SigningAlgorithm, now: i64) -> Result<String, KeyError> {
+    pub async fn rotate(
+        store: &Store,
+        alg: SigningAlgorithm,
+        now: i64,
+    ) -> Result<String, KeyError> {
         let alg = match alg {
             SigningAlgorithm::PS256 => SigningAlgorithm::PS256,
             _ => SigningAlgorithm::RS256,

@@ -2,6 +2,7 @@
 //! Teamwork Cloud's authentication server (`authserver.properties`, `X-Auth-Secret`, the
 //! `/authentication` paths).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod cli;
 pub mod clock;
@@ -16,3 +17,4 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod web;

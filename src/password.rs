@@ -29,9 +29,7 @@ pub fn hash(password: &str) -> Result<String, String> {
 /// unknown and known users cost the same.
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        hash(&crate::crypto::random_token()).unwrap_or_default()
-    })
+    DUMMY.get_or_init(|| hash(&crate::crypto::random_token()).unwrap_or_default())
 }
 
 /// Verifies `password` against `phc` (or against a dummy hash when `phc` is `None`).
@@ -42,7 +40,9 @@ pub fn verify(password: &str, phc: Option<&str>) -> bool {
         None => (dummy_hash(), false),
     };
     let ok = match PasswordHash::new(phc) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     };
     ok && real
@@ -51,7 +51,9 @@ pub fn verify(password: &str, phc: Option<&str>) -> bool {
 fn limiter() -> &'static Semaphore {
     static LIMIT: OnceLock<Semaphore> = OnceLock::new();
     LIMIT.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         Semaphore::new(cores)
     })
 }
@@ -79,7 +81,9 @@ pub async fn hash_async(password: String) -> Result<String, String> {
 /// Checks a new password against the policy; the message is shown to the user.
 pub fn check_policy(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(format!("the password must have at least {MIN_PASSWORD_LEN} characters"));
+        return Err(format!(
+            "the password must have at least {MIN_PASSWORD_LEN} characters"
+        ));
     }
     if password.len() > 1024 {
         return Err("the password must have at most 1024 bytes".into());
@@ -93,7 +97,10 @@ pub fn check_username(name: &str) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > 128 {
         return Err("the user name must have 1 to 128 characters".into());
     }
-    if name.chars().any(|c| c == ':' || c.is_whitespace() || c.is_control()) {
+    if name
+        .chars()
+        .any(|c| c == ':' || c.is_whitespace() || c.is_control())
+    {
         return Err("the user name must not contain ':', spaces or control characters".into());
     }
     Ok(())

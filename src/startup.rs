@@ -16,6 +16,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
+use crate::domain::redirect::Whitelist;
 use crate::keys::KeyManager;
 use crate::oauth;
 use crate::oauth::discovery::ProviderMetadata;
@@ -57,8 +58,7 @@ impl Application {
         clock: SharedClock,
         listener: Option<std::net::TcpListener>,
     ) -> anyhow::Result<Application> {
-        let store =
-            Store::open(&settings.database.url, settings.database.max_connections).await?;
+        let store = Store::open(&settings.database.url, settings.database.max_connections).await?;
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
         let listener = match listener {
@@ -74,14 +74,23 @@ impl Application {
             }
         };
         let port = listener.local_addr()?.port();
+        let issuer = url::Url::parse(&settings.issuer())?;
+        let base_path: Arc<str> = Arc::from(issuer.path().trim_end_matches('/'));
         let state = AppState {
+            whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
+            base_path,
+            secure_cookies: issuer.scheme() == "https",
             settings: Arc::new(settings),
             store,
             keys: Arc::new(keys),
             clock,
             discovery,
         };
-        Ok(Application { listener, state, port })
+        Ok(Application {
+            listener,
+            state,
+            port,
+        })
     }
 
     /// The bound port (useful with `server.port=0`).

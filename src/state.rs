@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::domain::redirect::Whitelist;
 use crate::keys::KeyManager;
 use crate::store::Store;
 
@@ -21,6 +22,12 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
+    /// The redirect URI whitelist, parsed once.
+    pub whitelist: Arc<Whitelist>,
+    /// Path of the issuer URL (`/authentication`), for links and cookie paths.
+    pub base_path: Arc<str>,
+    /// Whether cookies get `Secure` (the issuer is https).
+    pub secure_cookies: bool,
 }
 
 impl AppState {

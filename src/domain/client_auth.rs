@@ -26,7 +26,9 @@ pub struct BasicCredentials {
 
 impl std::fmt::Debug for BasicCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BasicCredentials").field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("BasicCredentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
     }
 }
 
@@ -48,7 +50,10 @@ pub fn parse_basic(header: &str) -> Option<BasicCredentials> {
     if user.is_empty() || text.chars().any(|c| c.is_control()) {
         return None;
     }
-    Some(BasicCredentials { user: user.to_string(), password: password.to_string() })
+    Some(BasicCredentials {
+        user: user.to_string(),
+        password: password.to_string(),
+    })
 }
 
 /// RFC 6749 §2.3.1: client_secret_basic credentials are form-urlencoded before base64.
@@ -88,7 +93,10 @@ pub fn authenticate(
         None
     } else {
         match authorization {
-            Some(h) if h.trim_start().len() >= 6 && h.trim_start()[..6].eq_ignore_ascii_case("basic ") => {
+            Some(h)
+                if h.trim_start().len() >= 6
+                    && h.trim_start()[..6].eq_ignore_ascii_case("basic ") =>
+            {
                 Some(parse_basic(h).ok_or_else(fail)?)
             }
             _ => None,
@@ -117,13 +125,16 @@ pub fn authenticate(
     let client_id = match (basic_client, form_client) {
         (Some(b), Some(f)) if b != f => {
             return Err(AppError::InvalidRequest(
-                "client_id differs from the client authenticated by the Authorization header".into(),
+                "client_id differs from the client authenticated by the Authorization header"
+                    .into(),
             ))
         }
         (Some(b), _) => b,
         (None, Some(f)) => f.to_string(),
         (None, None) => {
-            return Err(AppError::InvalidRequest("the parameter client_id is missing".into()))
+            return Err(AppError::InvalidRequest(
+                "the parameter client_id is missing".into(),
+            ))
         }
     };
     if !settings.is_allowed_client(&client_id) {
@@ -145,7 +156,12 @@ mod tests {
         let ok = parse_basic(&format!("Basic {}", b64(b"alice:pa:ss"))).unwrap();
         assert_eq!(ok.user, "alice");
         assert_eq!(ok.password, "pa:ss");
-        assert_eq!(parse_basic(&format!("basic {}", b64(b"a:"))).unwrap().password, "");
+        assert_eq!(
+            parse_basic(&format!("basic {}", b64(b"a:")))
+                .unwrap()
+                .password,
+            ""
+        );
         for bad in [
             "".to_string(),
             "Basic".to_string(),

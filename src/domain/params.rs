@@ -85,7 +85,11 @@ mod tests {
         body.fill_from(&query, &["grant_type", "client_id", "scope"]);
         assert_eq!(body.get("grant_type").unwrap(), Some("client_credentials"));
         assert_eq!(body.get("client_id").unwrap(), Some("c"));
-        assert_eq!(body.get("code").unwrap(), None, "codes never come from the query");
+        assert_eq!(
+            body.get("code").unwrap(),
+            None,
+            "codes never come from the query"
+        );
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub enum RedirectError {
 pub struct RedirectUri(String);
 
 impl RedirectUri {
+    /// Wraps a URI that was checked earlier (a stored authorization request).
+    pub fn trusted(uri: String) -> RedirectUri {
+        RedirectUri(uri)
+    }
     /// The URI as sent (and as it will be redirected to).
     pub fn as_str(&self) -> &str {
         &self.0
@@ -103,7 +107,11 @@ impl Whitelist {
                 let raw = raw.as_ref().trim();
                 let url = Url::parse(raw).ok()?;
                 let any_port = is_loopback_host(&url) && !has_explicit_port(raw);
-                Some(Entry { raw: raw.to_string(), url, any_port })
+                Some(Entry {
+                    raw: raw.to_string(),
+                    url,
+                    any_port,
+                })
             })
             .collect();
         Whitelist { entries }
@@ -112,7 +120,11 @@ impl Whitelist {
     /// Checks `candidate`; on success returns it unchanged.
     pub fn check(&self, candidate: &str) -> Result<RedirectUri, RedirectError> {
         let url = canonical(candidate)?;
-        if self.entries.iter().any(|e| e.raw == candidate || e.admits(&url)) {
+        if self
+            .entries
+            .iter()
+            .any(|e| e.raw == candidate || e.admits(&url))
+        {
             Ok(RedirectUri(candidate.to_string()))
         } else {
             Err(RedirectError::NotWhitelisted)
@@ -147,7 +159,9 @@ fn canonical(raw: &str) -> Result<Url, RedirectError> {
         return Err(RedirectError::NotCanonical("longer than 2048 bytes"));
     }
     if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(RedirectError::NotCanonical("contains spaces or control characters"));
+        return Err(RedirectError::NotCanonical(
+            "contains spaces or control characters",
+        ));
     }
     if raw.contains('#') {
         return Err(RedirectError::NotCanonical("has a fragment"));
@@ -169,7 +183,9 @@ fn canonical(raw: &str) -> Result<Url, RedirectError> {
     }
     let path = url.path().to_ascii_lowercase();
     if path.contains("%2f") || path.contains("%5c") {
-        return Err(RedirectError::NotCanonical("has an encoded slash or backslash in the path"));
+        return Err(RedirectError::NotCanonical(
+            "has an encoded slash or backslash in the path",
+        ));
     }
     if raw_path_has_dot_segment(raw) {
         return Err(RedirectError::NotCanonical("has dot-segments"));
@@ -177,7 +193,9 @@ fn canonical(raw: &str) -> Result<Url, RedirectError> {
     // what is left to differ: upper-case host, default port, percent-encoding, IDN
     let serialised = url.as_str();
     let same = serialised == raw
-        || (url.path() == "/" && url.query().is_none() && serialised.strip_suffix('/') == Some(raw));
+        || (url.path() == "/"
+            && url.query().is_none()
+            && serialised.strip_suffix('/') == Some(raw));
     if !same {
         if authority(raw) != authority(serialised) {
             return Err(RedirectError::NotCanonical(
@@ -224,7 +242,11 @@ mod tests {
     }
 
     fn ok(uri: &str) {
-        assert_eq!(wl().check(uri).map(|r| r.0), Ok(uri.to_string()), "{uri} should pass");
+        assert_eq!(
+            wl().check(uri).map(|r| r.0),
+            Ok(uri.to_string()),
+            "{uri} should pass"
+        );
     }
     fn refused(uri: &str) {
         assert!(wl().check(uri).is_err(), "{uri} should be refused");
@@ -307,6 +329,9 @@ mod tests {
             "https://cb.example.com/cb?state=x&code=a+b&iss=https%3A%2F%2Fi%2Fx"
         );
         let r = wl().check("https://cb.example.com/cb").unwrap();
-        assert_eq!(r.with_params(&[("code", "c")]), "https://cb.example.com/cb?code=c");
+        assert_eq!(
+            r.with_params(&[("code", "c")]),
+            "https://cb.example.com/cb?code=c"
+        );
     }
 }

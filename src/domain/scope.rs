@@ -28,7 +28,12 @@ impl Scope {
 
     /// Rebuilds a stored scope string.
     pub fn from_stored(raw: &str) -> Scope {
-        Scope(raw.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect())
+        Scope(
+            raw.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
     }
 
     /// Whether the scope contains `s`.
@@ -38,8 +43,11 @@ impl Scope {
 
     /// Narrows to `requested` (which must be a subset).
     pub fn narrow(&self, requested: &str) -> Result<Scope, String> {
-        let wanted: BTreeSet<String> =
-            requested.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let wanted: BTreeSet<String> = requested
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
         if wanted.is_empty() {
             return Ok(self.clone());
         }
@@ -51,7 +59,11 @@ impl Scope {
 
     /// Space-separated form.
     pub fn to_string_lossy(&self) -> String {
-        self.0.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
+        self.0
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -75,7 +87,10 @@ mod tests {
     #[test]
     fn narrowing_only_narrows() {
         let s = Scope::from_stored("openid profile email");
-        assert_eq!(s.narrow("openid email").unwrap().to_string(), "email openid");
+        assert_eq!(
+            s.narrow("openid email").unwrap().to_string(),
+            "email openid"
+        );
         assert!(s.narrow("openid offline_access").is_err());
         assert_eq!(s.narrow("").unwrap(), s);
     }

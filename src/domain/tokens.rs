@@ -162,8 +162,16 @@ pub fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), App
         nonce: m.nonce.map(str::to_string),
         at_hash: Some(at_hash(&access_token)),
         preferred_username: Some(m.user.username.clone()),
-        name: if m.scope.contains("profile") { m.user.name.clone() } else { None },
-        email: if m.scope.contains("email") { m.user.email.clone() } else { None },
+        name: if m.scope.contains("profile") {
+            m.user.name.clone()
+        } else {
+            None
+        },
+        email: if m.scope.contains("email") {
+            m.user.email.clone()
+        } else {
+            None
+        },
         fam: m.family.map(str::to_string),
         pat: m.pat.map(str::to_string),
     };
@@ -274,7 +282,9 @@ pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, A
     };
     let now = state.now();
     if claims.iss != state.issuer() {
-        return Err(AppError::InvalidToken("the token was issued by another issuer".into()));
+        return Err(AppError::InvalidToken(
+            "the token was issued by another issuer".into(),
+        ));
     }
     if claims.exp <= now {
         return Err(AppError::InvalidToken("the token has expired".into()));
@@ -282,9 +292,11 @@ pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, A
     let client_id = match (&claims.client_id, &claims.aud) {
         (Some(c), _) => c.clone(),
         (None, serde_json::Value::String(a)) => a.clone(),
-        (None, serde_json::Value::Array(a)) => {
-            a.first().and_then(|v| v.as_str()).unwrap_or_default().to_string()
-        }
+        (None, serde_json::Value::Array(a)) => a
+            .first()
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
         _ => String::new(),
     };
     let user = state

@@ -17,8 +17,14 @@ pub fn router() -> Router<AppState> {
 async fn discovery(State(state): State<AppState>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
         ],
         state.discovery.clone(),
     )
@@ -89,13 +95,27 @@ impl ProviderMetadata {
             issuer,
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
-            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+            grant_types_supported: vec![
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+            ],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: algs,
             scopes_supported: vec!["openid", "profile", "email", "offline_access"],
             claims_supported: vec![
-                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti",
-                "preferred_username", "name", "email",
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "at_hash",
+                "jti",
+                "preferred_username",
+                "name",
+                "email",
             ],
             claim_types_supported: vec!["normal"],
             code_challenge_methods_supported: vec!["S256"],

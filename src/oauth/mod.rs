@@ -3,12 +3,21 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub mod authorize;
 pub mod discovery;
 pub mod jwks;
+pub mod signout;
+pub mod token;
+pub mod userinfo;
 
 /// Every route under `/authentication`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(discovery::router())
         .merge(jwks::router())
+        .merge(authorize::router())
+        .merge(token::router())
+        .merge(userinfo::router())
+        .merge(signout::router())
+        .merge(crate::web::router())
 }

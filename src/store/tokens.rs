@@ -64,11 +64,13 @@ impl Store {
     /// Revokes a family: its refresh tokens stop working, and its access tokens fail
     /// validation.
     pub async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(family_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

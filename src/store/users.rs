@@ -40,7 +40,8 @@ pub struct NewUser {
     pub admin: bool,
 }
 
-const USER_COLUMNS: &str = "id, username, password_hash, name, email, admin, disabled, not_before, created_at, updated_at";
+const USER_COLUMNS: &str =
+    "id, username, password_hash, name, email, admin, disabled, not_before, created_at, updated_at";
 
 impl Store {
     /// Inserts a user; a duplicate name is [`StoreError::Conflict`].
@@ -83,7 +84,9 @@ impl Store {
     /// All users, by name.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-        Ok(sqlx::query_as::<_, User>(&sql).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as::<_, User>(&sql)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Replaces a user's password hash and kills every token issued before `now`.

@@ -5,14 +5,41 @@ use crate::helpers::spawn_app;
 async fn user_add_hashes_the_password_with_argon2id_and_list_shows_the_user() {
     let app = spawn_app().await;
     let out = app.cli(
-        &["user", "add", "alice", "--email", "alice@example.com", "--name", "Alice A", "--admin", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--name",
+            "Alice A",
+            "--admin",
+            "--password-stdin",
+        ],
         Some("correct horse battery\n"),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let user = app.state.store.user_by_name("alice").await.unwrap().unwrap();
-    assert!(user.password_hash.starts_with("$argon2id$"), "{}", user.password_hash);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user = app
+        .state
+        .store
+        .user_by_name("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        user.password_hash.starts_with("$argon2id$"),
+        "{}",
+        user.password_hash
+    );
     assert!(!user.password_hash.contains("correct horse"));
-    assert!(authserver::password::verify("correct horse battery", Some(&user.password_hash)));
+    assert!(authserver::password::verify(
+        "correct horse battery",
+        Some(&user.password_hash)
+    ));
     assert!(user.admin);
     assert_eq!(user.email.as_deref(), Some("alice@example.com"));
 
@@ -23,7 +50,10 @@ async fn user_add_hashes_the_password_with_argon2id_and_list_shows_the_user() {
     assert!(first.starts_with("alice"), "{listing}");
 
     // duplicates are refused with exit 1 and a message
-    let out = app.cli(&["user", "add", "alice", "--password-stdin"], Some("another password\n"));
+    let out = app.cli(
+        &["user", "add", "alice", "--password-stdin"],
+        Some("another password\n"),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("alice"));
 }
@@ -31,19 +61,54 @@ async fn user_add_hashes_the_password_with_argon2id_and_list_shows_the_user() {
 #[tokio::test]
 async fn passwd_disable_and_enable_change_the_stored_user() {
     let app = spawn_app().await;
-    assert!(app.cli(&["user", "add", "bob", "--password-stdin"], Some("first password\n")).status.success());
-    let out = app.cli(&["user", "passwd", "bob", "--password-stdin"], Some("second password\r\n"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(app
+        .cli(
+            &["user", "add", "bob", "--password-stdin"],
+            Some("first password\n")
+        )
+        .status
+        .success());
+    let out = app.cli(
+        &["user", "passwd", "bob", "--password-stdin"],
+        Some("second password\r\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bob = app.state.store.user_by_name("bob").await.unwrap().unwrap();
-    assert!(authserver::password::verify("second password", Some(&bob.password_hash)));
-    assert!(!authserver::password::verify("first password", Some(&bob.password_hash)));
+    assert!(authserver::password::verify(
+        "second password",
+        Some(&bob.password_hash)
+    ));
+    assert!(!authserver::password::verify(
+        "first password",
+        Some(&bob.password_hash)
+    ));
 
     assert!(app.cli(&["user", "disable", "bob"], None).status.success());
-    assert!(app.state.store.user_by_name("bob").await.unwrap().unwrap().disabled);
+    assert!(
+        app.state
+            .store
+            .user_by_name("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
     let listing = String::from_utf8(app.cli(&["user", "list"], None).stdout).unwrap();
     assert!(listing.contains("disabled"), "{listing}");
     assert!(app.cli(&["user", "enable", "bob"], None).status.success());
-    assert!(!app.state.store.user_by_name("bob").await.unwrap().unwrap().disabled);
+    assert!(
+        !app.state
+            .store
+            .user_by_name("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
 }
 
 #[tokio::test]
@@ -54,11 +119,17 @@ async fn user_commands_report_bad_input_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--password-stdin"));
     // a too-short password
-    let out = app.cli(&["user", "add", "carol", "--password-stdin"], Some("short\n"));
+    let out = app.cli(
+        &["user", "add", "carol", "--password-stdin"],
+        Some("short\n"),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least"));
     // a name with a colon (Basic auth splits there)
-    let out = app.cli(&["user", "add", "ca:rol", "--password-stdin"], Some("long enough password\n"));
+    let out = app.cli(
+        &["user", "add", "ca:rol", "--password-stdin"],
+        Some("long enough password\n"),
+    );
     assert_eq!(out.status.code(), Some(2));
     // unknown user
     let out = app.cli(&["user", "disable", "nobody"], None);
@@ -67,12 +138,21 @@ async fn user_commands_report_bad_input_clearly() {
     // unknown command: clap's usage error
     let out = app.cli(&["frobnicate"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(app.state.store.user_by_name("carol").await.unwrap().is_none());
+    assert!(app
+        .state
+        .store
+        .user_by_name("carol")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
 async fn version_is_printed() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authserver")).arg("--version").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authserver"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("authserver "));
 }

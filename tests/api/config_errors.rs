@@ -53,9 +53,17 @@ fn the_repository_sample_configuration_is_valid() {
     let o = check(&path, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("authentication.client.ids = webApplicationPlatform,MAGICDRAW,twc-rest-api")
-        || out.contains("authentication.client.ids = webApplicationPlatform, MAGICDRAW, twc-rest-api"), "{out}");
-    assert!(!out.contains("dev-secret-change-before-production"), "secret masked: {out}");
+    assert!(
+        out.contains("authentication.client.ids = webApplicationPlatform,MAGICDRAW,twc-rest-api")
+            || out.contains(
+                "authentication.client.ids = webApplicationPlatform, MAGICDRAW, twc-rest-api"
+            ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("dev-secret-change-before-production"),
+        "secret masked: {out}"
+    );
     assert!(!stderr(&o).contains("dev-secret-change-before-production"));
 }
 
@@ -64,7 +72,10 @@ fn a_missing_required_key_names_the_key_and_the_file() {
     let dir = TempDir::new().unwrap();
     let path = write(&dir, "authentication.client.ids = a\nauthentication.redirect.uri.whitelist = http://localhost/cb\n");
     let o = check(&path, &[]);
-    assert_config_error(&o, &["authentication.client.secret", "authserver.properties"]);
+    assert_config_error(
+        &o,
+        &["authentication.client.secret", "authserver.properties"],
+    );
 }
 
 #[test]
@@ -75,7 +86,14 @@ fn a_malformed_whitelist_url_is_an_error_naming_the_entry() {
         "authentication.client.ids = a\nauthentication.redirect.uri.whitelist = http://localhost/cb, not a url\nauthentication.client.secret = abcdefgh\n",
     );
     let o = check(&path, &[]);
-    assert_config_error(&o, &["authentication.redirect.uri.whitelist", "not a url", "authserver.properties"]);
+    assert_config_error(
+        &o,
+        &[
+            "authentication.redirect.uri.whitelist",
+            "not a url",
+            "authserver.properties",
+        ],
+    );
 }
 
 #[test]
@@ -83,7 +101,14 @@ fn a_non_numeric_duration_is_an_error() {
     let dir = TempDir::new().unwrap();
     let path = write(&dir, &format!("{GOOD}authentication.token.expiry = soon\n"));
     let o = check(&path, &[]);
-    assert_config_error(&o, &["authentication.token.expiry", "soon", "authserver.properties"]);
+    assert_config_error(
+        &o,
+        &[
+            "authentication.token.expiry",
+            "soon",
+            "authserver.properties",
+        ],
+    );
 }
 
 #[test]
@@ -120,9 +145,16 @@ fn an_environment_variable_overrides_the_file() {
     let path = write(&dir, &format!("{GOOD}authentication.token.expiry = 60\n"));
     let o = check(&path, &[("AUTHSERVER_AUTHENTICATION_TOKEN_EXPIRY", "120")]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("authentication.token.expiry = 120"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("authentication.token.expiry = 120"),
+        "{}",
+        stdout(&o)
+    );
     // a bad value from the environment names the variable
-    let o = check(&path, &[("AUTHSERVER_AUTHENTICATION_TOKEN_EXPIRY", "later")]);
+    let o = check(
+        &path,
+        &[("AUTHSERVER_AUTHENTICATION_TOKEN_EXPIRY", "later")],
+    );
     assert_config_error(&o, &["AUTHSERVER_AUTHENTICATION_TOKEN_EXPIRY"]);
 }
 

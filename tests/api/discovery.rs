@@ -10,12 +10,19 @@ async fn the_openidconnect_crate_accepts_our_discovery_document_and_jwks() {
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http)
-        .await
-        .expect("discovery accepted by openidconnect");
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http)
+            .await
+            .expect("discovery accepted by openidconnect");
     assert_eq!(metadata.issuer().as_str(), app.issuer);
-    assert_eq!(metadata.token_endpoint().unwrap().as_str(), app.url("/api/token"));
-    assert_eq!(metadata.authorization_endpoint().as_str(), app.url("/authorize"));
+    assert_eq!(
+        metadata.token_endpoint().unwrap().as_str(),
+        app.url("/api/token")
+    );
+    assert_eq!(
+        metadata.authorization_endpoint().as_str(),
+        app.url("/authorize")
+    );
     let keys = metadata.jwks().keys();
     assert_eq!(keys.len(), 1);
     let kid = keys[0].key_id().unwrap().as_str().to_string();
@@ -32,7 +39,10 @@ async fn discovery_lists_every_field_the_spec_requires() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let doc: serde_json::Value = resp.json().await.unwrap();
     let i = &app.issuer;
     assert_eq!(doc["issuer"], *i);
@@ -46,18 +56,30 @@ async fn discovery_lists_every_field_the_spec_requires() {
     assert_eq!(doc["introspection_endpoint"], format!("{i}/api/introspect"));
     assert_eq!(doc["revocation_endpoint"], format!("{i}/api/revoke"));
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(doc["response_modes_supported"], serde_json::json!(["query"]));
+    assert_eq!(
+        doc["response_modes_supported"],
+        serde_json::json!(["query"])
+    );
     assert_eq!(
         doc["grant_types_supported"],
         serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
     );
-    assert_eq!(doc["subject_types_supported"], serde_json::json!(["public"]));
-    assert_eq!(doc["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
+    assert_eq!(
+        doc["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
     assert_eq!(
         doc["scopes_supported"],
         serde_json::json!(["openid", "profile", "email", "offline_access"])
     );
-    assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
     for field in [
         "token_endpoint_auth_methods_supported",
         "introspection_endpoint_auth_methods_supported",
@@ -78,7 +100,18 @@ async fn discovery_lists_every_field_the_spec_requires() {
     }
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     let claims = doc["claims_supported"].as_array().unwrap();
-    for c in ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username", "name", "email"] {
+    for c in [
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "preferred_username",
+        "name",
+        "email",
+    ] {
         assert!(claims.iter().any(|v| v == c), "claims_supported lacks {c}");
     }
 }
@@ -102,7 +135,10 @@ async fn the_issuer_follows_server_public_url() {
         .await
         .unwrap();
     assert_eq!(doc["issuer"], "https://auth.example.com/authentication");
-    assert_eq!(doc["jwks_uri"], "https://auth.example.com/authentication/jwks.json");
+    assert_eq!(
+        doc["jwks_uri"],
+        "https://auth.example.com/authentication/jwks.json"
+    );
 }
 
 #[tokio::test]
@@ -121,19 +157,34 @@ async fn jwks_publishes_rsa_signing_keys_with_kid_alg_and_use() {
     // RFC 7638 thumbprint of the public key
     use base64::Engine;
     use sha2::Digest;
-    let canonical = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, key["e"].as_str().unwrap(), key["n"].as_str().unwrap());
-    let thumb = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()));
+    let canonical = format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        key["e"].as_str().unwrap(),
+        key["n"].as_str().unwrap()
+    );
+    let thumb = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(canonical.as_bytes()));
     assert_eq!(key["kid"], thumb);
 }
 
 #[tokio::test]
 async fn healthz_answers_when_the_database_does() {
     let app = spawn_app().await;
-    let resp = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    let resp = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "ok");
     app.state.store.close().await;
-    let resp = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    let resp = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 503);
 }
 

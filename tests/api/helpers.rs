@@ -22,8 +22,6 @@ pub fn test_key_path() -> PathBuf {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
-    /// The bound port.
-    pub port: u16,
     /// Issuer URL.
     pub issuer: String,
     /// HTTP client: keeps cookies, never follows redirects.
@@ -54,7 +52,11 @@ impl Default for AppBuilder {
 impl AppBuilder {
     /// The standard test configuration.
     pub fn new() -> Self {
-        AppBuilder { lines: Vec::new(), dir: None, signing_key: true }
+        AppBuilder {
+            lines: Vec::new(),
+            dir: None,
+            signing_key: true,
+        }
     }
     /// Adds or overrides a property.
     pub fn set(mut self, key: &str, value: &str) -> Self {
@@ -106,7 +108,6 @@ impl AppBuilder {
         TestApp {
             issuer: format!("{address}/authentication"),
             address,
-            port,
             client,
             state,
             clock,
@@ -177,13 +178,204 @@ pub fn run_cli(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
             cmd.env_remove(k);
         }
     }
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn authserver");
     if let Some(input) = stdin {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     child.wait_with_output().expect("authserver runs")
+}
+
+/// Redirect URI the tests' client uses.
+pub const REDIRECT: &str = "http://localhost:8080/callback";
+/// Client the tests use.
+pub const CLIENT: &str = "webApplicationPlatform";
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce_pair() -> (String, String) {
+    let verifier = authserver::crypto::random_token();
+    let challenge = authserver::domain::pkce::challenge_for(&verifier);
+    (verifier, challenge)
+}
+
+/// Value of a hidden input in an HTML page.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// Query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let found = parsed
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned());
+    found
+}
+
+/// The `Location` header of a response.
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+impl TestApp {
+    /// Creates a user straight in the store.
+    pub async fn add_user(&self, name: &str, password: &str) -> authserver::store::User {
+        let hash = authserver::password::hash(password).unwrap();
+        self.state
+            .store
+            .create_user(
+                &authserver::store::NewUser {
+                    username: name.to_string(),
+                    password_hash: hash,
+                    name: Some(format!("{name} Example")),
+                    email: Some(format!("{name}@example.com")),
+                    admin: false,
+                },
+                self.clock_now(),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// The server's current time.
+    pub fn clock_now(&self) -> i64 {
+        use authserver::clock::Clock;
+        self.clock.now()
+    }
+
+    /// `/authorize` URL with the standard parameters plus `extra`.
+    pub fn authorize_url(&self, challenge: &str, extra: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code");
+            q.append_pair("client_id", CLIENT);
+            q.append_pair("redirect_uri", REDIRECT);
+            q.append_pair("scope", "openid profile email");
+            q.append_pair("state", "st4te");
+            q.append_pair("nonce", "n0nce");
+            q.append_pair("code_challenge", challenge);
+            q.append_pair("code_challenge_method", "S256");
+            for (k, v) in extra {
+                q.append_pair(k, v);
+            }
+        }
+        url.to_string()
+    }
+
+    /// GETs an authorize URL and expects the login page; returns its HTML.
+    pub async fn login_page(&self, authorize_url: &str) -> String {
+        let resp = self.client.get(authorize_url).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "expected the login page");
+        resp.text().await.unwrap()
+    }
+
+    /// Submits the login form of `page`.
+    pub async fn submit_login(
+        &self,
+        page: &str,
+        user: &str,
+        password: &str,
+        remember: bool,
+    ) -> reqwest::Response {
+        let rid = hidden_field(page, "rid").expect("rid field");
+        let csrf = hidden_field(page, "csrf").expect("csrf field");
+        let mut form = vec![
+            ("rid", rid),
+            ("csrf", csrf),
+            ("username", user.to_string()),
+            ("password", password.to_string()),
+        ];
+        if remember {
+            form.push(("remember", "1".to_string()));
+        }
+        self.client
+            .post(self.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Full browser sign-in; returns (code, verifier).
+    pub async fn sign_in(&self, user: &str, password: &str) -> (String, String) {
+        let (verifier, challenge) = pkce_pair();
+        let page = self.login_page(&self.authorize_url(&challenge, &[])).await;
+        let resp = self.submit_login(&page, user, password, false).await;
+        assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
+        let loc = location(&resp);
+        assert!(loc.starts_with(REDIRECT), "{loc}");
+        (query_param(&loc, "code").expect("code"), verifier)
+    }
+
+    /// Exchanges a code at the token endpoint with `X-Auth-Secret`.
+    pub async fn exchange(&self, code: &str, verifier: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/token"))
+            .header("X-Auth-Secret", SECRET)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", CLIENT),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and exchanges the code; returns the token response JSON.
+    pub async fn tokens_for(&self, user: &str, password: &str) -> serde_json::Value {
+        let (code, verifier) = self.sign_in(user, password).await;
+        let resp = self.exchange(&code, &verifier).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    /// GETs `/api/validate` with `Authorization: <scheme> <token>`; returns the status.
+    pub async fn validate_status(&self, scheme: &str, token: &str) -> u16 {
+        self.client
+            .get(self.url("/api/validate"))
+            .header("Authorization", format!("{scheme} {token}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+/// Decodes a JWT's header and payload without verifying (tests inspect claims).
+pub fn jwt_parts(token: &str) -> (serde_json::Value, serde_json::Value) {
+    use base64::Engine;
+    let mut it = token.split('.');
+    let dec = |s: &str| {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (dec(it.next().unwrap()), dec(it.next().unwrap()))
 }

@@ -5,7 +5,11 @@ use crate::helpers::AppBuilder;
 #[tokio::test]
 async fn two_servers_on_one_database_publish_the_same_generated_kid() {
     let first = AppBuilder::new().generated_keys().spawn().await;
-    let second = AppBuilder::new().generated_keys().same_database_as(&first).spawn().await;
+    let second = AppBuilder::new()
+        .generated_keys()
+        .same_database_as(&first)
+        .spawn()
+        .await;
     let a = first.jwks_kids().await;
     let b = second.jwks_kids().await;
     assert_eq!(a.len(), 1);
@@ -21,7 +25,11 @@ async fn a_generated_key_survives_a_restart() {
     let first = AppBuilder::new().generated_keys().spawn().await;
     let kid = first.jwks_kids().await;
     first.state.store.close().await;
-    let again = AppBuilder::new().generated_keys().same_database_as(&first).spawn().await;
+    let again = AppBuilder::new()
+        .generated_keys()
+        .same_database_as(&first)
+        .spawn()
+        .await;
     assert_eq!(again.jwks_kids().await, kid);
 }
 
@@ -31,7 +39,11 @@ async fn keys_rotate_adds_an_active_key_and_keeps_the_old_one_in_the_jwks() {
     let before = app.jwks_kids().await;
     assert_eq!(before.len(), 1);
     let out = app.cli(&["keys", "rotate"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let new_kid = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert_ne!(new_kid, before[0]);
     // the running server picks the rotation up by itself within its reload interval
@@ -43,7 +55,10 @@ async fn keys_rotate_adds_an_active_key_and_keeps_the_old_one_in_the_jwks() {
             assert!(kids.contains(&new_kid), "new key published");
             break;
         }
-        assert!(Instant::now() < deadline, "rotation not picked up within 6 s: {kids:?}");
+        assert!(
+            Instant::now() < deadline,
+            "rotation not picked up within 6 s: {kids:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.state.keys.ring().active().unwrap().kid, new_kid);
@@ -54,7 +69,11 @@ async fn a_configured_key_wins_over_database_keys() {
     let app = AppBuilder::new().spawn().await;
     let kids = app.jwks_kids().await;
     assert_eq!(kids.len(), 1);
-    let generated = AppBuilder::new().generated_keys().same_database_as(&app).spawn().await;
+    let generated = AppBuilder::new()
+        .generated_keys()
+        .same_database_as(&app)
+        .spawn()
+        .await;
     // the configured-key server stored nothing, so the second one generated its own
     let gen_kids = generated.jwks_kids().await;
     assert_ne!(gen_kids, kids);
@@ -65,7 +84,9 @@ async fn tokens_signed_with_our_key_verify_and_tampered_ones_do_not() {
     let app = AppBuilder::new().spawn().await;
     let ring = app.state.keys.ring();
     let key = ring.active().unwrap();
-    let token = key.sign("JWT", &serde_json::json!({"sub": "alice"})).unwrap();
+    let token = key
+        .sign("JWT", &serde_json::json!({"sub": "alice"}))
+        .unwrap();
     let (typ, claims): (Option<String>, serde_json::Value) = ring.verify(&token).unwrap();
     assert_eq!(typ.as_deref(), Some("JWT"));
     assert_eq!(claims["sub"], "alice");
@@ -77,12 +98,25 @@ async fn tokens_signed_with_our_key_verify_and_tampered_ones_do_not() {
     // alg none
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    let none = format!("{}.{}.", b64(&format!(r#"{{"alg":"none","kid":"{}"}}"#, key.kid)), b64(r#"{"sub":"alice"}"#));
+    let none = format!(
+        "{}.{}.",
+        b64(&format!(r#"{{"alg":"none","kid":"{}"}}"#, key.kid)),
+        b64(r#"{"sub":"alice"}"#)
+    );
     assert!(ring.verify::<serde_json::Value>(&none).is_err());
     // HS256 with the public modulus as secret (key-confusion attack)
-    let hs = format!("{}.{}.AAAA", b64(&format!(r#"{{"alg":"HS256","kid":"{}"}}"#, key.kid)), b64(r#"{"sub":"alice"}"#));
+    let hs = format!(
+        "{}.{}.AAAA",
+        b64(&format!(r#"{{"alg":"HS256","kid":"{}"}}"#, key.kid)),
+        b64(r#"{"sub":"alice"}"#)
+    );
     assert!(ring.verify::<serde_json::Value>(&hs).is_err());
     // unknown kid
-    let other = format!("{}.{}.{}", b64(r#"{"alg":"RS256","kid":"nope"}"#), parts[1], parts[2]);
+    let other = format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"RS256","kid":"nope"}"#),
+        parts[1],
+        parts[2]
+    );
     assert!(ring.verify::<serde_json::Value>(&other).is_err());
 }

@@ -4,3 +4,4 @@ mod config_errors;
 mod discovery;
 mod helpers;
 mod keys;
+mod signin;

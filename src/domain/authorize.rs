@@ -1,0 +1,244 @@
+//! Validating an authorization request (OIDC Core §3.1.2.1, RFC 6749 §4.1.1, RFC 7636).
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::domain::params::Params;
+use crate::domain::pkce::CodeChallenge;
+use crate::domain::redirect::{RedirectUri, Whitelist};
+use crate::domain::scope::Scope;
+
+/// A validated authorization request, kept server-side while the user signs in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthRequest {
+    /// Allowed client.
+    pub client_id: String,
+    /// Whitelisted redirect URI, exactly as sent.
+    pub redirect_uri: String,
+    /// Granted scope.
+    pub scope: String,
+    /// Client state, returned as is.
+    pub state: Option<String>,
+    /// OIDC nonce.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// `prompt=none`.
+    pub prompt_none: bool,
+    /// `prompt=login` (or `max_age=0`): the user must enter the password.
+    pub prompt_login: bool,
+    /// `max_age` in seconds.
+    pub max_age: Option<i64>,
+    /// `login_hint`.
+    pub login_hint: Option<String>,
+    /// `id_token_hint` as sent (verified by the caller).
+    pub id_token_hint: Option<String>,
+}
+
+impl AuthRequest {
+    /// The redirect URI as a checked value.
+    pub fn redirect(&self) -> RedirectUri {
+        RedirectUri::trusted(self.redirect_uri.clone())
+    }
+}
+
+/// Why an authorization request fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// Client or redirect URI cannot be trusted: show a page, never redirect.
+    Page(String),
+    /// Report to the client at its redirect URI (RFC 6749 §4.1.2.1).
+    Redirect {
+        /// Where.
+        redirect_uri: RedirectUri,
+        /// Error code.
+        error: &'static str,
+        /// Human-readable description.
+        description: String,
+        /// The client's state.
+        state: Option<String>,
+    },
+}
+
+impl AuthorizeError {
+    /// The `Location` for a redirect error, with `iss` (RFC 9207).
+    pub fn location(&self, issuer: &str) -> Option<String> {
+        match self {
+            AuthorizeError::Page(_) => None,
+            AuthorizeError::Redirect {
+                redirect_uri,
+                error,
+                description,
+                state,
+            } => {
+                let mut params: Vec<(&str, &str)> =
+                    vec![("error", error), ("error_description", description)];
+                if let Some(s) = state {
+                    params.push(("state", s));
+                }
+                params.push(("iss", issuer));
+                Some(redirect_uri.with_params(&params))
+            }
+        }
+    }
+}
+
+fn page_param<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, AuthorizeError> {
+    params
+        .get(name)
+        .map_err(|_| AuthorizeError::Page(format!("The parameter {name} was sent more than once.")))
+}
+
+/// Validates the request parameters. Unknown parameters (and `display`, `ui_locales`,
+/// `claims_locales`, `acr_values`) are accepted and ignored.
+pub fn validate(
+    params: &Params,
+    settings: &Settings,
+    whitelist: &Whitelist,
+) -> Result<AuthRequest, AuthorizeError> {
+    let client_id = page_param(params, "client_id")?
+        .ok_or_else(|| AuthorizeError::Page("The request has no client_id.".into()))?;
+    if !settings.is_allowed_client(client_id) {
+        return Err(AuthorizeError::Page(format!(
+            "The application {client_id:?} is not registered with this server."
+        )));
+    }
+    let raw_redirect = page_param(params, "redirect_uri")?
+        .ok_or_else(|| AuthorizeError::Page("The request has no redirect_uri.".into()))?;
+    let redirect_uri = whitelist
+        .check(raw_redirect)
+        .map_err(|e| AuthorizeError::Page(format!("The redirect address is not allowed: {e}.")))?;
+    let state = params.get("state").ok().flatten().map(str::to_string);
+    let fail = |error: &'static str, description: &str| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        error,
+        description: description.to_string(),
+        state: state.clone(),
+    };
+    let get = |name: &str| {
+        params.get(name).map_err(|_| {
+            fail(
+                "invalid_request",
+                &format!("the parameter {name} was sent more than once"),
+            )
+        })
+    };
+    get("state")?;
+    if state.as_ref().is_some_and(|s| s.len() > 2048) {
+        return Err(fail("invalid_request", "state is longer than 2048 bytes"));
+    }
+    if get("request")?.is_some() {
+        return Err(fail(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
+    }
+    if get("request_uri")?.is_some() {
+        return Err(fail(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
+    }
+    match get("response_type")? {
+        None => {
+            return Err(fail(
+                "invalid_request",
+                "the parameter response_type is missing",
+            ))
+        }
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
+    }
+    match get("response_mode")? {
+        None | Some("query") => {}
+        Some(_) => {
+            return Err(fail(
+                "invalid_request",
+                "only response_mode=query is supported",
+            ))
+        }
+    }
+    let scope = Scope::parse_requested(get("scope")?.unwrap_or(""))
+        .map_err(|e| fail("invalid_scope", &e))?;
+    let code_challenge = match (get("code_challenge")?, get("code_challenge_method")?) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ))
+        }
+        (Some(c), method) => Some(
+            CodeChallenge::parse(c, method)
+                .map_err(|e| fail("invalid_request", &e))?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    let nonce = get("nonce")?;
+    if nonce.is_some_and(|n| n.len() > 512) {
+        return Err(fail("invalid_request", "nonce is longer than 512 bytes"));
+    }
+    let mut prompt_none = false;
+    let mut prompt_login = false;
+    if let Some(prompt) = get("prompt")? {
+        for value in prompt.split(' ').filter(|v| !v.is_empty()) {
+            match value {
+                "none" => prompt_none = true,
+                "login" => prompt_login = true,
+                "consent" | "select_account" => {}
+                _ => return Err(fail("invalid_request", "prompt has an unknown value")),
+            }
+        }
+        if prompt_none && prompt.split(' ').filter(|v| !v.is_empty()).count() > 1 {
+            return Err(fail(
+                "invalid_request",
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+    }
+    let max_age =
+        match get("max_age")? {
+            None => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                fail("invalid_request", "max_age must be a non-negative integer")
+            })?),
+        };
+    if max_age == Some(0) {
+        prompt_login = true;
+    }
+    let login_hint = get("login_hint")?
+        .filter(|h| h.len() <= 256)
+        .map(str::to_string);
+    let id_token_hint = get("id_token_hint")?
+        .filter(|h| h.len() <= 8192)
+        .map(str::to_string);
+    Ok(AuthRequest {
+        client_id: client_id.to_string(),
+        redirect_uri: redirect_uri.as_str().to_string(),
+        scope: scope.to_string(),
+        state,
+        nonce: nonce.map(str::to_string),
+        code_challenge,
+        prompt_none,
+        prompt_login,
+        max_age,
+        login_hint,
+        id_token_hint,
+    })
+}
+
+/// Whether an existing authentication at `auth_time` is good enough for `request` now.
+pub fn session_satisfies(request: &AuthRequest, auth_time: i64, now: i64) -> bool {
+    if request.prompt_login {
+        return false;
+    }
+    match request.max_age {
+        Some(max_age) => now.saturating_sub(auth_time) <= max_age,
+        None => true,
+    }
+}

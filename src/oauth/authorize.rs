@@ -1,0 +1,338 @@
+//! `GET/POST /authorize` and `POST /login`: the browser sign-in.
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::crypto::{ct_eq, random_token, token_hash};
+use crate::domain::authorize::{self, AuthRequest, AuthorizeError};
+use crate::domain::params::Params;
+use crate::domain::tokens::IdClaims;
+use crate::error::AppError;
+use crate::password;
+use crate::state::AppState;
+use crate::store::{CodeGrant, NewCode, User};
+use crate::web::{self, LoginView};
+
+/// Cookie holding the SSO session id.
+pub const SSO_COOKIE: &str = "authserver_sso";
+/// Cookie holding the CSRF token forms must echo.
+pub const CSRF_COOKIE: &str = "authserver_csrf";
+/// How long a pending sign-in waits for the user.
+const PENDING_TTL: i64 = 1800;
+/// The one message for every failed sign-in.
+pub const LOGIN_FAILED: &str = "Invalid username or password.";
+
+/// Routes of the browser sign-in.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/authorize", get(authorize_get).post(authorize_post))
+        .route("/login", post(login))
+}
+
+async fn authorize_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    authorize(state, headers, params, StatusCode::FOUND).await
+}
+
+async fn authorize_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(&body);
+    authorize(state, headers, params, StatusCode::SEE_OTHER).await
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn bad_request_page(state: &AppState, message: &str) -> Response {
+    web::error_page(
+        &state.base_path,
+        StatusCode::BAD_REQUEST,
+        "This sign-in request cannot be completed",
+        message,
+    )
+}
+
+fn internal_page(state: &AppState, e: AppError) -> Response {
+    tracing::error!(error = %e, "sign-in failed");
+    web::error_page(
+        &state.base_path,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not complete the sign-in.",
+    )
+}
+
+async fn authorize(
+    state: AppState,
+    headers: HeaderMap,
+    params: Params,
+    status: StatusCode,
+) -> Response {
+    let issuer = state.issuer();
+    let request = match authorize::validate(&params, &state.settings, &state.whitelist) {
+        Ok(r) => r,
+        Err(AuthorizeError::Page(message)) => return bad_request_page(&state, &message),
+        Err(e) => return redirect(status, &e.location(&issuer).unwrap_or_default()),
+    };
+    match authorize_valid(&state, &headers, request, status).await {
+        Ok(r) => r,
+        Err(e) => internal_page(&state, e),
+    }
+}
+
+async fn authorize_valid(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: AuthRequest,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let now = state.now();
+    let session = match web::cookie(headers, SSO_COOKIE) {
+        Some(sid) => state.store.live_session(&token_hash(sid), now).await?,
+        None => None,
+    };
+    let hinted_sub = request.id_token_hint.as_deref().and_then(|hint| {
+        state
+            .keys
+            .ring()
+            .verify::<IdClaims>(hint)
+            .ok()
+            .filter(|(_, c)| c.iss == state.issuer())
+            .map(|(_, c)| c.sub)
+    });
+    if let Some(session) = session {
+        let user = state.store.user_by_id(session.user_id).await?;
+        if let Some(user) = user {
+            let hint_matches = hinted_sub.as_deref().is_none_or(|s| s == user.username);
+            if hint_matches && authorize::session_satisfies(&request, session.auth_time, now) {
+                let location = issue_code(state, &request, &user, session.auth_time).await?;
+                return Ok(redirect(status, &location));
+            }
+        }
+    }
+    if request.prompt_none {
+        let e = AuthorizeError::Redirect {
+            redirect_uri: request.redirect(),
+            error: "login_required",
+            description: "the user must sign in".into(),
+            state: request.state.clone(),
+        };
+        return Ok(redirect(
+            status,
+            &e.location(&state.issuer()).unwrap_or_default(),
+        ));
+    }
+    let rid = random_token();
+    let json = serde_json::to_string(&request).map_err(|e| AppError::Internal(e.to_string()))?;
+    state
+        .store
+        .put_auth_request(&token_hash(&rid), &json, now, PENDING_TTL)
+        .await?;
+    let username = request
+        .login_hint
+        .clone()
+        .or(hinted_sub)
+        .unwrap_or_default();
+    Ok(login_page(
+        state,
+        headers,
+        &request,
+        &rid,
+        &username,
+        None,
+        StatusCode::OK,
+    ))
+}
+
+/// Renders the login form for a pending request (setting the CSRF cookie if needed).
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthRequest,
+    rid: &str,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let existing = web::cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43);
+    let csrf = existing.map(str::to_string).unwrap_or_else(random_token);
+    let view = LoginView {
+        base: &state.base_path,
+        client_name: &request.client_id,
+        banner: state.settings.auth.login_banner_text.as_deref(),
+        error,
+        rid,
+        csrf: &csrf,
+        username,
+    };
+    let origin = url::Url::parse(&request.redirect_uri)
+        .ok()
+        .map(|u| u.origin().ascii_serialization());
+    let mut response = web::html(status, &view, origin.as_deref());
+    if existing.is_none() {
+        set_cookie(
+            &mut response,
+            &web::set_cookie(
+                CSRF_COOKIE,
+                &csrf,
+                &state.base_path,
+                state.secure_cookies,
+                "Strict",
+                None,
+            ),
+        );
+    }
+    response
+}
+
+fn set_cookie(response: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Issues a one-time code for `request` and returns the redirect location.
+async fn issue_code(
+    state: &AppState,
+    request: &AuthRequest,
+    user: &User,
+    auth_time: i64,
+) -> Result<String, AppError> {
+    let now = state.now();
+    let code = random_token();
+    let hash = token_hash(&code);
+    let lifetime = i64::try_from(state.settings.auth.code_expiry).unwrap_or(i64::MAX);
+    let grant = CodeGrant {
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        user_id: user.id,
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time,
+        expires_at: now.saturating_add(lifetime),
+    };
+    state
+        .store
+        .create_code(NewCode {
+            code_hash: &hash,
+            grant: &grant,
+            now,
+        })
+        .await?;
+    let issuer = state.issuer();
+    let mut params: Vec<(&str, &str)> = vec![("code", &code)];
+    if let Some(s) = &request.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &issuer));
+    Ok(request.redirect().with_params(&params))
+}
+
+async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match login_inner(&state, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => internal_page(&state, e),
+    }
+}
+
+async fn login_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AppError> {
+    let form = Params::parse(body);
+    let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
+    let rid = field("rid");
+    let csrf_ok = match web::cookie(headers, CSRF_COOKIE) {
+        Some(cookie) => {
+            !field("csrf").is_empty() && ct_eq(cookie.as_bytes(), field("csrf").as_bytes())
+        }
+        None => false,
+    };
+    if !csrf_ok {
+        return Ok(web::error_page(
+            &state.base_path,
+            StatusCode::FORBIDDEN,
+            "Your sign-in form has expired",
+            "The form was not submitted from this browser's sign-in page (cookies may be blocked).",
+        ));
+    }
+    let now = state.now();
+    let rid_hash = token_hash(rid);
+    let Some(json) = state.store.get_auth_request(&rid_hash, now).await? else {
+        return Ok(bad_request_page(state, "This sign-in request has expired."));
+    };
+    let request: AuthRequest =
+        serde_json::from_str(&json).map_err(|e| AppError::Internal(e.to_string()))?;
+    let username = field("username").trim();
+    let password = field("password");
+    let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
+        None
+    } else {
+        state.store.user_by_name(username).await?
+    };
+    let verified = password::verify_async(
+        password.to_string(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    let user = match user {
+        Some(u) if verified && !u.disabled => u,
+        _ => {
+            tracing::info!(target: "authserver::audit", "sign-in failed");
+            return Ok(login_page(
+                state,
+                headers,
+                &request,
+                rid,
+                username,
+                Some(LOGIN_FAILED),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+    };
+    state.store.delete_auth_request(&rid_hash).await?;
+    let remember = !field("remember").is_empty();
+    let sid = random_token();
+    let ttl = i64::try_from(state.settings.auth.sso_session_expiry).unwrap_or(i64::MAX);
+    // a new sign-in replaces the browser's previous session
+    if let Some(old) = web::cookie(headers, SSO_COOKIE) {
+        state.store.end_session(&token_hash(old), now).await?;
+    }
+    state
+        .store
+        .create_session(&token_hash(&sid), user.id, remember, now, ttl)
+        .await?;
+    let location = issue_code(state, &request, &user, now).await?;
+    tracing::info!(target: "authserver::audit", user = %user.username, client = %request.client_id, "signed in");
+    let mut response = redirect(StatusCode::SEE_OTHER, &location);
+    let cookie = web::set_cookie(
+        SSO_COOKIE,
+        &sid,
+        &state.base_path,
+        state.secure_cookies,
+        "Lax",
+        remember.then_some(ttl),
+    );
+    set_cookie(&mut response, &cookie);
+    Ok(response)
+}

@@ -1,0 +1,78 @@
+//! `POST /api/token`: the token endpoint.
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+
+use crate::domain::client_auth;
+use crate::domain::grants;
+use crate::domain::params::Params;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Routes of this endpoint.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/token", post(token))
+}
+
+/// Header values as `&str` (non-UTF-8 counts as absent).
+pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Refuses bodies that are not form-encoded (JSON at the token endpoint is a client bug).
+pub fn require_form(headers: &HeaderMap) -> Result<(), AppError> {
+    match header_str(headers, header::CONTENT_TYPE.as_str()) {
+        None => Ok(()),
+        Some(ct)
+            if ct
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded") =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(AppError::InvalidRequest(
+            "the request body must be application/x-www-form-urlencoded".into(),
+        )),
+    }
+}
+
+async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    require_form(&headers)?;
+    let mut params = Params::parse(&body);
+    // Teamwork Cloud's client_credentials example puts these in the query string; secrets,
+    // codes and tokens are never read from there.
+    params.fill_from(
+        &Params::parse(query.unwrap_or_default().as_bytes()),
+        &["grant_type", "client_id", "scope"],
+    );
+    let grant_type = params.require("grant_type")?.to_string();
+    let basic_is_user = grant_type == "client_credentials";
+    let client = client_auth::authenticate(
+        &state.settings,
+        header_str(&headers, "x-auth-secret"),
+        header_str(&headers, header::AUTHORIZATION.as_str()),
+        &params,
+        basic_is_user,
+    )?;
+    let response = match grant_type.as_str() {
+        "authorization_code" => grants::authorization_code(&state, &client, &params).await?,
+        _ => {
+            return Err(AppError::UnsupportedGrantType(format!(
+                "grant_type {grant_type:?} is not supported"
+            )))
+        }
+    };
+    let mut response = Json(response).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}

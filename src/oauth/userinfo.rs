@@ -1,0 +1,119 @@
+//! `GET/POST /api/userinfo` and Teamwork Cloud's `GET/POST /api/validate`.
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use crate::domain::params::Params;
+use crate::domain::scope::Scope;
+use crate::domain::tokens::{validate_jwt, ValidToken};
+use crate::error::AppError;
+use crate::oauth::token::header_str;
+use crate::state::AppState;
+
+/// Routes of these endpoints.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/userinfo", get(userinfo).post(userinfo))
+        .route("/api/validate", get(validate).post(validate))
+}
+
+/// The token in `Authorization: Bearer …` or Teamwork Cloud's `Authorization: Token …`.
+pub fn token_from_header(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
+    let Some(value) = header_str(headers, header::AUTHORIZATION.as_str()) else {
+        return Ok(None);
+    };
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(AppError::InvalidToken(
+                "the Authorization header has no token".into(),
+            ));
+        }
+        Ok(Some(token))
+    } else {
+        Err(AppError::InvalidToken(
+            "use the Bearer or Token authorization scheme".into(),
+        ))
+    }
+}
+
+/// Authenticates a resource request: header token, or (userinfo) `access_token` in a
+/// form body (RFC 6750 §2.2). Never from the query string.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<ValidToken, AppError> {
+    let form = Params::parse(body);
+    let body_token = form.get("access_token").ok().flatten();
+    let token = match (token_from_header(headers)?, body_token) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::InvalidRequest(
+                "send the token in one place only".into(),
+            ))
+        }
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => return Err(AppError::InvalidToken("no access token was sent".into())),
+    };
+    validate_jwt(state, token).await
+}
+
+async fn userinfo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let token = authenticate(&state, &headers, &body).await?;
+    let scope = Scope::from_stored(&token.scope);
+    let mut claims = Map::new();
+    claims.insert("sub".into(), Value::String(token.user.username.clone()));
+    claims.insert(
+        "preferred_username".into(),
+        Value::String(token.user.username.clone()),
+    );
+    if scope.contains("profile") {
+        if let Some(name) = &token.user.name {
+            claims.insert("name".into(), Value::String(name.clone()));
+        }
+    }
+    if scope.contains("email") {
+        if let Some(email) = &token.user.email {
+            claims.insert("email".into(), Value::String(email.clone()));
+        }
+    }
+    Ok(no_store(Json(Value::Object(claims)).into_response()))
+}
+
+/// The introspection JSON of a valid token (SPEC "Introspection / validation JSON").
+pub fn introspection_json(token: &ValidToken) -> Value {
+    json!({
+        "active": true,
+        "sub": token.user.username,
+        "username": token.user.username,
+        "client_id": token.client_id,
+        "aud": token.client_id,
+        "scope": token.scope,
+        "iat": token.iat,
+        "exp": token.exp,
+        "token_type": token.kind.as_str(),
+    })
+}
+
+async fn validate(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let token = token_from_header(&headers)?
+        .ok_or_else(|| AppError::InvalidToken("no token was sent".into()))?;
+    let valid = validate_jwt(&state, token).await?;
+    Ok(no_store(Json(introspection_json(&valid)).into_response()))
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,180 @@
+//! Browser-facing pages (askama views) and their security headers.
+use askama::Template;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The stylesheet (no inline styles: the CSP forbids them).
+const CSS: &str = include_str!("../../templates/authserver.css");
+
+/// Routes for static assets.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/static/authserver.css", get(css))
+}
+
+async fn css() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+/// The login page.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginView<'a> {
+    /// Path prefix of our routes (`/authentication`).
+    pub base: &'a str,
+    /// Client shown to the user.
+    pub client_name: &'a str,
+    /// Optional banner (`authentication.login.banner.text`).
+    pub banner: Option<&'a str>,
+    /// Error shown above the form.
+    pub error: Option<&'a str>,
+    /// Opaque id of the pending authorization request.
+    pub rid: &'a str,
+    /// CSRF token (equals the CSRF cookie).
+    pub csrf: &'a str,
+    /// Pre-filled user name.
+    pub username: &'a str,
+}
+
+/// A readable error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorView<'a> {
+    /// Path prefix.
+    pub base: &'a str,
+    /// Heading.
+    pub title: &'a str,
+    /// Explanation.
+    pub message: &'a str,
+}
+
+/// The sign-out confirmation page.
+#[derive(Template)]
+#[template(path = "signout.html")]
+pub struct SignoutView<'a> {
+    /// Path prefix.
+    pub base: &'a str,
+    /// CSRF token.
+    pub csrf: &'a str,
+    /// Who is signed in.
+    pub username: Option<&'a str>,
+    /// Where to go afterwards (already whitelisted).
+    pub post_logout_redirect_uri: Option<&'a str>,
+    /// Client state to hand back.
+    pub state: Option<&'a str>,
+}
+
+/// The "you are signed out" page.
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutView<'a> {
+    /// Path prefix.
+    pub base: &'a str,
+}
+
+/// Renders `view` as an HTML response with the security headers. `form_target` is an
+/// extra origin the page's form may end up at (the login form's 303 goes to the client).
+pub fn html<T: Template>(status: StatusCode, view: &T, form_target: Option<&str>) -> Response {
+    match view.render() {
+        Ok(body) => {
+            let mut response = (status, body).into_response();
+            secure_headers(response.headers_mut(), form_target);
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// An error page.
+pub fn error_page(base: &str, status: StatusCode, title: &str, message: &str) -> Response {
+    html(
+        status,
+        &ErrorView {
+            base,
+            title,
+            message,
+        },
+        None,
+    )
+}
+
+/// Headers every page gets: no caching, no framing, a strict CSP, no referrer.
+pub fn secure_headers(headers: &mut HeaderMap, form_target: Option<&str>) {
+    let form_action = match form_target {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_string(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
+/// Reads one cookie from the request headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// Builds a `Set-Cookie` value.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    secure: bool,
+    same_site: &str,
+    max_age: Option<i64>,
+) -> String {
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}");
+    if secure {
+        c.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    c
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// Drives authserver's sign-in page in a real headless Chromium (Debian's /usr/bin/chromium,
+// through playwright-core) and reports what happened.
+//
+//   node tests/browser/login.mjs <authorize_url> <username> <password> [--screenshot=PATH] [--remember]
+//
+// Opens <authorize_url> (the login page), fills `username` and `password`, optionally ticks
+// `remember`, clicks the submit button and prints ONE line of JSON to stdout:
+//
+//   {"url": "<final url after submit>", "title": "<title of the login page>",
+//    "status": <status of the POST response>, "error_text": "<text of .error>" | null}
+//
+// The client's redirect URI http://localhost:8080/... is answered inside the browser (nothing
+// listens there), so a successful sign-in ends on http://localhost:8080/callback?code=...
+// (the page that prints is the real URL the browser landed on, query string and all).
+// Exits non-zero with a message on stderr on any failure; the whole run is bounded by
+// LOGIN_TIMEOUT_MS (default 20000).
+import { chromium } from 'playwright-core';
+
+const TIMEOUT_MS = Number(process.env.LOGIN_TIMEOUT_MS) || 20_000;
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// The registered client's redirect URI origin, and what it "answers".
+const CLIENT_ORIGIN = 'http://localhost:8080';
+const CALLBACK_BODY = '<!doctype html><title>callback</title><p>callback</p>';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+function usage(message) {
+  process.stderr.write(
+    `login.mjs: ${message}\n` +
+      'usage: node tests/browser/login.mjs <authorize_url> <username> <password> [--screenshot=PATH] [--remember]\n',
+  );
+  process.exit(64);
+}
+
+function parseArgs(argv) {
+  const positional = [];
+  const opts = { screenshot: null, remember: false };
+  for (const arg of argv) {
+    if (arg.startsWith('--screenshot=')) {
+      opts.screenshot = arg.slice('--screenshot='.length);
+      if (!opts.screenshot) usage('--screenshot needs a path');
+    } else if (arg === '--remember') {
+      opts.remember = true;
+    } else if (arg.startsWith('--')) {
+      usage(`unknown option ${arg}`);
+    } else {
+      positional.push(arg);
+    }
+  }
+  if (positional.length !== 3) usage('expected exactly 3 positional arguments');
+  const [authorizeUrl, username, password] = positional;
+  try {
+    new URL(authorizeUrl);
+  } catch {
+    usage(`not a URL: ${authorizeUrl}`);
+  }
+  return { authorizeUrl, username, password, ...opts };
+}
+
+const isRedirect = (status) => status >= 300 && status < 400;
+
+async function run({ authorizeUrl, username, password, screenshot, remember }) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: TIMEOUT_MS,
+  });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(TIMEOUT_MS);
+    page.setDefaultNavigationTimeout(TIMEOUT_MS);
+
+    // The client application: nothing listens on localhost:8080, so answer its requests
+    // inside the browser. Not with page.route(): Playwright does not call route handlers for
+    // the hops of a redirect (microsoft/playwright#33882), and the callback is reached
+    // through the server's 303. The DevTools Fetch domain does pause redirect hops.
+    const cdp = await context.newCDPSession(page);
+    cdp.on('Fetch.requestPaused', (event) => {
+      cdp
+        .send('Fetch.fulfillRequest', {
+          requestId: event.requestId,
+          responseCode: 200,
+          responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
+          body: Buffer.from(CALLBACK_BODY).toString('base64'),
+        })
+        .catch((err) => process.stderr.write(`login.mjs: fulfilling ${event.request.url}: ${err}\n`));
+    });
+    await cdp.send('Fetch.enable', {
+      patterns: [{ urlPattern: `${CLIENT_ORIGIN}/*`, requestStage: 'Request' }],
+    });
+
+    // 1. The login page.
+    const getResponse = await page.goto(authorizeUrl, { waitUntil: 'load' });
+    if (!getResponse) throw new Error(`no response for GET ${authorizeUrl}`);
+    if (getResponse.status() !== 200) {
+      const body = (await getResponse.text().catch(() => '')).slice(0, 500);
+      throw new Error(`GET ${authorizeUrl} answered ${getResponse.status()} (expected 200): ${body}`);
+    }
+    const title = await page.title();
+
+    const form = page.locator('form[method="post" i]');
+    if ((await form.count()) !== 1) {
+      throw new Error(`expected one <form method="post"> on the login page, found ${await form.count()}`);
+    }
+    const usernameInput = form.locator('input[name="username"]');
+    const passwordInput = form.locator('input[name="password"][type="password"]');
+    const rememberBox = form.locator('input[type="checkbox"][name="remember"]');
+    const submit = form.locator('button[type="submit"]');
+    for (const [what, loc] of [
+      ['<input name="username">', usernameInput],
+      ['<input name="password" type="password">', passwordInput],
+      ['<input type="checkbox" name="remember">', rememberBox],
+      ['<button type="submit">', submit],
+    ]) {
+      const n = await loc.count();
+      if (n !== 1) throw new Error(`expected one ${what} in the login form, found ${n}`);
+    }
+
+    await usernameInput.fill(username);
+    await passwordInput.fill(password);
+    if (remember) await rememberBox.check();
+
+    if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+
+    // 2. Submit. Wait for the response to the form's POST (a 303 on success, a re-rendered
+    // page otherwise) and then for the document the browser finally lands on to load.
+    const mainFrame = page.mainFrame();
+    const postResponse = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.request().frame() === mainFrame,
+    );
+    const landed = page.waitForEvent('load');
+    await submit.click();
+    const response = await postResponse;
+    const status = response.status();
+    await landed;
+    if (isRedirect(status)) {
+      // make sure the redirect was followed to its end
+      await page.waitForLoadState('load');
+    }
+
+    const errorEl = page.locator('.error');
+    const errorText =
+      (await errorEl.count()) > 0 ? ((await errorEl.first().textContent()) ?? '').trim() : null;
+
+    return { url: page.url(), title, status, error_text: errorText };
+  } finally {
+    await browser.close().catch(() => {});
+  }
+}
+
+const args = parseArgs(process.argv.slice(2));
+const watchdog = setTimeout(() => {
+  process.stderr.write(`login.mjs: timed out after ${TIMEOUT_MS} ms\n`);
+  process.exit(3);
+}, TIMEOUT_MS + 2_000);
+try {
+  const result = await run(args);
+  process.stdout.write(JSON.stringify(result) + '\n');
+  clearTimeout(watchdog);
+  process.exit(0);
+} catch (err) {
+  process.stderr.write(`login.mjs: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(1);
+}
