@@ -200,6 +200,7 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
 async fn open_store(settings: &Settings) -> Result<Store, Failure> {
     Store::open(&settings.database.url, 2)
         .await
+        .map(|s| s.with_token_lifetime(settings.auth.token_expiry))
         .map_err(|e| Failure::other(e.to_string()))
 }
 

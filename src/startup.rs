@@ -16,13 +16,17 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
+use crate::domain::credentials::CredentialCache;
 use crate::domain::redirect::Whitelist;
+use crate::housekeeping;
 use crate::keys::KeyManager;
 use crate::oauth;
 use crate::oauth::discovery::ProviderMetadata;
+use crate::revocation::Revocations;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::telemetry;
+use crate::throttle::Throttle;
 
 /// Largest request body accepted on any route.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -58,7 +62,10 @@ impl Application {
         clock: SharedClock,
         listener: Option<std::net::TcpListener>,
     ) -> anyhow::Result<Application> {
-        let store = Store::open(&settings.database.url, settings.database.max_connections).await?;
+        let store = Store::open(&settings.database.url, settings.database.max_connections)
+            .await?
+            .with_token_lifetime(settings.auth.token_expiry);
+        let revocations = Revocations::load(&store, clock.now()).await?;
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
         let listener = match listener {
@@ -80,6 +87,9 @@ impl Application {
             whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
             base_path,
             secure_cookies: issuer.scheme() == "https",
+            revocations: Arc::new(revocations),
+            credentials: Arc::new(CredentialCache::new()),
+            throttle: Arc::new(Throttle::default()),
             settings: Arc::new(settings),
             store,
             keys: Arc::new(keys),
@@ -115,6 +125,7 @@ impl Application {
     {
         let state = self.state.clone();
         let reloader = tokio::spawn(reload_loop(state.clone()));
+        let janitor = tokio::spawn(housekeeping::run(state.clone()));
         let app = router(state.clone());
         tracing::info!(
             port = self.port,
@@ -128,6 +139,7 @@ impl Application {
         .with_graceful_shutdown(signal)
         .await;
         reloader.abort();
+        janitor.abort();
         state.store.close().await;
         tracing::info!("authserver stopped");
         result
@@ -166,6 +178,7 @@ async fn reload_loop(state: AppState) {
         if let Err(e) = state.keys.reload(state.now()).await {
             tracing::warn!(error = %e, "reloading signing keys failed");
         }
+        state.sync_revocations().await;
     }
 }
 

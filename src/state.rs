@@ -5,9 +5,12 @@ use bytes::Bytes;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::domain::credentials::CredentialCache;
 use crate::domain::redirect::Whitelist;
 use crate::keys::KeyManager;
+use crate::revocation::Revocations;
 use crate::store::Store;
+use crate::throttle::Throttle;
 
 /// Shared application state (cheap to clone).
 #[derive(Clone)]
@@ -28,12 +31,24 @@ pub struct AppState {
     pub base_path: Arc<str>,
     /// Whether cookies get `Secure` (the issuer is https).
     pub secure_cookies: bool,
+    /// Revocation state and user cache.
+    pub revocations: Arc<Revocations>,
+    /// Verified client_credentials cache.
+    pub credentials: Arc<CredentialCache>,
+    /// Failed-password throttle.
+    pub throttle: Arc<Throttle>,
 }
 
 impl AppState {
     /// Current time in seconds.
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+    /// Applies new revocation events (right after this process wrote some).
+    pub async fn sync_revocations(&self) {
+        if let Err(e) = self.revocations.poll(&self.store, self.now()).await {
+            tracing::warn!(error = %e, "reading revocation events failed");
+        }
     }
     /// The issuer identifier.
     pub fn issuer(&self) -> String {

@@ -1,13 +1,16 @@
 //! The grants of the token endpoint.
 use crate::crypto::token_hash;
 use crate::domain::client_auth::AuthenticatedClient;
+use crate::domain::client_auth::{parse_basic, CLIENT_AUTH_FAILED};
 use crate::domain::params::Params;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::tokens::{mint_pair, start_family, Mint, TokenResponse};
 use crate::error::AppError;
+use crate::password;
 use crate::state::AppState;
-use crate::store::CodeUse;
+use crate::store::{CodeUse, Rotation};
+use crate::throttle;
 
 const BAD_CODE: &str = "the authorization code is invalid, expired or was already used";
 
@@ -94,5 +97,165 @@ pub async fn authorization_code(
         id_token,
         scope: scope.to_string(),
         refresh_token: Some(refresh),
+    })
+}
+
+const BAD_REFRESH: &str = "the refresh token is invalid, expired or revoked";
+
+/// `grant_type=refresh_token` (RFC 6749 §6) with one-time rotation and reuse detection.
+pub async fn refresh_token(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, AppError> {
+    let presented = params.require("refresh_token")?;
+    let old_hash = token_hash(presented);
+    // narrowing is checked before the token is spent, so a bad scope costs nothing
+    let requested = params.get("scope")?;
+    if let Some(requested) = requested {
+        let Some(info) = state.store.refresh_info(&old_hash).await? else {
+            return Err(AppError::InvalidGrant(BAD_REFRESH.into()));
+        };
+        Scope::from_stored(&info.scope)
+            .narrow(requested)
+            .map_err(AppError::InvalidScope)?;
+    }
+    let now = state.now();
+    let new_token = crate::crypto::random_token();
+    let grace = i64::try_from(state.settings.auth.refresh_reuse_grace).unwrap_or(0);
+    let lifetime = i64::try_from(state.settings.auth.refresh_token_expiry).unwrap_or(i64::MAX);
+    let info = match state
+        .store
+        .rotate_refresh(
+            &old_hash,
+            &client.client_id,
+            &token_hash(&new_token),
+            now,
+            grace,
+            lifetime,
+        )
+        .await?
+    {
+        Rotation::Rotated(info) => info,
+        Rotation::Reused { family_id } => {
+            state.sync_revocations().await;
+            tracing::warn!(target: "authserver::audit", client = %client.client_id, family = %family_id,
+                "spent refresh token reused; its family is revoked");
+            return Err(AppError::InvalidGrant(BAD_REFRESH.into()));
+        }
+        Rotation::Invalid => return Err(AppError::InvalidGrant(BAD_REFRESH.into())),
+    };
+    let user = state
+        .revocations
+        .user(&state.store, &info.username)
+        .await?
+        .filter(|u| !u.disabled && u.not_before <= info.created_at)
+        .ok_or_else(|| AppError::InvalidGrant(BAD_REFRESH.into()))?;
+    let granted = Scope::from_stored(&info.scope);
+    let scope = match requested {
+        Some(r) => granted.narrow(r).map_err(AppError::InvalidScope)?,
+        None => granted,
+    };
+    let lifetime = i64::try_from(state.settings.auth.token_expiry).unwrap_or(i64::MAX);
+    let (access_token, id_token) = mint_pair(
+        state,
+        &Mint {
+            user: &user,
+            client_id: &client.client_id,
+            scope: &scope,
+            auth_time: Some(info.auth_time),
+            nonce: None,
+            lifetime,
+            family: Some(&info.family_id),
+            pat: None,
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        id_token,
+        scope: scope.to_string(),
+        refresh_token: Some(new_token),
+    })
+}
+
+/// `grant_type=client_credentials`, Teamwork Cloud style: `Authorization: Basic` carries a
+/// user's `username:password`. Repeated valid calls are served from the verified-
+/// credential cache; everything else pays argon2 behind the throttle.
+pub async fn client_credentials(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    params: &Params,
+    authorization: Option<&str>,
+    client_ip: std::net::IpAddr,
+) -> Result<TokenResponse, AppError> {
+    let fail = || AppError::InvalidClient(CLIENT_AUTH_FAILED.into());
+    let basic = authorization.and_then(parse_basic).ok_or_else(fail)?;
+    let now = state.now();
+    let user = if basic.user.len() > 256 || basic.password.len() > 1024 {
+        None
+    } else {
+        state.revocations.user(&state.store, &basic.user).await?
+    };
+    let fingerprint = state.credentials.fingerprint(&basic.user, &basic.password);
+    let cached = user
+        .as_ref()
+        .is_some_and(|u| state.credentials.hit(&fingerprint, u, now));
+    if !cached {
+        let attempt = state
+            .throttle
+            .begin(
+                vec![throttle::user_key(&basic.user), throttle::ip_key(client_ip)],
+                now,
+            )
+            .map_err(AppError::Throttled)?;
+        let ok = password::verify_async(
+            basic.password.clone(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await;
+        match &user {
+            Some(u) if ok && !u.disabled => {
+                state.throttle.succeeded(attempt);
+                state.credentials.insert(fingerprint, u, now);
+            }
+            _ => {
+                tracing::info!(target: "authserver::audit", client = %client.client_id, "client_credentials sign-in failed");
+                return Err(fail());
+            }
+        }
+    }
+    let user = user.ok_or_else(fail)?;
+    let mut scope =
+        Scope::parse_requested(&format!("openid {}", params.get("scope")?.unwrap_or("")))
+            .map_err(AppError::InvalidScope)?;
+    scope.remove("offline_access");
+    let lifetime = if state.settings.is_permanent_client(&client.client_id) {
+        state.settings.auth.permanent_token_expiry
+    } else {
+        state.settings.auth.token_expiry
+    };
+    let lifetime = i64::try_from(lifetime).unwrap_or(i64::MAX);
+    let (access_token, id_token) = mint_pair(
+        state,
+        &Mint {
+            user: &user,
+            client_id: &client.client_id,
+            scope: &scope,
+            auth_time: Some(now),
+            nonce: None,
+            lifetime,
+            family: None,
+            pat: None,
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        id_token,
+        scope: scope.to_string(),
+        refresh_token: None,
     })
 }

@@ -57,6 +57,11 @@ impl Scope {
         Ok(Scope(wanted))
     }
 
+    /// Removes one scope value.
+    pub fn remove(&mut self, s: &str) {
+        self.0.remove(s);
+    }
+
     /// Space-separated form.
     pub fn to_string_lossy(&self) -> String {
         self.0

@@ -236,10 +236,14 @@ impl TokenKind {
 /// A presented token that is valid right now.
 #[derive(Debug, Clone)]
 pub struct ValidToken {
+    /// Token id.
+    pub jti: Option<String>,
+    /// Refresh family it descends from.
+    pub family: Option<String>,
     /// Access or ID token.
     pub kind: TokenKind,
-    /// The user (fresh from the store).
-    pub user: User,
+    /// The user (from the user cache).
+    pub user: std::sync::Arc<User>,
     /// The client it was issued to.
     pub client_id: String,
     /// Scope.
@@ -264,6 +268,8 @@ struct AnyClaims {
     scope: Option<String>,
     #[serde(default)]
     fam: Option<String>,
+    #[serde(default)]
+    jti: Option<String>,
 }
 
 /// Checks a presented JWT: our signature, our issuer, not expired, user enabled and not
@@ -299,20 +305,29 @@ pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, A
             .to_string(),
         _ => String::new(),
     };
+    let revoked = || AppError::InvalidToken("the token has been revoked".into());
+    if claims
+        .fam
+        .as_deref()
+        .is_some_and(|f| state.revocations.family_revoked(f))
+        || claims
+            .jti
+            .as_deref()
+            .is_some_and(|j| state.revocations.jti_revoked(j))
+    {
+        return Err(revoked());
+    }
     let user = state
-        .store
-        .user_by_name(&claims.sub)
+        .revocations
+        .user(&state.store, &claims.sub)
         .await?
         .ok_or_else(|| AppError::InvalidToken("the token's user does not exist".into()))?;
     if user.disabled || claims.iat < user.not_before {
-        return Err(AppError::InvalidToken("the token has been revoked".into()));
-    }
-    if let Some(fam) = &claims.fam {
-        if state.store.family_revoked_at(fam).await?.is_some() {
-            return Err(AppError::InvalidToken("the token has been revoked".into()));
-        }
+        return Err(revoked());
     }
     Ok(ValidToken {
+        jti: claims.jti,
+        family: claims.fam,
         kind,
         user,
         client_id,

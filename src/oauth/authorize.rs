@@ -1,6 +1,8 @@
 //! `GET/POST /authorize` and `POST /login`: the browser sign-in.
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,6 +16,7 @@ use crate::error::AppError;
 use crate::password;
 use crate::state::AppState;
 use crate::store::{CodeGrant, NewCode, User};
+use crate::throttle;
 use crate::web::{self, LoginView};
 
 /// Cookie holding the SSO session id.
@@ -247,8 +250,14 @@ async fn issue_code(
     Ok(request.redirect().with_params(&params))
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match login_inner(&state, &headers, &body).await {
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = crate::oauth::token::client_ip(&state, &headers, peer);
+    match login_inner(&state, &headers, &body, ip).await {
         Ok(r) => r,
         Err(e) => internal_page(&state, e),
     }
@@ -258,6 +267,7 @@ async fn login_inner(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
+    ip: IpAddr,
 ) -> Result<Response, AppError> {
     let form = Params::parse(body);
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
@@ -285,6 +295,29 @@ async fn login_inner(
         serde_json::from_str(&json).map_err(|e| AppError::Internal(e.to_string()))?;
     let username = field("username").trim();
     let password = field("password");
+    let attempt = match state.throttle.begin(
+        vec![throttle::user_key(username), throttle::ip_key(ip)],
+        now,
+    ) {
+        Ok(a) => a,
+        Err(wait) => {
+            tracing::info!(target: "authserver::audit", "sign-in throttled");
+            let message = format!(
+                "Too many failed sign-in attempts. Try again in {} seconds.",
+                wait.max(1)
+            );
+            let mut r = web::error_page(
+                &state.base_path,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Please wait",
+                &message,
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.max(1).to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(r);
+        }
+    };
     let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
         None
     } else {
@@ -296,7 +329,10 @@ async fn login_inner(
     )
     .await;
     let user = match user {
-        Some(u) if verified && !u.disabled => u,
+        Some(u) if verified && !u.disabled => {
+            state.throttle.succeeded(attempt);
+            u
+        }
         _ => {
             tracing::info!(target: "authserver::audit", "sign-in failed");
             return Ok(login_page(

@@ -5,6 +5,7 @@ use crate::state::AppState;
 
 pub mod authorize;
 pub mod discovery;
+pub mod introspect;
 pub mod jwks;
 pub mod signout;
 pub mod token;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .merge(jwks::router())
         .merge(authorize::router())
         .merge(token::router())
+        .merge(introspect::router())
         .merge(userinfo::router())
         .merge(signout::router())
         .merge(crate::web::router())

@@ -1,6 +1,8 @@
 //! `POST /api/token`: the token endpoint.
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -22,6 +24,16 @@ pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The client's address for throttling: the peer, or the forwarded one behind a trusted
+/// proxy.
+pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    crate::throttle::client_ip(
+        peer.ip(),
+        header_str(headers, "x-forwarded-for"),
+        &state.settings.server.trusted_proxies,
+    )
+}
+
 /// Refuses bodies that are not form-encoded (JSON at the token endpoint is a client bug).
 pub fn require_form(headers: &HeaderMap) -> Result<(), AppError> {
     match header_str(headers, header::CONTENT_TYPE.as_str()) {
@@ -41,6 +53,7 @@ pub fn require_form(headers: &HeaderMap) -> Result<(), AppError> {
 
 async fn token(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -64,6 +77,12 @@ async fn token(
     )?;
     let response = match grant_type.as_str() {
         "authorization_code" => grants::authorization_code(&state, &client, &params).await?,
+        "refresh_token" => grants::refresh_token(&state, &client, &params).await?,
+        "client_credentials" => {
+            let ip = client_ip(&state, &headers, peer);
+            let authorization = header_str(&headers, header::AUTHORIZATION.as_str());
+            grants::client_credentials(&state, &client, &params, authorization, ip).await?
+        }
         _ => {
             return Err(AppError::UnsupportedGrantType(format!(
                 "grant_type {grant_type:?} is not supported"

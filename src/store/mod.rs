@@ -5,14 +5,16 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+mod events;
 mod flows;
 mod keys;
 mod tokens;
 mod users;
 
+pub use events::RevocationEvent;
 pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
-pub use tokens::NewRefresh;
+pub use tokens::{NewRefresh, RefreshInfo, Rotation};
 pub use users::{NewUser, User};
 
 /// Storage failures.
@@ -50,6 +52,9 @@ impl StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// how long a family revocation must stay in the event log: the longest life of an
+    /// access token minted from a family
+    family_event_ttl: i64,
 }
 
 impl Store {
@@ -77,9 +82,18 @@ impl Store {
             .acquire_timeout(Duration::from_secs(15))
             .connect_with(options)
             .await?;
-        let store = Store { pool };
+        let store = Store {
+            pool,
+            family_event_ttl: 86_400,
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Sets how long family revocations stay in the event log (the access-token lifetime).
+    pub fn with_token_lifetime(mut self, secs: u64) -> Store {
+        self.family_event_ttl = i64::try_from(secs).unwrap_or(i64::MAX).saturating_add(60);
+        self
     }
 
     /// Applies pending migrations from `migrations/`.

@@ -22,8 +22,52 @@ pub struct NewRefresh<'a> {
     pub expires_at: i64,
 }
 
+/// A stored refresh token.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefreshInfo {
+    /// Family.
+    pub family_id: String,
+    /// Client it is bound to.
+    pub client_id: String,
+    /// Owner.
+    pub user_id: i64,
+    /// Owner's name.
+    pub username: String,
+    /// Granted scope.
+    pub scope: String,
+    /// Original authentication time.
+    pub auth_time: i64,
+    /// Issued at.
+    pub created_at: i64,
+    /// Expiry.
+    pub expires_at: i64,
+    /// When it was used (rotated).
+    pub spent_at: Option<i64>,
+    /// When its family was revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// Outcome of presenting a refresh token.
+#[derive(Debug)]
+pub enum Rotation {
+    /// Spent and replaced (or, within the reuse grace, given a sibling).
+    Rotated(RefreshInfo),
+    /// A spent token came back: its family is now revoked.
+    Reused {
+        /// The revoked family.
+        family_id: String,
+    },
+    /// Unknown, expired, revoked, or bound to another client.
+    Invalid,
+}
+
+const REFRESH_COLUMNS: &str =
+    "r.family_id, r.client_id, r.user_id, u.username, r.scope, r.auth_time,
+    r.created_at, r.expires_at, r.spent_at, f.revoked_at";
+
 impl Store {
-    /// Starts a family and stores its first refresh token, in one transaction.
+    /// Starts a family and stores its first refresh token, in one transaction. When the
+    /// family comes from a code that was replayed meanwhile, it is born revoked.
     pub async fn create_family(
         &self,
         family_id: &str,
@@ -50,11 +94,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((Some(_),)) = replayed {
-                sqlx::query("UPDATE refresh_families SET revoked_at = ? WHERE id = ?")
-                    .bind(first.now)
-                    .bind(family_id)
-                    .execute(&mut *tx)
-                    .await?;
+                revoke_family_in(&mut tx, family_id, first.now, self.family_event_ttl).await?;
             }
         }
         tx.commit().await?;
@@ -62,30 +102,130 @@ impl Store {
     }
 
     /// Revokes a family: its refresh tokens stop working, and its access tokens fail
-    /// validation.
+    /// validation (through the event log).
     pub async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(family_id)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        revoke_family_in(&mut tx, family_id, now, self.family_event_ttl).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// When a family was revoked (`None`: live; unknown families count as revoked at 0).
-    pub async fn family_revoked_at(&self, family_id: &str) -> Result<Option<i64>, StoreError> {
+    /// Whether a family is revoked (unknown families count as revoked).
+    pub async fn family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
         let row: Option<(Option<i64>,)> =
             sqlx::query_as("SELECT revoked_at FROM refresh_families WHERE id = ?")
                 .bind(family_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(match row {
-            Some((revoked,)) => revoked,
-            None => Some(0),
-        })
+        Ok(!matches!(row, Some((None,))))
     }
+
+    /// A refresh token by hash.
+    pub async fn refresh_info(&self, token_hash: &[u8]) -> Result<Option<RefreshInfo>, StoreError> {
+        let sql = format!(
+            "SELECT {REFRESH_COLUMNS} FROM refresh_tokens r
+             JOIN refresh_families f ON f.id = r.family_id JOIN users u ON u.id = r.user_id
+             WHERE r.token_hash = ?"
+        );
+        Ok(sqlx::query_as::<_, RefreshInfo>(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Rotates a refresh token atomically: of concurrent presentations of one live token
+    /// exactly one wins; the others see a spent token (reuse, or a sibling within `grace`).
+    pub async fn rotate_refresh(
+        &self,
+        old_hash: &[u8],
+        client_id: &str,
+        new_hash: &[u8],
+        now: i64,
+        grace: i64,
+        lifetime: i64,
+    ) -> Result<Rotation, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // the UPDATE takes SQLite's write lock first, so everything after it in this
+        // transaction sees the latest state
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET spent_at = ?1
+             WHERE token_hash = ?2 AND spent_at IS NULL AND client_id = ?3 AND expires_at > ?1",
+        )
+        .bind(now)
+        .bind(old_hash)
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let sql = format!(
+            "SELECT {REFRESH_COLUMNS} FROM refresh_tokens r
+             JOIN refresh_families f ON f.id = r.family_id JOIN users u ON u.id = r.user_id
+             WHERE r.token_hash = ?"
+        );
+        let Some(info) = sqlx::query_as::<_, RefreshInfo>(&sql)
+            .bind(old_hash)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(Rotation::Invalid);
+        };
+        if info.revoked_at.is_some() || info.client_id != client_id || info.expires_at <= now {
+            tx.commit().await?;
+            return Ok(Rotation::Invalid);
+        }
+        if !spent {
+            let spent_at = info.spent_at.unwrap_or(now);
+            if grace <= 0 || now.saturating_sub(spent_at) > grace {
+                revoke_family_in(&mut tx, &info.family_id, now, self.family_event_ttl).await?;
+                tx.commit().await?;
+                return Ok(Rotation::Reused {
+                    family_id: info.family_id,
+                });
+            }
+        }
+        insert_refresh(
+            &mut tx,
+            &NewRefresh {
+                token_hash: new_hash,
+                family_id: &info.family_id,
+                client_id,
+                user_id: info.user_id,
+                scope: &info.scope,
+                auth_time: info.auth_time,
+                now,
+                expires_at: now.saturating_add(lifetime),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Rotation::Rotated(info))
+    }
+}
+
+async fn revoke_family_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    family_id: &str,
+    now: i64,
+    ttl: i64,
+) -> Result<(), StoreError> {
+    let changed = sqlx::query(
+        "UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(family_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if changed > 0 {
+        sqlx::query("INSERT INTO revocation_events (kind, subject, at, expires_at) VALUES ('family', ?, ?, ?)")
+            .bind(family_id)
+            .bind(now)
+            .bind(now.saturating_add(ttl))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn insert_refresh(

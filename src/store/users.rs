@@ -133,13 +133,25 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
         if disabled {
             self.end_user_grants(user.id, now).await?;
+        } else {
+            self.add_event("user", &user.username, now, now + 86_400)
+                .await?;
         }
         Ok(user)
     }
 
-    /// Revokes every refresh family and ends every SSO session of a user.
+    /// Revokes every refresh family and ends every SSO session of a user, and tells every
+    /// process's user cache.
     async fn end_user_grants(&self, user_id: i64, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO revocation_events (kind, subject, at, expires_at)
+             SELECT 'user', username, ?1, ?1 + 86400 FROM users WHERE id = ?2",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE refresh_families SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
         )

@@ -1,0 +1,162 @@
+//! What token validation needs to know without asking the database: revoked families,
+//! revoked token ids, revoked PATs, and the users (disabled flag, `not_before`).
+//!
+//! Every change is written to the `revocation_events` log in the same transaction as the
+//! change itself; each process applies the log to its caches right after its own writes
+//! and polls it every [`crate::startup::RELOAD_INTERVAL`] for other processes' writes (the
+//! CLI, other instances), so a revocation anywhere takes effect everywhere within that
+//! interval.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::Mutex as AsyncMutex;
+
+use crate::store::{RevocationEvent, Store, StoreError, User};
+
+#[derive(Debug, Default)]
+struct Revoked {
+    /// family id → when the entry may be forgotten
+    families: HashMap<String, i64>,
+    /// jti → when the entry may be forgotten
+    jtis: HashMap<String, i64>,
+    /// PAT id → when the entry may be forgotten
+    pats: HashMap<String, i64>,
+}
+
+/// The in-memory revocation state of one process.
+#[derive(Debug)]
+pub struct Revocations {
+    revoked: RwLock<Revoked>,
+    users: RwLock<HashMap<String, Arc<User>>>,
+    last_seq: AtomicI64,
+    /// serialises polls so events are applied in order
+    poll_lock: AsyncMutex<()>,
+}
+
+/// Most users kept in the cache; beyond it the cache starts over (users are re-read).
+const MAX_CACHED_USERS: usize = 100_000;
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Revocations {
+    /// Loads every event that still matters.
+    pub async fn load(store: &Store, now: i64) -> Result<Revocations, StoreError> {
+        let r = Revocations {
+            revoked: RwLock::new(Revoked::default()),
+            users: RwLock::new(HashMap::new()),
+            last_seq: AtomicI64::new(0),
+            poll_lock: AsyncMutex::new(()),
+        };
+        r.poll(store, now).await?;
+        Ok(r)
+    }
+
+    /// Applies new events from the log.
+    pub async fn poll(&self, store: &Store, now: i64) -> Result<usize, StoreError> {
+        let _guard = self.poll_lock.lock().await;
+        let mut applied = 0;
+        loop {
+            let after = self.last_seq.load(Ordering::SeqCst);
+            let events = store.events_after(after, now, 1000).await?;
+            if events.is_empty() {
+                return Ok(applied);
+            }
+            for e in &events {
+                self.apply(e);
+            }
+            applied += events.len();
+            if let Some(last) = events.last() {
+                self.last_seq.store(last.seq, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn apply(&self, e: &RevocationEvent) {
+        match e.kind.as_str() {
+            "family" => {
+                write(&self.revoked)
+                    .families
+                    .insert(e.subject.clone(), e.expires_at);
+            }
+            "jti" => {
+                write(&self.revoked)
+                    .jtis
+                    .insert(e.subject.clone(), e.expires_at);
+            }
+            "pat" => {
+                write(&self.revoked)
+                    .pats
+                    .insert(e.subject.clone(), e.expires_at);
+            }
+            "user" => {
+                write(&self.users).remove(&e.subject);
+            }
+            other => tracing::warn!(kind = other, "unknown revocation event"),
+        }
+    }
+
+    /// Whether the family is revoked.
+    pub fn family_revoked(&self, family: &str) -> bool {
+        read(&self.revoked).families.contains_key(family)
+    }
+
+    /// Whether the token id is revoked.
+    pub fn jti_revoked(&self, jti: &str) -> bool {
+        read(&self.revoked).jtis.contains_key(jti)
+    }
+
+    /// Whether the PAT is revoked.
+    pub fn pat_revoked(&self, id: &str) -> bool {
+        read(&self.revoked).pats.contains_key(id)
+    }
+
+    /// The user, from the cache or (once) from the database.
+    pub async fn user(
+        &self,
+        store: &Store,
+        username: &str,
+    ) -> Result<Option<Arc<User>>, StoreError> {
+        if let Some(u) = read(&self.users).get(username) {
+            return Ok(Some(u.clone()));
+        }
+        let seq_before = self.last_seq.load(Ordering::SeqCst);
+        let Some(user) = store.user_by_name(username).await? else {
+            return Ok(None);
+        };
+        let user = Arc::new(user);
+        // only cache if no event slipped in while we read (it might concern this user)
+        if self.last_seq.load(Ordering::SeqCst) == seq_before {
+            let mut users = write(&self.users);
+            if users.len() >= MAX_CACHED_USERS {
+                users.clear();
+            }
+            users.insert(username.to_string(), user.clone());
+        }
+        Ok(Some(user))
+    }
+
+    /// Drops a user from the cache (after this process changed it).
+    pub fn forget_user(&self, username: &str) {
+        write(&self.users).remove(username);
+    }
+
+    /// Forgets entries whose tokens have all expired.
+    pub fn purge(&self, now: i64) {
+        let mut r = write(&self.revoked);
+        r.families.retain(|_, exp| *exp > now);
+        r.jtis.retain(|_, exp| *exp > now);
+        r.pats.retain(|_, exp| *exp > now);
+    }
+
+    /// Sizes of the revocation sets (families, jtis, pats), for metrics and tests.
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        let r = read(&self.revoked);
+        (r.families.len(), r.jtis.len(), r.pats.len())
+    }
+}
