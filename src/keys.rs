@@ -5,7 +5,10 @@
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RSA_PSS_SHA256};
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+    RSA_PSS_SHA256,
+};
 use bytes::Bytes;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
@@ -58,13 +61,20 @@ pub enum VerifyError {
     BadSignature,
 }
 
+/// The private key of one of the supported types.
+enum Pair {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
 /// One signing key pair with its public JWK.
 pub struct SigningKey {
     /// Key id published in the JWKS and the JWT header.
     pub kid: String,
     /// The JWS algorithm this key signs with.
     pub alg: SigningAlgorithm,
-    pair: RsaKeyPair,
+    pair: Pair,
     /// Public JWK (with `kid`, `alg`, `use`).
     pub jwk: serde_json::Value,
     decoding: DecodingKey,
@@ -104,31 +114,63 @@ fn parse_alg(name: &str) -> Option<SigningAlgorithm> {
 }
 
 impl SigningKey {
-    /// Builds a key from PKCS#8 DER.
+    /// Builds a key from PKCS#8 DER (RSA keys also from PKCS#1).
     pub fn from_pkcs8(
         der: &[u8],
         alg: SigningAlgorithm,
         kid: Option<String>,
     ) -> Result<SigningKey, KeyError> {
-        let pair = RsaKeyPair::from_pkcs8(der)
-            .or_else(|_| RsaKeyPair::from_der(der))
-            .map_err(|e| KeyError::Invalid(format!("not an RSA private key: {e}")))?;
-        if pair.public_modulus_len() < 256 {
-            return Err(KeyError::Invalid(
-                "RSA keys must have at least 2048 bits".into(),
-            ));
-        }
-        let public = pair.public_key();
-        let n = b64url(public.modulus().big_endian_without_leading_zero());
-        let e = b64url(public.exponent().big_endian_without_leading_zero());
-        let thumbprint_input = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-        let kid = kid.unwrap_or_else(|| b64url(&Sha256::digest(thumbprint_input.as_bytes())));
         let alg_name = jws_alg_name(alg);
-        let jwk = json!({"kty": "RSA", "use": "sig", "alg": alg_name, "kid": kid, "n": n, "e": e});
-        let decoding = DecodingKey::from_rsa_raw_components(
-            public.modulus().big_endian_without_leading_zero(),
-            public.exponent().big_endian_without_leading_zero(),
-        );
+        let (pair, thumbprint_input, mut jwk, decoding) = match alg {
+            SigningAlgorithm::RS256 | SigningAlgorithm::PS256 => {
+                let pair = RsaKeyPair::from_pkcs8(der)
+                    .or_else(|_| RsaKeyPair::from_der(der))
+                    .map_err(|e| KeyError::Invalid(format!("not an RSA private key: {e}")))?;
+                if pair.public_modulus_len() < 256 {
+                    return Err(KeyError::Invalid(
+                        "RSA keys must have at least 2048 bits".into(),
+                    ));
+                }
+                let public = pair.public_key();
+                let n_raw = public.modulus().big_endian_without_leading_zero().to_vec();
+                let e_raw = public.exponent().big_endian_without_leading_zero().to_vec();
+                let (n, e) = (b64url(&n_raw), b64url(&e_raw));
+                let thumb = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+                let jwk = json!({"kty": "RSA", "n": n, "e": e});
+                let decoding = DecodingKey::from_rsa_raw_components(&n_raw, &e_raw);
+                (Pair::Rsa(pair), thumb, jwk, decoding)
+            }
+            SigningAlgorithm::ES256 => {
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(|e| KeyError::Invalid(format!("not a P-256 private key: {e}")))?;
+                let point = pair.public_key().as_ref().to_vec();
+                if point.len() != 65 || point[0] != 4 {
+                    return Err(KeyError::Invalid("unexpected P-256 public key".into()));
+                }
+                let (x, y) = (b64url(&point[1..33]), b64url(&point[33..65]));
+                let thumb = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+                let decoding = DecodingKey::from_ec_components(&x, &y)
+                    .map_err(|e| KeyError::Invalid(e.to_string()))?;
+                let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y});
+                (Pair::Ec(pair), thumb, jwk, decoding)
+            }
+            SigningAlgorithm::EdDSA => {
+                let pair = Ed25519KeyPair::from_pkcs8(der)
+                    .map_err(|e| KeyError::Invalid(format!("not an Ed25519 private key: {e}")))?;
+                let x = b64url(pair.public_key().as_ref());
+                let thumb = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+                let decoding = DecodingKey::from_ed_components(&x)
+                    .map_err(|e| KeyError::Invalid(e.to_string()))?;
+                let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": x});
+                (Pair::Ed(pair), thumb, jwk, decoding)
+            }
+        };
+        let kid = kid.unwrap_or_else(|| b64url(&Sha256::digest(thumbprint_input.as_bytes())));
+        if let Some(obj) = jwk.as_object_mut() {
+            obj.insert("use".into(), json!("sig"));
+            obj.insert("alg".into(), json!(alg_name));
+            obj.insert("kid".into(), json!(kid));
+        }
         Ok(SigningKey {
             kid,
             alg,
@@ -140,19 +182,36 @@ impl SigningKey {
         })
     }
 
-    /// A fresh RSA-2048 key, as it will be stored.
+    /// A fresh key for `alg` (RSA-2048, P-256 or Ed25519), as it will be stored.
     pub fn generate(alg: SigningAlgorithm, now: i64) -> Result<StoredKey, KeyError> {
         use aws_lc_rs::encoding::AsDer;
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| KeyError::Invalid("RSA key generation failed".into()))?;
-        let der = pair
-            .as_der()
-            .map_err(|_| KeyError::Invalid("RSA key serialisation failed".into()))?;
-        let key = SigningKey::from_pkcs8(der.as_ref(), alg, None)?;
+        let failed = |what: &str| KeyError::Invalid(format!("{what} key generation failed"));
+        let der: Vec<u8> = match alg {
+            SigningAlgorithm::RS256 | SigningAlgorithm::PS256 => {
+                let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed("RSA"))?;
+                pair.as_der().map_err(|_| failed("RSA"))?.as_ref().to_vec()
+            }
+            SigningAlgorithm::ES256 => {
+                let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .map_err(|_| failed("P-256"))?;
+                pair.to_pkcs8v1()
+                    .map_err(|_| failed("P-256"))?
+                    .as_ref()
+                    .to_vec()
+            }
+            SigningAlgorithm::EdDSA => {
+                let pair = Ed25519KeyPair::generate().map_err(|_| failed("Ed25519"))?;
+                pair.to_pkcs8()
+                    .map_err(|_| failed("Ed25519"))?
+                    .as_ref()
+                    .to_vec()
+            }
+        };
+        let key = SigningKey::from_pkcs8(&der, alg, None)?;
         Ok(StoredKey {
             kid: key.kid,
             alg: jws_alg_name(alg).to_string(),
-            private_pkcs8: der.as_ref().to_vec(),
+            private_pkcs8: der,
             active: true,
             created_at: now,
             retired_at: None,
@@ -161,8 +220,10 @@ impl SigningKey {
 
     fn jwt_alg(&self) -> Algorithm {
         match self.alg {
+            SigningAlgorithm::RS256 => Algorithm::RS256,
             SigningAlgorithm::PS256 => Algorithm::PS256,
-            _ => Algorithm::RS256,
+            SigningAlgorithm::ES256 => Algorithm::ES256,
+            SigningAlgorithm::EdDSA => Algorithm::EdDSA,
         }
     }
 
@@ -172,19 +233,26 @@ impl SigningKey {
         let mut out = b64url(&serde_json::to_vec(&header)?);
         out.push('.');
         out.push_str(&b64url(&serde_json::to_vec(claims)?));
-        let padding = match self.alg {
-            SigningAlgorithm::PS256 => &RSA_PSS_SHA256,
-            _ => &RSA_PKCS1_SHA256,
+        let failed = |_| KeyError::Invalid("signing failed".into());
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let sig = match &self.pair {
+            Pair::Rsa(pair) => {
+                let padding = match self.alg {
+                    SigningAlgorithm::PS256 => &RSA_PSS_SHA256,
+                    _ => &RSA_PKCS1_SHA256,
+                };
+                let mut sig = vec![0u8; pair.public_modulus_len()];
+                pair.sign(padding, &rng, out.as_bytes(), &mut sig)
+                    .map_err(failed)?;
+                sig
+            }
+            Pair::Ec(pair) => pair
+                .sign(&rng, out.as_bytes())
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+            Pair::Ed(pair) => pair.sign(out.as_bytes()).as_ref().to_vec(),
         };
-        let mut sig = vec![0u8; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                padding,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                out.as_bytes(),
-                &mut sig,
-            )
-            .map_err(|_| KeyError::Invalid("signing failed".into()))?;
         out.push('.');
         out.push_str(&b64url(&sig));
         Ok(out)
@@ -293,10 +361,7 @@ impl KeyManager {
     /// Loads the configured key (if any), makes sure the database has an active key,
     /// and builds the ring.
     pub async fn load(store: Store, settings: &Settings, now: i64) -> Result<KeyManager, KeyError> {
-        let algorithm = match settings.auth.signing_algorithm {
-            SigningAlgorithm::PS256 => SigningAlgorithm::PS256,
-            _ => SigningAlgorithm::RS256,
-        };
+        let algorithm = settings.auth.signing_algorithm;
         let configured = match &settings.auth.signing_key {
             Some(path) => {
                 let der = read_pem_key(path)?;
@@ -331,11 +396,21 @@ impl KeyManager {
     }
 
     async fn ensure_active_key(&self, now: i64) -> Result<(), KeyError> {
-        let alg = jws_alg_name(self.algorithm);
-        if !self.store.has_active_key(alg).await? {
-            let key = SigningKey::generate(self.algorithm, now)?;
-            if self.store.insert_key_if_no_active(&key).await? {
-                tracing::info!(kid = %key.kid, alg, "generated a new signing key");
+        // an RSA key is always kept as well, for relying parties that only know RS256
+        let mut wanted = vec![self.algorithm];
+        if !matches!(
+            self.algorithm,
+            SigningAlgorithm::RS256 | SigningAlgorithm::PS256
+        ) {
+            wanted.push(SigningAlgorithm::RS256);
+        }
+        for alg in wanted {
+            let name = jws_alg_name(alg);
+            if !self.store.has_active_key(name).await? {
+                let key = SigningKey::generate(alg, now)?;
+                if self.store.insert_key_if_no_active(&key).await? {
+                    tracing::info!(kid = %key.kid, alg = name, "generated a new signing key");
+                }
             }
         }
         Ok(())
@@ -422,5 +497,40 @@ impl KeyManager {
         let key = SigningKey::generate(alg, now)?;
         store.rotate_key(&key, now).await?;
         Ok(key.kid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_signs_and_verifies_and_rejects_tampering() {
+        for alg in [
+            SigningAlgorithm::RS256,
+            SigningAlgorithm::PS256,
+            SigningAlgorithm::ES256,
+            SigningAlgorithm::EdDSA,
+        ] {
+            let stored = SigningKey::generate(alg, 0).unwrap();
+            let key = Arc::new(SigningKey::from_pkcs8(&stored.private_pkcs8, alg, None).unwrap());
+            assert_eq!(
+                key.kid, stored.kid,
+                "kid is the thumbprint, stable across parses"
+            );
+            assert_eq!(key.jwk["alg"], jws_alg_name(alg));
+            let ring = KeyRing {
+                keys: vec![key.clone()],
+                active: Some(key.clone()),
+                jwks: Bytes::new(),
+            };
+            let token = key.sign("JWT", &json!({"sub": "x"})).unwrap();
+            let (_, claims): (_, serde_json::Value) = ring.verify(&token).unwrap();
+            assert_eq!(claims["sub"], "x", "{alg:?}");
+            let mut bad = token.clone();
+            bad.pop();
+            bad.push(if token.ends_with('A') { 'B' } else { 'A' });
+            assert!(ring.verify::<serde_json::Value>(&bad).is_err(), "{alg:?}");
+        }
     }
 }
