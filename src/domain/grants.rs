@@ -28,6 +28,7 @@ pub async fn authorization_code(
     let grant = match state.store.consume_code(&hash, now).await? {
         CodeUse::Fresh(g) => g,
         CodeUse::Replayed => {
+            state.sync_revocations().await;
             tracing::warn!(target: "authserver::audit", client = %client.client_id, "authorization code replayed; its tokens are revoked");
             return Err(AppError::InvalidGrant(BAD_CODE.into()));
         }

@@ -194,7 +194,7 @@ pub async fn start_family(
     let hash = token_hash(&token);
     let scope = scope.to_string();
     let lifetime = i64::try_from(state.settings.auth.refresh_token_expiry).unwrap_or(i64::MAX);
-    state
+    let live = state
         .store
         .create_family(
             &family,
@@ -211,6 +211,12 @@ pub async fn start_family(
             code_hash,
         )
         .await?;
+    if !live {
+        state.sync_revocations().await;
+        return Err(AppError::InvalidGrant(
+            "the authorization code was used twice; its tokens are revoked".into(),
+        ));
+    }
     Ok((family, token))
 }
 

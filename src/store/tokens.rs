@@ -67,13 +67,15 @@ const REFRESH_COLUMNS: &str =
 
 impl Store {
     /// Starts a family and stores its first refresh token, in one transaction. When the
-    /// family comes from a code that was replayed meanwhile, it is born revoked.
+    /// family comes from a code that was replayed meanwhile, it is born revoked (and
+    /// `false` is returned).
     pub async fn create_family(
         &self,
         family_id: &str,
         first: &NewRefresh<'_>,
         code_hash: Option<&[u8]>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let mut live = true;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO refresh_families (id, user_id, client_id, created_at) VALUES (?, ?, ?, ?)",
@@ -95,10 +97,11 @@ impl Store {
             .await?;
             if let Some((Some(_),)) = replayed {
                 revoke_family_in(&mut tx, family_id, first.now, self.family_event_ttl).await?;
+                live = false;
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(live)
     }
 
     /// Revokes a family: its refresh tokens stop working, and its access tokens fail

@@ -1,0 +1,230 @@
+//! Load driver for grants with one-time inputs (authorization codes, refresh tokens), which
+//! plain load tools cannot replay. Used by `bench/run.sh`.
+//!
+//! `cargo run --release --example loadgen -- <issuer> <refresh|code> <connections> <seconds> <secret> <user> <password>`
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::redirect::Policy;
+
+const CLIENT: &str = "webApplicationPlatform";
+const REDIRECT: &str = "http://localhost:8080/callback";
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or(0);
+    let end = html[start..].find('"').map(|i| i + start).unwrap_or(start);
+    html[start..end].to_string()
+}
+
+fn code_of(location: &str) -> Option<String> {
+    url::Url::parse(location)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+}
+
+fn authorize_url(issuer: &str) -> String {
+    format!(
+        "{issuer}/authorize?response_type=code&client_id={CLIENT}&redirect_uri={}&scope=openid%20profile&state=s",
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    )
+}
+
+/// Signs in through the login form; returns a client holding the SSO cookie and a code.
+async fn sign_in(issuer: &str, user: &str, password: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("client");
+    let page = client
+        .get(authorize_url(issuer))
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("page");
+    let resp = client
+        .post(format!("{issuer}/login"))
+        .form(&[
+            ("rid", field(&page, "rid")),
+            ("csrf", field(&page, "csrf")),
+            ("username", user.to_string()),
+            ("password", password.to_string()),
+        ])
+        .send()
+        .await
+        .expect("login");
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let code = code_of(&location)
+        .unwrap_or_else(|| panic!("sign-in failed: {} {location}", resp.status()));
+    (client, code)
+}
+
+async fn next_code(client: &reqwest::Client, issuer: &str) -> String {
+    let resp = client
+        .get(authorize_url(issuer))
+        .send()
+        .await
+        .expect("authorize");
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    code_of(location).expect("SSO code")
+}
+
+async fn exchange(
+    client: &reqwest::Client,
+    issuer: &str,
+    secret: &str,
+    code: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{issuer}/api/token"))
+        .header("X-Auth-Secret", secret)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", CLIENT),
+        ])
+        .send()
+        .await
+        .expect("token")
+}
+
+struct Stats {
+    latencies_us: Vec<u64>,
+    errors: u64,
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 8 {
+        eprintln!("usage: loadgen <issuer> <refresh|code> <connections> <seconds> <secret> <user> <password>");
+        std::process::exit(2);
+    }
+    let issuer = Arc::new(args[1].clone());
+    let mode = args[2].clone();
+    let connections: usize = args[3].parse().expect("connections");
+    let seconds: u64 = args[4].parse().expect("seconds");
+    let secret = Arc::new(args[5].clone());
+    let user = args[6].clone();
+    let password = args[7].clone();
+
+    // set-up (not measured): one sign-in per connection
+    let mut setups = Vec::new();
+    for _ in 0..connections {
+        setups.push(sign_in(&issuer, &user, &password).await);
+    }
+    // for the code grant, mint the codes up front through the SSO session (no argon2)
+    let per_conn_codes = if mode == "code" {
+        4000 / connections.max(1) + 1
+    } else {
+        0
+    };
+    let mut prepared = Vec::new();
+    for (client, first_code) in setups {
+        let mut codes = vec![first_code];
+        for _ in 1..per_conn_codes {
+            codes.push(next_code(&client, &issuer).await);
+        }
+        prepared.push((client, codes));
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (client, codes) in prepared {
+        let issuer = issuer.clone();
+        let secret = secret.clone();
+        let mode = mode.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stats = Stats {
+                latencies_us: Vec::new(),
+                errors: 0,
+            };
+            if mode == "code" {
+                for code in codes {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let r = exchange(&client, &issuer, &secret, &code).await;
+                    let ok = r.status().is_success();
+                    let _ = r.bytes().await;
+                    stats.latencies_us.push(t.elapsed().as_micros() as u64);
+                    if !ok {
+                        stats.errors += 1;
+                    }
+                }
+            } else {
+                let r = exchange(&client, &issuer, &secret, &codes[0]).await;
+                let body: serde_json::Value = r.json().await.expect("tokens");
+                let mut refresh = body["refresh_token"]
+                    .as_str()
+                    .expect("refresh token")
+                    .to_string();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let r = client
+                        .post(format!("{issuer}/api/token"))
+                        .header("X-Auth-Secret", secret.as_str())
+                        .form(&[
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", &refresh),
+                            ("client_id", CLIENT),
+                        ])
+                        .send()
+                        .await
+                        .expect("refresh");
+                    let ok = r.status().is_success();
+                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    stats.latencies_us.push(t.elapsed().as_micros() as u64);
+                    match body["refresh_token"].as_str() {
+                        Some(next) if ok => refresh = next.to_string(),
+                        _ => {
+                            stats.errors += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            stats
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let s = t.await.expect("task");
+        all.extend(s.latencies_us);
+        errors += s.errors;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!(
+        "{mode}: {} requests in {elapsed:.2} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors}",
+        all.len(),
+        all.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99)
+    );
+}
