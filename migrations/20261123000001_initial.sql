@@ -9,8 +9,11 @@ CREATE TABLE users (
     email               TEXT,
     admin               INTEGER NOT NULL DEFAULT 0,
     disabled            INTEGER NOT NULL DEFAULT 0,
-    -- bumped on password change / disable: tokens issued before it are dead
+    -- time of the last password change / disable (informational)
     not_before          INTEGER NOT NULL DEFAULT 0,
+    -- security stamp: bumped on password change and disable; every token, code and SSO
+    -- session carries the generation it was issued under and dies when it changes
+    generation          INTEGER NOT NULL DEFAULT 0,
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );
@@ -30,6 +33,7 @@ CREATE TABLE sso_sessions (
     id_hash         BLOB    PRIMARY KEY,
     user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     auth_time       INTEGER NOT NULL,
+    generation      INTEGER NOT NULL DEFAULT 0,
     persistent      INTEGER NOT NULL DEFAULT 0,
     created_at      INTEGER NOT NULL,
     expires_at      INTEGER NOT NULL,
@@ -58,6 +62,7 @@ CREATE TABLE authorization_codes (
     nonce           TEXT,
     code_challenge  TEXT,
     auth_time       INTEGER NOT NULL,
+    generation      INTEGER NOT NULL DEFAULT 0,
     session_hash    BLOB,
     created_at      INTEGER NOT NULL,
     expires_at      INTEGER NOT NULL,

@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `check-config`, `user …`, `keys rotate`.
+//! The command line: `serve` (default), `check-config`, `user …`, `keys rotate`, `pat …`.
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +10,9 @@ use crate::config::{ConfigError, Settings};
 use crate::keys::KeyManager;
 use crate::password;
 use crate::startup::Application;
-use crate::store::{NewUser, Store};
+use crate::clock::rfc3339;
+use crate::domain::pat::{self, PatError, PatRequest, PatScope};
+use crate::store::{NewUser, Store, StoreError};
 use crate::telemetry;
 
 /// Self-hosted OpenID Connect authorization server.
@@ -45,6 +47,38 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage personal access tokens.
+    #[command(subcommand)]
+    Pat(PatCommand),
+}
+
+/// `pat …`
+#[derive(Debug, Subcommand)]
+pub enum PatCommand {
+    /// Create a personal access token for a user and print it (once).
+    Create {
+        /// Owner's login name.
+        name: String,
+        /// What the token is for.
+        #[arg(long)]
+        description: String,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// `data` (act as the user) or `management` (user administration; admins only).
+        #[arg(long, default_value = "data", value_parser = ["data", "management"])]
+        scope: String,
+    },
+    /// List personal access tokens (of one user, or all), one per line, id first.
+    List {
+        /// Owner's login name.
+        name: Option<String>,
+    },
+    /// Revoke a personal access token (a running server drops it within seconds).
+    Revoke {
+        /// Its id (from `pat list`).
+        id: String,
+    },
 }
 
 /// `user …`
@@ -155,6 +189,7 @@ fn load_settings(path: &Path) -> Result<Settings, Failure> {
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(16)
         .build()
         .map_err(|e| Failure::other(format!("cannot start the async runtime: {e}")))
 }
@@ -184,6 +219,7 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }),
         Command::User(cmd) => runtime()?.block_on(user_command(&settings, cmd)),
+        Command::Pat(cmd) => runtime()?.block_on(pat_command(&settings, cmd)),
         Command::Keys(KeysCommand::Rotate) => runtime()?.block_on(async {
             let store = open_store(&settings).await?;
             let kid =
@@ -312,4 +348,105 @@ async fn set_disabled(
     println!("{} {name}", if disabled { "disabled" } else { "enabled" });
     store.close().await;
     Ok(())
+}
+
+async fn pat_command(settings: &Settings, cmd: PatCommand) -> Result<(), Failure> {
+    let now = SystemClock.now();
+    let store = open_store(settings).await?;
+    let result = pat_command_on(&store, cmd, now).await;
+    store.close().await;
+    result
+}
+
+async fn pat_command_on(store: &Store, cmd: PatCommand, now: i64) -> Result<(), Failure> {
+    let failed = |e: StoreError| Failure::other(e.to_string());
+    let user_named = |name: &str| {
+        let name = name.to_string();
+        async move {
+            store
+                .user_by_name(&name)
+                .await
+                .map_err(failed)?
+                .ok_or_else(|| Failure::other(format!("user {name:?} not found")))
+        }
+    };
+    match cmd {
+        PatCommand::Create {
+            name,
+            description,
+            expires_in_days,
+            scope,
+        } => {
+            let scope = PatScope::parse(&scope)
+                .ok_or_else(|| Failure::usage("--scope must be data or management"))?;
+            let user = user_named(&name).await?;
+            let request = PatRequest {
+                description: &description,
+                scope,
+                expires_in_days,
+            };
+            let issued = pat::issue(store, &user, &request, now)
+                .await
+                .map_err(|e| match e {
+                    PatError::Store(e) => failed(e),
+                    PatError::NotAdmin => Failure::usage(format!(
+                        "{name} is not an administrator; management tokens are for administrators only"
+                    )),
+                    PatError::Disabled => Failure::other(format!("user {name:?} is disabled")),
+                    PatError::Validity => Failure::usage(format!(
+                        "--expires-in-days must be from 1 to {}",
+                        pat::MAX_DAYS
+                    )),
+                    other => Failure::usage(format!("--{}: {other}", other.field().unwrap_or("scope"))),
+                })?;
+            // stdout gets the token alone, so that `TOKEN=$(authserver pat create …)` works
+            println!("{}", issued.token.expose());
+            Ok(())
+        }
+        PatCommand::List { name } => {
+            let owner = match name {
+                Some(name) => Some(user_named(&name).await?.id),
+                None => None,
+            };
+            for p in store.list_pats(owner).await.map_err(failed)? {
+                let status = if p.revoked_at.is_some() {
+                    "revoked"
+                } else if p.expires_at.is_some_and(|e| e <= now) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                let time = |t: Option<i64>, none: &str| t.map_or(none.to_string(), rfc3339);
+                println!(
+                    "{}\t{}\t{}\t{}\tcreated={}\texpires={}\tlast_used={}\t{}",
+                    p.id,
+                    p.username,
+                    p.scope,
+                    status,
+                    rfc3339(p.created_at),
+                    time(p.expires_at, "never"),
+                    time(p.last_used_at, "never"),
+                    p.description.replace(['\t', '\n', '\r'], " "),
+                );
+            }
+            Ok(())
+        }
+        PatCommand::Revoke { id } => {
+            let was = store.pat_by_id(&id).await.map_err(failed)?;
+            match was {
+                None => Err(Failure::other(format!(
+                    "personal access token {id:?} not found"
+                ))),
+                Some(p) if p.revoked_at.is_some() => {
+                    println!("{id} was already revoked");
+                    Ok(())
+                }
+                Some(_) => {
+                    store.revoke_pat(&id, None, now).await.map_err(failed)?;
+                    println!("revoked {id}");
+                    Ok(())
+                }
+            }
+        }
+    }
 }

@@ -13,6 +13,9 @@ pub enum AppError {
     /// RFC 6749 `invalid_request`.
     #[error("invalid_request: {0}")]
     InvalidRequest(String),
+    /// `invalid_request` about one field of a JSON request (400 with `field`).
+    #[error("invalid_request: {1}")]
+    InvalidField(String, String),
     /// RFC 6749 `invalid_client` (401 + WWW-Authenticate).
     #[error("invalid_client: {0}")]
     InvalidClient(String),
@@ -52,7 +55,7 @@ impl AppError {
     /// The RFC error code.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::InvalidRequest(_) => "invalid_request",
+            AppError::InvalidRequest(_) | AppError::InvalidField(..) => "invalid_request",
             AppError::InvalidClient(_) => "invalid_client",
             AppError::InvalidGrant(_) => "invalid_grant",
             AppError::UnauthorizedClient(_) => "unauthorized_client",
@@ -90,7 +93,8 @@ impl AppError {
             | AppError::InvalidToken(d)
             | AppError::InsufficientScope(d)
             | AppError::NotFound(d)
-            | AppError::Conflict(d) => d.clone(),
+            | AppError::Conflict(d)
+            | AppError::InvalidField(_, d) => d.clone(),
             AppError::Throttled(secs) => format!("too many failed attempts; retry in {secs} s"),
             AppError::Internal(_) => "the server could not complete the request".into(),
         }
@@ -103,7 +107,10 @@ impl IntoResponse for AppError {
             tracing::error!(%cause, "internal error");
         }
         let status = self.status();
-        let body = json!({"error": self.code(), "error_description": self.description()});
+        let mut body = json!({"error": self.code(), "error_description": self.description()});
+        if let AppError::InvalidField(field, _) = &self {
+            body["field"] = json!(field);
+        }
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

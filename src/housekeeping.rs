@@ -36,6 +36,8 @@ pub async fn purge_once(state: &AppState) -> Result<u64, StoreError> {
         }
         tokio::task::yield_now().await;
     }
+    // last uses of personal access tokens: once per round, so at most once a minute each
+    crate::domain::pat::flush_usage(state).await?;
     state.revocations.purge(now);
     state.credentials.purge(now);
     state.throttle.purge(now);

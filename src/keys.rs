@@ -2,6 +2,7 @@
 //!
 //! Signing uses aws-lc-rs directly with the parsed key pair kept in memory (parsing the
 //! key costs more than the signature itself); verification goes through `jsonwebtoken`.
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
@@ -327,7 +328,17 @@ pub struct KeyManager {
     /// retired keys stay published this long after retirement
     retention: i64,
     ring: RwLock<Arc<KeyRing>>,
+    /// tokens whose signature verified: SHA-256 of the token → (kid, typ, payload JSON).
+    /// Resource servers present the same token over and over; this skips the signature
+    /// check (not the expiry or revocation checks) for a token already verified with a
+    /// key that is still in the ring.
+    verified: RwLock<HashMap<[u8; 32], VerifiedEntry>>,
 }
+
+type VerifiedEntry = (String, Option<String>, Arc<[u8]>);
+
+/// Most tokens remembered as verified.
+const MAX_VERIFIED: usize = 20_000;
 
 impl std::fmt::Debug for KeyManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -386,6 +397,7 @@ impl KeyManager {
             algorithm,
             retention: i64::try_from(retention).unwrap_or(i64::MAX),
             ring: RwLock::new(Arc::new(KeyRing::default())),
+            verified: RwLock::new(HashMap::new()),
         };
         if manager.configured.is_none() {
             manager.ensure_active_key(now).await?;
@@ -474,6 +486,42 @@ impl KeyManager {
             active: Some(active),
             jwks,
         })
+    }
+
+    /// Verifies like [`KeyRing::verify`], remembering tokens that verified.
+    pub fn verify_cached<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(Option<String>, T), VerifyError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let ring = self.ring();
+        let hit = self
+            .verified
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&digest)
+            .cloned();
+        if let Some((kid, typ, payload)) = hit {
+            if ring.find(&kid).is_some() {
+                let claims = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+                return Ok((typ, claims));
+            }
+        }
+        let (typ, claims) = ring.verify::<serde_json::Value>(token)?;
+        let kid = jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|h| h.kid)
+            .ok_or(VerifyError::Malformed)?;
+        let payload: Arc<[u8]> = serde_json::to_vec(&claims)
+            .map_err(|_| VerifyError::Malformed)?
+            .into();
+        let parsed = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+        let mut verified = self.verified.write().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= MAX_VERIFIED {
+            verified.clear();
+        }
+        verified.insert(digest, (kid, typ.clone(), payload));
+        Ok((typ, parsed))
     }
 
     /// The current ring.

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Mutex as AsyncMutex;
 
+use crate::domain::pat::PatCache;
 use crate::store::{RevocationEvent, Store, StoreError, User};
 
 #[derive(Debug, Default)]
@@ -29,6 +30,8 @@ struct Revoked {
 pub struct Revocations {
     revoked: RwLock<Revoked>,
     users: RwLock<HashMap<String, Arc<User>>>,
+    /// personal access tokens by hash and id (see `domain::pat`)
+    pats: PatCache,
     last_seq: AtomicI64,
     /// serialises polls so events are applied in order
     poll_lock: AsyncMutex<()>,
@@ -50,6 +53,7 @@ impl Revocations {
         let r = Revocations {
             revoked: RwLock::new(Revoked::default()),
             users: RwLock::new(HashMap::new()),
+            pats: PatCache::default(),
             last_seq: AtomicI64::new(0),
             poll_lock: AsyncMutex::new(()),
         };
@@ -93,6 +97,7 @@ impl Revocations {
                 write(&self.revoked)
                     .pats
                     .insert(e.subject.clone(), e.expires_at);
+                self.pats.forget(&e.subject);
             }
             "user" => {
                 write(&self.users).remove(&e.subject);
@@ -141,6 +146,16 @@ impl Revocations {
         Ok(Some(user))
     }
 
+    /// The PAT cache.
+    pub fn pats(&self) -> &PatCache {
+        &self.pats
+    }
+
+    /// The last event applied (reads that race with a poll compare it before caching).
+    pub fn seq(&self) -> i64 {
+        self.last_seq.load(Ordering::SeqCst)
+    }
+
     /// Drops a user from the cache (after this process changed it).
     pub fn forget_user(&self, username: &str) {
         write(&self.users).remove(username);
@@ -151,7 +166,21 @@ impl Revocations {
         let mut r = write(&self.revoked);
         r.families.retain(|_, exp| *exp > now);
         r.jtis.retain(|_, exp| *exp > now);
-        r.pats.retain(|_, exp| *exp > now);
+        // a PAT leaving the revoked set leaves the PAT cache too, so that a record cached
+        // by a read that raced with the revocation cannot outlive the set
+        let mut expired_pats = Vec::new();
+        r.pats.retain(|id, exp| {
+            let keep = *exp > now;
+            if !keep {
+                expired_pats.push(id.clone());
+            }
+            keep
+        });
+        drop(r);
+        for id in expired_pats {
+            self.pats.forget(&id);
+        }
+        self.pats.purge(now);
     }
 
     /// Sizes of the revocation sets (families, jtis, pats), for metrics and tests.

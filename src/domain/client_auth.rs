@@ -72,8 +72,18 @@ fn form_decode(s: &str) -> String {
 /// How the request authenticated the client.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedClient {
-    /// The client ID (allowed by `authentication.client.ids`).
+    /// The client ID (allowed by `authentication.client.ids`); empty for a resource server
+    /// that authenticated with the shared secret alone at introspection or revocation.
     pub client_id: String,
+}
+
+/// Whether the request must name its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientId {
+    /// Token endpoint: `client_id` is required (SPEC).
+    Required,
+    /// Introspection and revocation: a resource server may send the secret alone.
+    Optional,
 }
 
 /// Authenticates the client of a token/introspection/revocation request.
@@ -85,6 +95,7 @@ pub fn authenticate(
     authorization: Option<&str>,
     params: &Params,
     basic_is_user: bool,
+    need: ClientId,
 ) -> Result<AuthenticatedClient, AppError> {
     let fail = || AppError::InvalidClient(CLIENT_AUTH_FAILED.into());
     let form_client = params.get("client_id")?;
@@ -131,6 +142,11 @@ pub fn authenticate(
         }
         (Some(b), _) => b,
         (None, Some(f)) => f.to_string(),
+        (None, None) if need == ClientId::Optional => {
+            return Ok(AuthenticatedClient {
+                client_id: String::new(),
+            })
+        }
         (None, None) => {
             return Err(AppError::InvalidRequest(
                 "the parameter client_id is missing".into(),

@@ -6,10 +6,10 @@
 //! pair is remembered for [`CREDENTIAL_TTL`] seconds under an HMAC-SHA256 of the pair
 //! keyed with a random per-process key (the password itself is never kept). A hit is only
 //! honoured while the user is enabled and has not changed password since (the user's
-//! `not_before` must be unchanged), so a password change or disable ends it at once.
+//! generation must be unchanged), so a password change or disable ends it at once.
 //! Misses (including every wrong password) still pay argon2 and go through the throttle.
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::hmac;
 
@@ -23,14 +23,23 @@ const MAX_ENTRIES: usize = 50_000;
 #[derive(Debug, Clone)]
 struct Entry {
     user_id: i64,
-    not_before: i64,
+    generation: i64,
     verified_at: i64,
 }
+
+/// The outcome of one verification: verified or not, or throttled (seconds to wait).
+pub type Verification = Result<bool, u64>;
+
+/// A verification in progress that concurrent identical requests wait for.
+pub type Pending = Arc<tokio::sync::OnceCell<Verification>>;
 
 /// The cache.
 pub struct CredentialCache {
     key: hmac::Key,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    /// single flight: concurrent misses for the same pair share one argon2 run (and one
+    /// throttle attempt), so a burst of identical first calls does not look like an attack
+    inflight: Mutex<HashMap<[u8; 32], Pending>>,
 }
 
 impl std::fmt::Debug for CredentialCache {
@@ -51,6 +60,21 @@ impl CredentialCache {
         CredentialCache {
             key: hmac::Key::new(hmac::HMAC_SHA256, &random_bytes::<32>()),
             entries: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The verification of this pair in progress (or a new one to run).
+    pub fn pending(&self, fingerprint: &[u8; 32]) -> Pending {
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        inflight.entry(*fingerprint).or_default().clone()
+    }
+
+    /// Ends a verification in progress.
+    pub fn finished(&self, fingerprint: &[u8; 32], pending: &Pending) {
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if inflight.get(fingerprint).is_some_and(|p| Arc::ptr_eq(p, pending)) {
+            inflight.remove(fingerprint);
         }
     }
 
@@ -74,7 +98,7 @@ impl CredentialCache {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.get(fingerprint).is_some_and(|e| {
             e.user_id == user.id
-                && e.not_before == user.not_before
+                && e.generation == user.generation
                 && now.saturating_sub(e.verified_at) < CREDENTIAL_TTL
                 && now >= e.verified_at
         })
@@ -93,7 +117,7 @@ impl CredentialCache {
             fingerprint,
             Entry {
                 user_id: user.id,
-                not_before: user.not_before,
+                generation: user.generation,
                 verified_at: now,
             },
         );

@@ -3,6 +3,7 @@ use crate::crypto::token_hash;
 use crate::domain::client_auth::AuthenticatedClient;
 use crate::domain::client_auth::{parse_basic, CLIENT_AUTH_FAILED};
 use crate::domain::params::Params;
+use crate::domain::pat;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::tokens::{mint_pair, start_family, Mint, TokenResponse};
@@ -64,7 +65,7 @@ pub async fn authorization_code(
         .store
         .user_by_id(grant.user_id)
         .await?
-        .filter(|u| !u.disabled && u.not_before <= grant.auth_time)
+        .filter(|u| !u.disabled && u.generation == grant.generation)
         .ok_or_else(|| AppError::InvalidGrant(BAD_CODE.into()))?;
     let scope = Scope::from_stored(&grant.scope);
     let (family, refresh) = start_family(
@@ -113,13 +114,20 @@ pub async fn refresh_token(
     let old_hash = token_hash(presented);
     // narrowing is checked before the token is spent, so a bad scope costs nothing
     let requested = params.get("scope")?;
+    // (only for a live token of this client: anything else goes on to the rotation, where
+    // a spent token is detected as reuse)
     if let Some(requested) = requested {
-        let Some(info) = state.store.refresh_info(&old_hash).await? else {
-            return Err(AppError::InvalidGrant(BAD_REFRESH.into()));
-        };
-        Scope::from_stored(&info.scope)
-            .narrow(requested)
-            .map_err(AppError::InvalidScope)?;
+        if let Some(info) = state.store.refresh_info(&old_hash).await? {
+            let live = info.spent_at.is_none()
+                && info.revoked_at.is_none()
+                && info.client_id == client.client_id
+                && info.expires_at > state.now();
+            if live {
+                Scope::from_stored(&info.scope)
+                    .narrow(requested)
+                    .map_err(AppError::InvalidScope)?;
+            }
+        }
     }
     let now = state.now();
     let new_token = crate::crypto::random_token();
@@ -150,7 +158,7 @@ pub async fn refresh_token(
         .revocations
         .user(&state.store, &info.username)
         .await?
-        .filter(|u| !u.disabled && u.not_before <= info.created_at)
+        .filter(|u| !u.disabled)
         .ok_or_else(|| AppError::InvalidGrant(BAD_REFRESH.into()))?;
     let granted = Scope::from_stored(&info.scope);
     let scope = match requested {
@@ -193,6 +201,9 @@ pub async fn client_credentials(
 ) -> Result<TokenResponse, AppError> {
     let fail = || AppError::InvalidClient(CLIENT_AUTH_FAILED.into());
     let basic = authorization.and_then(parse_basic).ok_or_else(fail)?;
+    if basic.password.is_empty() && pat::looks_like_pat(&basic.user) {
+        return secret_key_login(state, client, params, &basic.user).await;
+    }
     let now = state.now();
     let user = if basic.user.len() > 256 || basic.password.len() > 1024 {
         None
@@ -204,27 +215,36 @@ pub async fn client_credentials(
         .as_ref()
         .is_some_and(|u| state.credentials.hit(&fingerprint, u, now));
     if !cached {
-        let attempt = state
-            .throttle
-            .begin(
-                vec![throttle::user_key(&basic.user), throttle::ip_key(client_ip)],
-                now,
-            )
-            .map_err(AppError::Throttled)?;
-        let ok = password::verify_async(
-            basic.password.clone(),
-            user.as_ref().map(|u| u.password_hash.clone()),
-        )
-        .await;
-        match &user {
-            Some(u) if ok && !u.disabled => {
-                state.throttle.succeeded(attempt);
-                state.credentials.insert(fingerprint, u, now);
-            }
-            _ => {
+        let pending = state.credentials.pending(&fingerprint);
+        let outcome = *pending
+            .get_or_init(|| async {
+                let attempt = state.throttle.begin(
+                    vec![throttle::user_key(&basic.user), throttle::ip_key(client_ip)],
+                    now,
+                )?;
+                let ok = password::verify_async(
+                    basic.password.clone(),
+                    user.as_ref().map(|u| u.password_hash.clone()),
+                )
+                .await;
+                match &user {
+                    Some(u) if ok && !u.disabled => {
+                        state.throttle.succeeded(attempt);
+                        state.credentials.insert(fingerprint, u, now);
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                }
+            })
+            .await;
+        state.credentials.finished(&fingerprint, &pending);
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => {
                 tracing::info!(target: "authserver::audit", client = %client.client_id, "client_credentials sign-in failed");
                 return Err(fail());
             }
+            Err(wait) => return Err(AppError::Throttled(wait)),
         }
     }
     let user = user.ok_or_else(fail)?;
@@ -251,6 +271,65 @@ pub async fn client_credentials(
             pat: None,
         },
     )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        id_token,
+        scope: scope.to_string(),
+        refresh_token: None,
+    })
+}
+
+/// `client_credentials` with `Basic base64(<pat>:)` (primaTime's "secret key" login): tokens
+/// for the PAT's owner without argon2 (the PAT is checked in memory, so no throttle is
+/// needed either: a 256-bit token cannot be guessed).
+///
+/// The `scope` claim is `openid` (plus `profile`/`email` when requested) and `pat:data` or
+/// `pat:management`, so resource servers can tell such tokens apart; the tokens carry the
+/// `pat` claim, never outlive the PAT and fail validation once it is revoked.
+async fn secret_key_login(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    params: &Params,
+    token: &str,
+) -> Result<TokenResponse, AppError> {
+    let valid = pat::validate(state, token)
+        .await
+        .map_err(|e| match e {
+            AppError::InvalidToken(_) => AppError::InvalidClient(CLIENT_AUTH_FAILED.into()),
+            other => other,
+        })?;
+    let now = state.now();
+    let mut scope =
+        Scope::parse_requested(&format!("openid {}", params.get("scope")?.unwrap_or("")))
+            .map_err(AppError::InvalidScope)?;
+    scope.remove("offline_access");
+    let scope = Scope::from_stored(&format!("{scope} {}", valid.record.scope.claim()));
+    let normal = if state.settings.is_permanent_client(&client.client_id) {
+        state.settings.auth.permanent_token_expiry
+    } else {
+        state.settings.auth.token_expiry
+    };
+    let normal = i64::try_from(normal).unwrap_or(i64::MAX);
+    let lifetime = match valid.record.expires_at {
+        Some(expires_at) => normal.min(expires_at.saturating_sub(now)),
+        None => normal,
+    };
+    let (access_token, id_token) = mint_pair(
+        state,
+        &Mint {
+            user: &valid.user,
+            client_id: &client.client_id,
+            scope: &scope,
+            auth_time: Some(now),
+            nonce: None,
+            lifetime,
+            family: None,
+            pat: Some(&valid.record.id),
+        },
+    )?;
+    tracing::debug!(target: "authserver::audit", user = %valid.user.username, pat = %valid.record.id, client = %client.client_id, "signed in with a personal access token");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -4,6 +4,7 @@ pub mod client_auth;
 pub mod credentials;
 pub mod grants;
 pub mod params;
+pub mod pat;
 pub mod pkce;
 pub mod redirect;
 pub mod scope;

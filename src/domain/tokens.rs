@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{b64url, random_id, random_token, token_hash};
+use crate::domain::pat;
 use crate::domain::scope::Scope;
 use crate::error::AppError;
 use crate::keys::VerifyError;
@@ -53,6 +54,8 @@ pub struct IdClaims {
     /// Personal access token this token descends from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<String>,
+    /// The user's generation (security stamp) at issue.
+    pub gen: i64,
 }
 
 /// Claims of an access token (RFC 9068 profile).
@@ -83,6 +86,8 @@ pub struct AccessClaims {
     /// Personal access token this token descends from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<String>,
+    /// The user's generation (security stamp) at issue.
+    pub gen: i64,
 }
 
 /// What a grant produced, ready for the token response.
@@ -149,6 +154,7 @@ pub fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), App
         auth_time: m.auth_time,
         fam: m.family.map(str::to_string),
         pat: m.pat.map(str::to_string),
+        gen: m.user.generation,
     };
     let access_token = key.sign(ACCESS_TYP, &access)?;
     let id = IdClaims {
@@ -174,6 +180,7 @@ pub fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), App
         },
         fam: m.family.map(str::to_string),
         pat: m.pat.map(str::to_string),
+        gen: m.user.generation,
     };
     let id_token = key.sign(ID_TYP, &id)?;
     Ok((access_token, id_token))
@@ -227,6 +234,8 @@ pub enum TokenKind {
     Access,
     /// JWT ID token.
     Id,
+    /// Personal access token.
+    Pat,
 }
 
 impl TokenKind {
@@ -235,6 +244,7 @@ impl TokenKind {
         match self {
             TokenKind::Access => "access_token",
             TokenKind::Id => "id_token",
+            TokenKind::Pat => "pat",
         }
     }
 }
@@ -246,18 +256,39 @@ pub struct ValidToken {
     pub jti: Option<String>,
     /// Refresh family it descends from.
     pub family: Option<String>,
-    /// Access or ID token.
+    /// The PAT it is (kind `Pat`) or descends from.
+    pub pat: Option<String>,
+    /// Access, ID or personal access token.
     pub kind: TokenKind,
     /// The user (from the user cache).
     pub user: std::sync::Arc<User>,
-    /// The client it was issued to.
-    pub client_id: String,
-    /// Scope.
+    /// The client it was issued to (none for a PAT).
+    pub client_id: Option<String>,
+    /// Scope (`data` or `management` for a PAT).
     pub scope: String,
-    /// Issued at.
+    /// Issued at (a PAT: created at).
     pub iat: i64,
-    /// Expiry.
-    pub exp: i64,
+    /// Expiry (none for a PAT that never expires).
+    pub exp: Option<i64>,
+}
+
+/// Checks a presented access token, ID token or PAT (whichever its shape says it is).
+pub async fn validate_token(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
+    if !pat::looks_like_pat(token) {
+        return validate_jwt(state, token).await;
+    }
+    let valid = pat::validate(state, token).await?;
+    Ok(ValidToken {
+        jti: None,
+        family: None,
+        pat: Some(valid.record.id.clone()),
+        kind: TokenKind::Pat,
+        client_id: None,
+        scope: valid.record.scope.as_str().to_string(),
+        iat: valid.record.created_at,
+        exp: valid.record.expires_at,
+        user: valid.user,
+    })
 }
 
 /// Minimal claims common to both kinds, for checking.
@@ -276,13 +307,16 @@ struct AnyClaims {
     fam: Option<String>,
     #[serde(default)]
     jti: Option<String>,
+    #[serde(default)]
+    pat: Option<String>,
+    #[serde(default)]
+    gen: i64,
 }
 
 /// Checks a presented JWT: our signature, our issuer, not expired, user enabled and not
-/// reset since, family not revoked.
+/// reset since, family or PAT it descends from not revoked.
 pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
-    let ring = state.keys.ring();
-    let (typ, claims): (Option<String>, AnyClaims) = ring.verify(token).map_err(|e| {
+    let (typ, claims): (Option<String>, AnyClaims) = state.keys.verify_cached(token).map_err(|e| {
         AppError::InvalidToken(match e {
             VerifyError::Malformed => "the token is malformed".into(),
             other => other.to_string(),
@@ -323,22 +357,29 @@ pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, A
     {
         return Err(revoked());
     }
+    // minted from a PAT: dies with it (revoked, or the owner disabled, which revokes it)
+    if let Some(id) = claims.pat.as_deref() {
+        if !pat::id_live(state, id, now).await? {
+            return Err(revoked());
+        }
+    }
     let user = state
         .revocations
         .user(&state.store, &claims.sub)
         .await?
         .ok_or_else(|| AppError::InvalidToken("the token's user does not exist".into()))?;
-    if user.disabled || claims.iat < user.not_before {
+    if user.disabled || claims.gen != user.generation {
         return Err(revoked());
     }
     Ok(ValidToken {
         jti: claims.jti,
         family: claims.fam,
+        pat: claims.pat,
         kind,
         user,
-        client_id,
+        client_id: Some(client_id),
         scope: claims.scope.unwrap_or_else(|| "openid".into()),
         iat: claims.iat,
-        exp: claims.exp,
+        exp: Some(claims.exp),
     })
 }

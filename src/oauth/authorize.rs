@@ -231,6 +231,7 @@ async fn issue_code(
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         auth_time,
+        generation: user.generation,
         expires_at: now.saturating_add(lifetime),
     };
     state

@@ -8,9 +8,10 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::crypto::token_hash;
-use crate::domain::client_auth::{self, AuthenticatedClient};
+use crate::domain::client_auth::{self, AuthenticatedClient, ClientId};
 use crate::domain::params::Params;
-use crate::domain::tokens::validate_jwt;
+use crate::domain::pat::looks_like_pat;
+use crate::domain::tokens::validate_token;
 use crate::error::AppError;
 use crate::oauth::token::{header_str, require_form};
 use crate::oauth::userinfo::introspection_json;
@@ -34,6 +35,7 @@ fn authenticate(
         header_str(headers, header::AUTHORIZATION.as_str()),
         params,
         false,
+        ClientId::Optional,
     )
 }
 
@@ -67,8 +69,8 @@ pub async fn introspect_token(state: &AppState, token: &str) -> Result<Value, Ap
     if token.len() > 8192 {
         return Ok(inactive);
     }
-    if looks_like_jwt(token) {
-        return Ok(match validate_jwt(state, token).await {
+    if looks_like_jwt(token) || looks_like_pat(token) {
+        return Ok(match validate_token(state, token).await {
             Ok(valid) => introspection_json(&valid),
             Err(AppError::InvalidToken(_)) => inactive,
             Err(e) => return Err(e),
@@ -82,7 +84,7 @@ pub async fn introspect_token(state: &AppState, token: &str) -> Result<Value, Ap
     let live = info.spent_at.is_none()
         && info.revoked_at.is_none()
         && info.expires_at > now
-        && user.is_some_and(|u| !u.disabled && u.not_before <= info.created_at);
+        && user.is_some_and(|u| !u.disabled);
     if !live {
         return Ok(inactive);
     }
@@ -126,7 +128,7 @@ async fn revoke(
         // any token we signed, expired or not; revoking an expired one changes nothing
         if let Ok((_, c)) = state.keys.ring().verify::<RevocableClaims>(token) {
             if c.iss == state.issuer() && c.exp > now {
-                if c.aud != client.client_id {
+                if !client.client_id.is_empty() && c.aud != client.client_id {
                     return Err(wrong_client());
                 }
                 if let Some(fam) = &c.fam {
@@ -139,7 +141,7 @@ async fn revoke(
             }
         }
     } else if let Some(info) = state.store.refresh_info(&token_hash(token)).await? {
-        if info.client_id != client.client_id {
+        if !client.client_id.is_empty() && info.client_id != client.client_id {
             return Err(wrong_client());
         }
         state.store.revoke_family(&info.family_id, now).await?;

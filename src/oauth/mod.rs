@@ -3,10 +3,12 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub mod account;
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;
 pub mod jwks;
+pub mod management;
 pub mod signout;
 pub mod token;
 pub mod userinfo;
@@ -21,5 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(introspect::router())
         .merge(userinfo::router())
         .merge(signout::router())
+        .merge(account::router())
+        .merge(management::router())
         .merge(crate::web::router())
 }

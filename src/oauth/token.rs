@@ -74,6 +74,7 @@ async fn token(
         header_str(&headers, header::AUTHORIZATION.as_str()),
         &params,
         basic_is_user,
+        client_auth::ClientId::Required,
     )?;
     let response = match grant_type.as_str() {
         "authorization_code" => grants::authorization_code(&state, &client, &params).await?,

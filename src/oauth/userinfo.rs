@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::params::Params;
 use crate::domain::scope::Scope;
-use crate::domain::tokens::{validate_jwt, ValidToken};
+use crate::domain::tokens::{validate_token, TokenKind, ValidToken};
 use crate::error::AppError;
 use crate::oauth::token::header_str;
 use crate::state::AppState;
@@ -60,7 +60,7 @@ async fn authenticate(
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => return Err(AppError::InvalidToken("no access token was sent".into())),
     };
-    validate_jwt(state, token).await
+    validate_token(state, token).await
 }
 
 async fn userinfo(
@@ -70,18 +70,20 @@ async fn userinfo(
 ) -> Result<Response, AppError> {
     let token = authenticate(&state, &headers, &body).await?;
     let scope = Scope::from_stored(&token.scope);
+    // a PAT stands for its owner, who may see their own profile
+    let whole_profile = token.kind == TokenKind::Pat;
     let mut claims = Map::new();
     claims.insert("sub".into(), Value::String(token.user.username.clone()));
     claims.insert(
         "preferred_username".into(),
         Value::String(token.user.username.clone()),
     );
-    if scope.contains("profile") {
+    if whole_profile || scope.contains("profile") {
         if let Some(name) = &token.user.name {
             claims.insert("name".into(), Value::String(name.clone()));
         }
     }
-    if scope.contains("email") {
+    if whole_profile || scope.contains("email") {
         if let Some(email) = &token.user.email {
             claims.insert("email".into(), Value::String(email.clone()));
         }
@@ -90,24 +92,30 @@ async fn userinfo(
 }
 
 /// The introspection JSON of a valid token (SPEC "Introspection / validation JSON").
+/// A PAT has no client, and no `exp` when it never expires: those members are left out.
 pub fn introspection_json(token: &ValidToken) -> Value {
-    json!({
+    let mut v = json!({
         "active": true,
         "sub": token.user.username,
         "username": token.user.username,
-        "client_id": token.client_id,
-        "aud": token.client_id,
         "scope": token.scope,
         "iat": token.iat,
-        "exp": token.exp,
         "token_type": token.kind.as_str(),
-    })
+    });
+    if let Some(client_id) = &token.client_id {
+        v["client_id"] = json!(client_id);
+        v["aud"] = json!(client_id);
+    }
+    if let Some(exp) = token.exp {
+        v["exp"] = json!(exp);
+    }
+    v
 }
 
 async fn validate(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let token = token_from_header(&headers)?
         .ok_or_else(|| AppError::InvalidToken("no token was sent".into()))?;
-    let valid = validate_jwt(&state, token).await?;
+    let valid = validate_token(&state, token).await?;
     Ok(no_store(Json(introspection_json(&valid)).into_response()))
 }
 

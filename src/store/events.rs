@@ -51,14 +51,14 @@ impl Store {
         .bind(seq)
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?)
     }
 
     /// The highest seq in the log (0 when empty).
     pub async fn last_event_seq(&self) -> Result<i64, StoreError> {
         let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM revocation_events")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await?;
         Ok(row.0.unwrap_or(0))
     }

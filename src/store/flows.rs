@@ -31,6 +31,8 @@ pub struct CodeGrant {
     pub code_challenge: Option<String>,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// The user's generation when the code was issued.
+    pub generation: i64,
     /// Expiry.
     pub expires_at: i64,
 }
@@ -90,7 +92,7 @@ impl Store {
         )
         .bind(id_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|r| r.0))
     }
@@ -114,8 +116,9 @@ impl Store {
         ttl: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sso_sessions (id_hash, user_id, auth_time, persistent, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sso_sessions (id_hash, user_id, auth_time, generation, persistent,
+                 created_at, expires_at)
+             VALUES (?1, ?2, ?3, (SELECT generation FROM users WHERE id = ?2), ?4, ?5, ?6)",
         )
         .bind(id_hash)
         .bind(user_id)
@@ -139,11 +142,11 @@ impl Store {
             "SELECT s.user_id, s.auth_time, s.persistent, s.expires_at
              FROM sso_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id_hash = ? AND s.ended_at IS NULL AND s.expires_at > ?
-               AND u.disabled = 0 AND s.created_at >= u.not_before",
+               AND u.disabled = 0 AND s.generation = u.generation",
         )
         .bind(id_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?)
     }
 
@@ -164,8 +167,8 @@ impl Store {
         let g = code.grant;
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, user_id, scope,
-                 nonce, code_challenge, auth_time, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 nonce, code_challenge, auth_time, generation, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(code.code_hash)
         .bind(&g.client_id)
@@ -175,6 +178,7 @@ impl Store {
         .bind(&g.nonce)
         .bind(&g.code_challenge)
         .bind(g.auth_time)
+        .bind(g.generation)
         .bind(code.now)
         .bind(g.expires_at)
         .execute(&self.pool)
@@ -188,7 +192,8 @@ impl Store {
         let fresh = sqlx::query_as::<_, CodeGrant>(
             "UPDATE authorization_codes SET consumed_at = ?
              WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?
-             RETURNING client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time, expires_at",
+             RETURNING client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time,
+                 generation, expires_at",
         )
         .bind(now)
         .bind(code_hash)

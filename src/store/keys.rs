@@ -34,7 +34,7 @@ impl Store {
             "SELECT kid, alg, private_pkcs8, active, created_at, retired_at
              FROM signing_keys ORDER BY created_at DESC, kid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?)
     }
 
@@ -43,7 +43,7 @@ impl Store {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM signing_keys WHERE alg = ? AND active = 1")
                 .bind(alg)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         Ok(row.is_some())
     }

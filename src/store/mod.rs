@@ -8,12 +8,14 @@ use sqlx::SqlitePool;
 mod events;
 mod flows;
 mod keys;
+mod pats;
 mod tokens;
 mod users;
 
 pub use events::RevocationEvent;
 pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
+pub use pats::{NewPat, PatRow};
 pub use tokens::{NewRefresh, RefreshInfo, Rotation};
 pub use users::{NewUser, User};
 
@@ -51,7 +53,11 @@ impl StoreError {
 /// Handle to the database (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// the one connection that writes: SQLite has one writer at a time, and queueing
+    /// writers here (fairly, without sleeping) beats letting them spin on SQLITE_BUSY
     pool: SqlitePool,
+    /// connections for reads (WAL readers never block the writer)
+    reader: SqlitePool,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
     family_event_ttl: i64,
@@ -77,17 +83,23 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let reader = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(15))
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        let store = Store {
+        Ok(Store {
             pool,
+            reader,
             family_event_ttl: 86_400,
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     /// Sets how long family revocations stay in the event log (the access-token lifetime).
@@ -104,7 +116,7 @@ impl Store {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
     }
 
     /// The underlying pool (for metrics and tests).
@@ -114,6 +126,7 @@ impl Store {
 
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
+        self.reader.close().await;
         self.pool.close().await;
     }
 }

@@ -118,7 +118,7 @@ impl Store {
         let row: Option<(Option<i64>,)> =
             sqlx::query_as("SELECT revoked_at FROM refresh_families WHERE id = ?")
                 .bind(family_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         Ok(!matches!(row, Some((None,))))
     }
@@ -132,7 +132,7 @@ impl Store {
         );
         Ok(sqlx::query_as::<_, RefreshInfo>(&sql)
             .bind(token_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?)
     }
 

@@ -17,8 +17,11 @@ pub struct User {
     pub admin: bool,
     /// Disabled users cannot sign in and their tokens are dead.
     pub disabled: bool,
-    /// Tokens issued before this time (seconds) are dead (password change, disable).
+    /// Time of the last password change or disable.
     pub not_before: i64,
+    /// Security stamp: bumped on password change and disable; tokens, codes and sessions
+    /// issued under another generation are dead.
+    pub generation: i64,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -41,7 +44,7 @@ pub struct NewUser {
 }
 
 const USER_COLUMNS: &str =
-    "id, username, password_hash, name, email, admin, disabled, not_before, created_at, updated_at";
+    "id, username, password_hash, name, email, admin, disabled, not_before, generation, created_at, updated_at";
 
 impl Store {
     /// Inserts a user; a duplicate name is [`StoreError::Conflict`].
@@ -68,7 +71,7 @@ impl Store {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
         Ok(sqlx::query_as::<_, User>(&sql)
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?)
     }
 
@@ -77,7 +80,7 @@ impl Store {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
         Ok(sqlx::query_as::<_, User>(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?)
     }
 
@@ -85,7 +88,7 @@ impl Store {
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
         Ok(sqlx::query_as::<_, User>(&sql)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?)
     }
 
@@ -97,7 +100,7 @@ impl Store {
         now: i64,
     ) -> Result<User, StoreError> {
         let sql = format!(
-            "UPDATE users SET password_hash = ?, not_before = ?, updated_at = ?
+            "UPDATE users SET password_hash = ?, not_before = ?, generation = generation + 1, updated_at = ?
              WHERE username = ? RETURNING {USER_COLUMNS}"
         );
         let user = sqlx::query_as::<_, User>(&sql)
@@ -120,7 +123,7 @@ impl Store {
         now: i64,
     ) -> Result<User, StoreError> {
         let sql = if disabled {
-            format!("UPDATE users SET disabled = 1, not_before = ?1, updated_at = ?2 WHERE username = ?3 RETURNING {USER_COLUMNS}")
+            format!("UPDATE users SET disabled = 1, not_before = ?1, generation = generation + 1, updated_at = ?2 WHERE username = ?3 RETURNING {USER_COLUMNS}")
         } else {
             format!("UPDATE users SET disabled = 0, updated_at = ?2 WHERE username = ?3 RETURNING {USER_COLUMNS}")
         };
@@ -133,6 +136,9 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
         if disabled {
             self.end_user_grants(user.id, now).await?;
+            // a disabled user's personal access tokens die for good (enabling the user
+            // again does not bring them back), like their other tokens
+            self.revoke_user_pats(user.id, now).await?;
         } else {
             self.add_event("user", &user.username, now, now + 86_400)
                 .await?;

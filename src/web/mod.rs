@@ -178,3 +178,86 @@ pub fn set_cookie(
     }
     c
 }
+
+/// Sign-in form of the account page (shown when there is no SSO session).
+#[derive(Template)]
+#[template(path = "account_login.html")]
+pub struct AccountLoginView<'a> {
+    /// Path prefix.
+    pub base: &'a str,
+    /// CSRF token (equals the CSRF cookie).
+    pub csrf: &'a str,
+    /// Pre-filled user name.
+    pub username: &'a str,
+    /// Error shown above the form.
+    pub error: Option<&'a str>,
+}
+
+/// One personal access token as the account page lists it (never the token itself).
+#[derive(Debug, Clone)]
+pub struct PatLine {
+    /// Its id.
+    pub id: String,
+    /// Description.
+    pub description: String,
+    /// `data` or `management`.
+    pub scope: String,
+    /// Creation time, formatted.
+    pub created: String,
+    /// Expiry, formatted ("never", or with "(expired)").
+    pub expires: String,
+    /// Last use, formatted ("never").
+    pub last_used: String,
+}
+
+/// The signed-in user's account page: personal access tokens and password change.
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountView<'a> {
+    /// Path prefix.
+    pub base: &'a str,
+    /// CSRF token (equals the CSRF cookie).
+    pub csrf: &'a str,
+    /// Who is signed in.
+    pub username: &'a str,
+    /// Whether management tokens are offered.
+    pub admin: bool,
+    /// Their live and expired tokens.
+    pub pats: &'a [PatLine],
+    /// Success message.
+    pub notice: Option<&'a str>,
+    /// Error message.
+    pub error: Option<&'a str>,
+}
+
+/// The page showing a new personal access token, once.
+#[derive(Template)]
+#[template(path = "pat_created.html")]
+pub struct PatCreatedView<'a> {
+    /// Path prefix.
+    pub base: &'a str,
+    /// Its id.
+    pub id: &'a str,
+    /// The token.
+    pub token: &'a str,
+    /// Description.
+    pub description: &'a str,
+    /// Scope.
+    pub scope: &'a str,
+    /// Expiry, formatted.
+    pub expires: &'a str,
+}
+
+/// The page after a password change.
+#[derive(Template)]
+#[template(path = "password_changed.html")]
+pub struct PasswordChangedView<'a> {
+    /// Path prefix.
+    pub base: &'a str,
+}
+
+/// A time for a page: `2026-11-23 13:45 UTC`.
+pub fn display_time(secs: i64) -> String {
+    let iso = crate::clock::rfc3339(secs);
+    format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "))
+}

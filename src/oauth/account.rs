@@ -1,0 +1,547 @@
+//! `/account`: the signed-in user's self-service page. It lists their personal access
+//! tokens (never the tokens themselves), creates one (shown once, on the response page),
+//! revokes one, and changes the password.
+//!
+//! The page rides on the browser's SSO session (`authserver_sso`). Without one it shows
+//! its own sign-in form, which starts a session exactly like the login page does
+//! (same throttle, same cookie) and comes back to `/account`, so users need no relying
+//! party to reach it. Every form is CSRF-protected with the `authserver_csrf`
+//! double-submit cookie of the login page, and the session cookie is `SameSite=Lax`, so
+//! other sites cannot post to these forms with the user's session.
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::crypto::{ct_eq, random_token, token_hash};
+use crate::domain::params::Params;
+use crate::domain::pat::{self, PatError, PatRequest, PatScope};
+use crate::error::AppError;
+use crate::oauth::authorize::{CSRF_COOKIE, LOGIN_FAILED, SSO_COOKIE};
+use crate::password;
+use crate::state::AppState;
+use crate::store::User;
+use crate::throttle;
+use crate::web::{
+    self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView,
+    PatLine,
+};
+
+/// Routes of the account page.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(account))
+        .route("/account/login", post(login))
+        .route("/account/pats", post(create_pat))
+        .route("/account/pats/revoke", post(revoke_pat))
+        .route("/account/password", post(change_password))
+}
+
+/// The CSRF token of this browser: the cookie's, or a new one the response must set.
+struct Csrf {
+    token: String,
+    is_new: bool,
+}
+
+impl Csrf {
+    fn of(headers: &HeaderMap) -> Csrf {
+        match web::cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
+            Some(c) => Csrf {
+                token: c.to_string(),
+                is_new: false,
+            },
+            None => Csrf {
+                token: random_token(),
+                is_new: true,
+            },
+        }
+    }
+
+    fn set_on(&self, state: &AppState, response: &mut Response) {
+        if self.is_new {
+            set_cookie(
+                response,
+                &web::set_cookie(
+                    CSRF_COOKIE,
+                    &self.token,
+                    &state.base_path,
+                    state.secure_cookies,
+                    "Strict",
+                    None,
+                ),
+            );
+        }
+    }
+}
+
+fn set_cookie(response: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Whether the form echoes the CSRF cookie.
+fn csrf_ok(headers: &HeaderMap, form: &Params) -> bool {
+    let sent = form.get("csrf").ok().flatten().unwrap_or("");
+    match web::cookie(headers, CSRF_COOKIE) {
+        Some(cookie) => !sent.is_empty() && ct_eq(cookie.as_bytes(), sent.as_bytes()),
+        None => false,
+    }
+}
+
+fn csrf_page(state: &AppState) -> Response {
+    web::error_page(
+        &state.base_path,
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The form was not submitted from this browser's account page (cookies may be blocked). Reload the page and try again.",
+    )
+}
+
+fn internal_page(state: &AppState, e: AppError) -> Response {
+    tracing::error!(error = %e, "account page failed");
+    web::error_page(
+        &state.base_path,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not complete the request.",
+    )
+}
+
+fn throttled_page(state: &AppState, wait: u64) -> Response {
+    let wait = wait.max(1);
+    let mut r = web::error_page(
+        &state.base_path,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Please wait",
+        &format!("Too many failed attempts. Try again in {wait} seconds."),
+    );
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+fn see_other(state: &AppState) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/account", state.base_path)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The user of the browser's live SSO session.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, AppError> {
+    let Some(sid) = web::cookie(headers, SSO_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(session) = state
+        .store
+        .live_session(&token_hash(sid), state.now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .user_by_id(session.user_id)
+        .await?
+        .filter(|u| !u.disabled))
+}
+
+fn login_view(
+    state: &AppState,
+    headers: &HeaderMap,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let csrf = Csrf::of(headers);
+    let view = AccountLoginView {
+        base: &state.base_path,
+        csrf: &csrf.token,
+        username,
+        error,
+    };
+    let mut r = web::html(status, &view, None);
+    csrf.set_on(state, &mut r);
+    r
+}
+
+/// The account page of `user`.
+async fn account_view(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let now = state.now();
+    let cache = state.revocations.pats();
+    let lines: Vec<PatLine> = state
+        .store
+        .list_pats(Some(user.id))
+        .await?
+        .into_iter()
+        .filter(|p| p.revoked_at.is_none())
+        .map(|p| {
+            // this process's unwritten last use is newer than the row's
+            let last_used = cache
+                .by_id(&p.id)
+                .and_then(|r| r.last_used())
+                .max(p.last_used_at);
+            PatLine {
+                expires: match p.expires_at {
+                    None => "never".into(),
+                    Some(e) if e <= now => format!("{} (expired)", display_time(e)),
+                    Some(e) => display_time(e),
+                },
+                last_used: last_used.map_or_else(|| "never".into(), display_time),
+                created: display_time(p.created_at),
+                id: p.id,
+                description: p.description,
+                scope: p.scope,
+            }
+        })
+        .collect();
+    let csrf = Csrf::of(headers);
+    let view = AccountView {
+        base: &state.base_path,
+        csrf: &csrf.token,
+        username: &user.username,
+        admin: user.admin,
+        pats: &lines,
+        notice,
+        error,
+    };
+    let mut r = web::html(status, &view, None);
+    csrf.set_on(state, &mut r);
+    Ok(r)
+}
+
+async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let result = match signed_in(&state, &headers).await {
+        Ok(Some(user)) => account_view(&state, &headers, &user, StatusCode::OK, None, None).await,
+        Ok(None) => Ok(login_view(&state, &headers, "", None, StatusCode::OK)),
+        Err(e) => Err(e),
+    };
+    result.unwrap_or_else(|e| internal_page(&state, e))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = crate::oauth::token::client_ip(&state, &headers, peer);
+    login_inner(&state, &headers, &body, ip)
+        .await
+        .unwrap_or_else(|e| internal_page(&state, e))
+}
+
+async fn login_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    ip: IpAddr,
+) -> Result<Response, AppError> {
+    let form = Params::parse(body);
+    if !csrf_ok(headers, &form) {
+        return Ok(csrf_page(state));
+    }
+    let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
+    let username = field("username").trim();
+    let password = field("password");
+    let now = state.now();
+    let attempt = match state.throttle.begin(
+        vec![throttle::user_key(username), throttle::ip_key(ip)],
+        now,
+    ) {
+        Ok(a) => a,
+        Err(wait) => {
+            tracing::info!(target: "authserver::audit", "account sign-in throttled");
+            return Ok(throttled_page(state, wait));
+        }
+    };
+    let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
+        None
+    } else {
+        state.store.user_by_name(username).await?
+    };
+    let verified = password::verify_async(
+        password.to_string(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    let user = match user {
+        Some(u) if verified && !u.disabled => {
+            state.throttle.succeeded(attempt);
+            u
+        }
+        _ => {
+            tracing::info!(target: "authserver::audit", "account sign-in failed");
+            return Ok(login_view(
+                state,
+                headers,
+                username,
+                Some(LOGIN_FAILED),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+    };
+    let sid = random_token();
+    let ttl = i64::try_from(state.settings.auth.sso_session_expiry).unwrap_or(i64::MAX);
+    if let Some(old) = web::cookie(headers, SSO_COOKIE) {
+        state.store.end_session(&token_hash(old), now).await?;
+    }
+    state
+        .store
+        .create_session(&token_hash(&sid), user.id, false, now, ttl)
+        .await?;
+    tracing::info!(target: "authserver::audit", user = %user.username, "signed in to the account page");
+    let mut r = see_other(state);
+    let cookie = web::set_cookie(
+        SSO_COOKIE,
+        &sid,
+        &state.base_path,
+        state.secure_cookies,
+        "Lax",
+        None,
+    );
+    set_cookie(&mut r, &cookie);
+    Ok(r)
+}
+
+/// What every account form handler starts with: a CSRF-checked form of a signed-in user,
+/// or the response to give instead.
+async fn form_of_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Result<(User, Params), Response>, AppError> {
+    let form = Params::parse(body);
+    if !csrf_ok(headers, &form) {
+        return Ok(Err(csrf_page(state)));
+    }
+    match signed_in(state, headers).await? {
+        Some(user) => Ok(Ok((user, form))),
+        None => Ok(Err(see_other(state))),
+    }
+}
+
+async fn create_pat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    create_pat_inner(&state, &headers, &body)
+        .await
+        .unwrap_or_else(|e| internal_page(&state, e))
+}
+
+async fn create_pat_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AppError> {
+    let (user, form) = match form_of_user(state, headers, body).await? {
+        Ok(f) => f,
+        Err(response) => return Ok(response),
+    };
+    let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
+    let request = pat::parse_validity(field("expires_in_days")).and_then(|expires_in_days| {
+        let scope = match field("scope") {
+            "" => PatScope::Data,
+            s => PatScope::parse(s).ok_or(PatError::Scope)?,
+        };
+        Ok((expires_in_days, scope))
+    });
+    let issued = match request {
+        Ok((expires_in_days, scope)) => {
+            let request = PatRequest {
+                description: field("description"),
+                scope,
+                expires_in_days,
+            };
+            pat::issue(&state.store, &user, &request, state.now()).await
+        }
+        Err(e) => Err(e),
+    };
+    let issued = match issued {
+        Ok(i) => i,
+        Err(PatError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            let message = capitalised(&e.to_string());
+            return account_view(
+                state,
+                headers,
+                &user,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&message),
+            )
+            .await;
+        }
+    };
+    let expires = issued
+        .expires_at
+        .map_or_else(|| "never".to_string(), display_time);
+    let view = PatCreatedView {
+        base: &state.base_path,
+        id: &issued.id,
+        token: issued.token.expose(),
+        description: &issued.description,
+        scope: issued.scope.as_str(),
+        expires: &expires,
+    };
+    Ok(web::html(StatusCode::OK, &view, None))
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
+async fn revoke_pat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    revoke_pat_inner(&state, &headers, &body)
+        .await
+        .unwrap_or_else(|e| internal_page(&state, e))
+}
+
+async fn revoke_pat_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AppError> {
+    let (user, form) = match form_of_user(state, headers, body).await? {
+        Ok(f) => f,
+        Err(response) => return Ok(response),
+    };
+    let id = form.get("id").ok().flatten().unwrap_or("");
+    if state
+        .store
+        .revoke_pat(id, Some(user.id), state.now())
+        .await?
+        .is_none()
+    {
+        return account_view(
+            state,
+            headers,
+            &user,
+            StatusCode::NOT_FOUND,
+            None,
+            Some("You have no such token."),
+        )
+        .await;
+    }
+    state.sync_revocations().await;
+    tracing::info!(target: "authserver::audit", user = %user.username, pat = %id, "personal access token revoked by its owner");
+    Ok(see_other(state))
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = crate::oauth::token::client_ip(&state, &headers, peer);
+    change_password_inner(&state, &headers, &body, ip)
+        .await
+        .unwrap_or_else(|e| internal_page(&state, e))
+}
+
+async fn change_password_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    ip: IpAddr,
+) -> Result<Response, AppError> {
+    let (user, form) = match form_of_user(state, headers, body).await? {
+        Ok(f) => f,
+        Err(response) => return Ok(response),
+    };
+    let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
+    let (current, new, again) = (
+        field("current_password"),
+        field("new_password"),
+        field("new_password_again"),
+    );
+    let user = &user;
+    let refuse = |message: String| async move {
+        account_view(
+            state,
+            headers,
+            user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(&message),
+        )
+        .await
+    };
+    if new != again {
+        return refuse("The new passwords do not match.".into()).await;
+    }
+    if let Err(e) = password::check_policy(new) {
+        return refuse(capitalised(&e)).await;
+    }
+    // the current password is a password check like any other: throttled
+    let attempt = match state.throttle.begin(
+        vec![throttle::user_key(&user.username), throttle::ip_key(ip)],
+        state.now(),
+    ) {
+        Ok(a) => a,
+        Err(wait) => return Ok(throttled_page(state, wait)),
+    };
+    if current.len() > 1024
+        || !password::verify_async(current.to_string(), Some(user.password_hash.clone())).await
+    {
+        tracing::info!(target: "authserver::audit", user = %user.username, "password change refused: wrong current password");
+        return refuse("The current password is wrong.".into()).await;
+    }
+    state.throttle.succeeded(attempt);
+    let hash = password::hash_async(new.to_string())
+        .await
+        .map_err(AppError::Internal)?;
+    // ends the user's refresh families and SSO sessions (this browser's included)
+    state
+        .store
+        .set_password(&user.username, &hash, state.now())
+        .await?;
+    state.sync_revocations().await;
+    tracing::info!(target: "authserver::audit", user = %user.username, "password changed on the account page");
+    let mut r = web::html(
+        StatusCode::OK,
+        &PasswordChangedView {
+            base: &state.base_path,
+        },
+        None,
+    );
+    set_cookie(
+        &mut r,
+        &web::set_cookie(
+            SSO_COOKIE,
+            "",
+            &state.base_path,
+            state.secure_cookies,
+            "Lax",
+            Some(0),
+        ),
+    );
+    Ok(r)
+}
