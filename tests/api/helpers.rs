@@ -540,3 +540,332 @@ impl TestApp {
         }
     }
 }
+
+// lifecycle helpers
+/// Helpers of the token-lifecycle tests (refresh, client_credentials, introspection,
+/// revocation), in their own module so their names cannot clash with other helpers.
+pub mod lifecycle_helpers {
+    use base64::Engine;
+
+    use super::{bare_client, jwt_parts, TestApp, CLIENT, SECRET};
+
+    /// `Basic base64(user:password)`.
+    pub fn basic(user: &str, password: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    }
+
+    /// POSTs `form` to `/api/token` with `headers` only (no cookies, no secret added).
+    pub async fn post_token(
+        app: &TestApp,
+        headers: &[(&str, &str)],
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = bare_client().post(app.url("/api/token")).form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// `grant_type=refresh_token` as `client_id` with `X-Auth-Secret`, plus `extra` fields.
+    pub async fn refresh(
+        app: &TestApp,
+        client_id: &str,
+        refresh_token: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ];
+        form.extend_from_slice(extra);
+        post_token(app, &[("X-Auth-Secret", SECRET)], &form).await
+    }
+
+    /// `refresh` as [`CLIENT`] that must succeed; returns the token response.
+    pub async fn refresh_ok(app: &TestApp, refresh_token: &str) -> serde_json::Value {
+        let resp = refresh(app, CLIENT, refresh_token, &[]).await;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(status, 200, "the refresh should succeed: {body}");
+        body
+    }
+
+    /// `grant_type=client_credentials` for `client_id` with the user's Basic credentials
+    /// and `X-Auth-Secret`.
+    pub async fn client_credentials(
+        app: &TestApp,
+        client_id: &str,
+        user: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        post_token(
+            app,
+            &[
+                ("X-Auth-Secret", SECRET),
+                ("Authorization", basic(user, password).as_str()),
+            ],
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+            ],
+        )
+        .await
+    }
+
+    /// `client_credentials` that must succeed; returns the token response.
+    pub async fn client_credentials_ok(
+        app: &TestApp,
+        client_id: &str,
+        user: &str,
+        password: &str,
+    ) -> serde_json::Value {
+        let resp = client_credentials(app, client_id, user, password).await;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(status, 200, "client_credentials should succeed: {body}");
+        body
+    }
+
+    /// Asserts an RFC 6749 §5.2 error (status, JSON `error`, a non-empty
+    /// `error_description`, `Cache-Control: no-store`, `WWW-Authenticate` on 401); returns
+    /// the body.
+    pub async fn oauth_error(
+        resp: reqwest::Response,
+        status: u16,
+        error: &str,
+    ) -> serde_json::Value {
+        let got = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        assert_eq!(got, status, "expected {status} {error}, got {got}: {text}");
+        let body: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("a JSON error body: {text}"));
+        assert_eq!(body["error"], error, "{body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "a non-empty error_description: {body}"
+        );
+        assert!(
+            headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("no-store")),
+            "Cache-Control: no-store"
+        );
+        if status == 401 {
+            assert!(
+                headers.get("www-authenticate").is_some(),
+                "a 401 carries WWW-Authenticate"
+            );
+        }
+        body
+    }
+
+    /// POSTs to `/api/introspect` as [`CLIENT`] with `X-Auth-Secret`; returns the JSON of
+    /// the (required) 200 answer.
+    pub async fn introspect(app: &TestApp, token: &str) -> serde_json::Value {
+        let resp = bare_client()
+            .post(app.url("/api/introspect"))
+            .header("X-Auth-Secret", SECRET)
+            .form(&[("token", token), ("client_id", CLIENT)])
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 200, "introspection answers 200: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// POSTs `token` to `/api/revoke` as `client_id` with `X-Auth-Secret`.
+    pub async fn revoke(app: &TestApp, client_id: &str, token: &str) -> reqwest::Response {
+        bare_client()
+            .post(app.url("/api/revoke"))
+            .header("X-Auth-Secret", SECRET)
+            .form(&[("token", token), ("client_id", client_id)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A string field of a token response.
+    pub fn field<'a>(tokens: &'a serde_json::Value, name: &str) -> &'a str {
+        tokens[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} in {tokens}"))
+    }
+
+    /// The payload of a JWT field of a token response.
+    pub fn claims(tokens: &serde_json::Value, name: &str) -> serde_json::Value {
+        jwt_parts(field(tokens, name)).1
+    }
+}
+
+// PAT helpers
+/// Helpers of the personal-access-token, account-page and management-API tests.
+pub mod pat_helpers {
+    use authserver::domain::pat::{self, PatRequest, PatScope};
+    use authserver::store::User;
+
+    use super::lifecycle_helpers::{basic, post_token};
+    use super::{bare_client, hidden_field, html_unescape, location, TestApp, SECRET};
+
+    /// Creates a user, administrator or not, straight in the store.
+    pub async fn add_user_as(app: &TestApp, name: &str, password: &str, admin: bool) -> User {
+        let user = app.add_user(name, password).await;
+        if admin {
+            sqlx::query("UPDATE users SET admin = 1 WHERE id = ?")
+                .bind(user.id)
+                .execute(app.state.store.pool())
+                .await
+                .unwrap();
+            app.state.revocations.forget_user(name);
+        }
+        app.state
+            .store
+            .user_by_name(name)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Issues a PAT through the domain layer; returns (id, token).
+    pub async fn issue_pat(
+        app: &TestApp,
+        user: &User,
+        scope: &str,
+        expires_in_days: Option<u32>,
+    ) -> (String, String) {
+        let issued = pat::issue(
+            &app.state.store,
+            user,
+            &PatRequest {
+                description: "test token",
+                scope: PatScope::parse(scope).unwrap(),
+                expires_in_days,
+            },
+            app.clock_now(),
+        )
+        .await
+        .unwrap();
+        (issued.id.clone(), issued.token.expose().to_string())
+    }
+
+    /// `method path` with `Authorization: Bearer <token>` and no cookies.
+    pub fn with_bearer(
+        app: &TestApp,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        bare_client()
+            .request(method, app.url(path))
+            .header("Authorization", format!("Bearer {token}"))
+    }
+
+    /// `client_credentials` with `Basic base64(<pat>:)` and `X-Auth-Secret` for `client_id`.
+    pub async fn pat_login(app: &TestApp, client_id: &str, pat: &str) -> reqwest::Response {
+        post_token(
+            app,
+            &[
+                ("X-Auth-Secret", SECRET),
+                ("Authorization", basic(pat, "").as_str()),
+            ],
+            &[("grant_type", "client_credentials"), ("client_id", client_id)],
+        )
+        .await
+    }
+
+    /// Polls `/api/validate` with `token` until it answers `status` (the running server
+    /// picks up other processes' changes within seconds); panics after `secs` seconds.
+    pub async fn wait_for_validate(app: &TestApp, token: &str, status: u16, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let got = app.validate_status("Bearer", token).await;
+            if got == status {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "/api/validate still answers {got}, expected {status} within {secs} s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Signs in on the account page with the app's client (which keeps the SSO cookie);
+    /// returns the sign-in POST's response.
+    pub async fn account_sign_in(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
+        let page = app.get(&app.url("/account")).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("/account/login"), "the sign-in form: {html}");
+        let csrf = hidden_field(&html, "csrf").expect("csrf field");
+        app.client
+            .post(app.url("/account/login"))
+            .form(&[("csrf", csrf.as_str()), ("username", user), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in on the account page and returns the account page's HTML.
+    pub async fn account_page_after_sign_in(app: &TestApp, user: &str, password: &str) -> String {
+        let resp = account_sign_in(app, user, password).await;
+        assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
+        assert!(location(&resp).ends_with("/authentication/account"));
+        let page = app.get(&app.url("/account")).await;
+        assert_eq!(page.status(), 200);
+        page.text().await.unwrap()
+    }
+
+    /// Submits the create-token form of the account page `html`; returns the response.
+    pub async fn create_pat_on_page(
+        app: &TestApp,
+        html: &str,
+        description: &str,
+        validity: &str,
+        scope: &str,
+    ) -> reqwest::Response {
+        let csrf = hidden_field(html, "csrf").expect("csrf field");
+        app.client
+            .post(app.url("/account/pats"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("description", description),
+                ("expires_in_days", validity),
+                ("scope", scope),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The text of the element with `id` (up to the next `<`), HTML-unescaped.
+    pub fn element_text(html: &str, id: &str) -> Option<String> {
+        let marker = format!("id=\"{id}\"");
+        let start = html.find(&marker)?;
+        let open_end = html[start..].find('>')? + start + 1;
+        let close = html[open_end..].find('<')? + open_end;
+        Some(html_unescape(&html[open_end..close]))
+    }
+
+    /// A `data-…` attribute value of the element with `id`.
+    pub fn element_attr(html: &str, id: &str, attr: &str) -> Option<String> {
+        let marker = format!("id=\"{id}\"");
+        let start = html.find(&marker)?;
+        let tag_end = html[start..].find('>')? + start;
+        let tag = &html[start..tag_end];
+        let a = format!("{attr}=\"");
+        let s = tag.find(&a)? + a.len();
+        let e = tag[s..].find('"')? + s;
+        Some(tag[s..e].to_string())
+    }
+}

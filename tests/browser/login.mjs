@@ -66,20 +66,34 @@ function parseArgs(argv) {
   return { authorizeUrl, username, password, ...opts };
 }
 
-const isRedirect = (status) => status >= 300 && status < 400;
+// Every step gets what is left of the overall budget.
+const deadline = Date.now() + TIMEOUT_MS;
+const remaining = () => Math.max(500, deadline - Date.now());
 
 async function run({ authorizeUrl, username, password, screenshot, remember }) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
-    timeout: TIMEOUT_MS,
+    timeout: remaining(),
   });
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT_MS);
-    page.setDefaultNavigationTimeout(TIMEOUT_MS);
+    page.setDefaultTimeout(remaining());
+    page.setDefaultNavigationTimeout(remaining());
+
+    // What the page complained about, for failure messages.
+    const complaints = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') complaints.push(`console: ${m.text()}`);
+    });
+    page.on('requestfailed', (r) =>
+      complaints.push(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`),
+    );
+    page.on('pageerror', (e) => complaints.push(`page error: ${e.message}`));
+    const diagnostics = () =>
+      `\n  page at ${page.url()}` + complaints.map((c) => `\n  ${c}`).join('');
 
     // The client application: nothing listens on localhost:8080, so answer its requests
     // inside the browser. Not with page.route(): Playwright does not call route handlers for
@@ -101,11 +115,13 @@ async function run({ authorizeUrl, username, password, screenshot, remember }) {
     });
 
     // 1. The login page.
-    const getResponse = await page.goto(authorizeUrl, { waitUntil: 'load' });
+    const getResponse = await page.goto(authorizeUrl, { waitUntil: 'load', timeout: remaining() });
     if (!getResponse) throw new Error(`no response for GET ${authorizeUrl}`);
     if (getResponse.status() !== 200) {
       const body = (await getResponse.text().catch(() => '')).slice(0, 500);
-      throw new Error(`GET ${authorizeUrl} answered ${getResponse.status()} (expected 200): ${body}`);
+      throw new Error(
+        `GET ${authorizeUrl} answered ${getResponse.status()} (expected the login page, 200): ${body}`,
+      );
     }
     const title = await page.title();
 
@@ -134,20 +150,33 @@ async function run({ authorizeUrl, username, password, screenshot, remember }) {
     if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
 
     // 2. Submit. Wait for the response to the form's POST (a 303 on success, a re-rendered
-    // page otherwise) and then for the document the browser finally lands on to load.
+    // page otherwise) and for the document the browser finally lands on to load. A POST that
+    // the browser itself refuses (e.g. a CSP form-action that does not allow the redirect
+    // target) never gets a response: fail at once with the browser's reason.
     const mainFrame = page.mainFrame();
-    const postResponse = page.waitForResponse(
-      (r) => r.request().method() === 'POST' && r.request().frame() === mainFrame,
-    );
-    const landed = page.waitForEvent('load');
-    await submit.click();
-    const response = await postResponse;
-    const status = response.status();
-    await landed;
-    if (isRedirect(status)) {
-      // make sure the redirect was followed to its end
-      await page.waitForLoadState('load');
+    const isFormPost = (req) =>
+      req.method() === 'POST' && req.isNavigationRequest() && req.frame() === mainFrame;
+    const postResponse = page.waitForResponse((r) => isFormPost(r.request()), { timeout: remaining() });
+    const landed = page.waitForEvent('load', { timeout: remaining() });
+    const refused = page
+      .waitForEvent('requestfailed', { predicate: isFormPost, timeout: remaining() })
+      .then((req) => {
+        throw new Error(
+          `the browser did not complete the form POST to ${req.url()}: ${req.failure()?.errorText}` +
+            diagnostics(),
+        );
+      });
+    // whichever of these loses the race must not become an unhandled rejection later
+    for (const p of [postResponse, landed, refused]) p.catch(() => {});
+    await submit.click({ timeout: remaining() });
+    let response;
+    try {
+      [response] = await Promise.race([Promise.all([postResponse, landed]), refused]);
+    } catch (err) {
+      if (err && err.name === 'TimeoutError') err.message += diagnostics();
+      throw err;
     }
+    const status = response.status();
 
     const errorEl = page.locator('.error');
     const errorText =
@@ -160,16 +189,18 @@ async function run({ authorizeUrl, username, password, screenshot, remember }) {
 }
 
 const args = parseArgs(process.argv.slice(2));
+// Last resort if something hangs outside Playwright's own timeouts (e.g. closing the browser).
 const watchdog = setTimeout(() => {
   process.stderr.write(`login.mjs: timed out after ${TIMEOUT_MS} ms\n`);
   process.exit(3);
-}, TIMEOUT_MS + 2_000);
+}, TIMEOUT_MS + 5_000);
 try {
   const result = await run(args);
   process.stdout.write(JSON.stringify(result) + '\n');
   clearTimeout(watchdog);
   process.exit(0);
 } catch (err) {
-  process.stderr.write(`login.mjs: ${err && err.stack ? err.stack : err}\n`);
+  // Playwright's messages carry the call log; its stack adds nothing.
+  process.stderr.write(`login.mjs: ${err && err.message ? err.message : err}\n`);
   process.exit(1);
 }
