@@ -83,9 +83,18 @@ CREATE TABLE refresh_tokens (
     auth_time       INTEGER NOT NULL,
     created_at      INTEGER NOT NULL,
     expires_at      INTEGER NOT NULL,
-    spent_at        INTEGER
+    spent_at        INTEGER,
+    -- the token this one replaced (rotation)
+    parent_hash     BLOB
 );
 CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+-- rotation in one statement: inserting the successor spends its parent, atomically
+CREATE TRIGGER refresh_tokens_spend_parent AFTER INSERT ON refresh_tokens
+WHEN NEW.parent_hash IS NOT NULL
+BEGIN
+    UPDATE refresh_tokens SET spent_at = NEW.created_at
+    WHERE token_hash = NEW.parent_hash AND spent_at IS NULL;
+END;
 CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
 
 CREATE TABLE personal_access_tokens (

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Router};
 use bytes::Bytes;
+use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -39,6 +40,38 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     port: u16,
+    tls: Option<Tls>,
+}
+
+/// Native HTTPS: the rustls configuration and where it reloads from on SIGHUP.
+struct Tls {
+    config: RustlsConfig,
+    certificate: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+async fn load_tls(settings: &Settings) -> anyhow::Result<Option<Tls>> {
+    let ssl = &settings.server.ssl;
+    if !ssl.enabled {
+        return Ok(None);
+    }
+    // several crypto back-ends may be linked in (tests); use aws-lc-rs, as for signing
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let (Some(certificate), Some(key)) = (ssl.certificate.clone(), ssl.key.clone()) else {
+        anyhow::bail!(
+            "{}: server.ssl.enabled = true needs server.ssl.certificate and server.ssl.key",
+            settings.source.display()
+        );
+    };
+    let config = RustlsConfig::from_pem_file(&certificate, &key).await.map_err(|e| {
+        anyhow::anyhow!(
+            "{}: server.ssl.certificate {} / server.ssl.key {}: {e}",
+            settings.source.display(),
+            certificate.display(),
+            key.display()
+        )
+    })?;
+    Ok(Some(Tls { config, certificate, key }))
 }
 
 impl Application {
@@ -67,6 +100,7 @@ impl Application {
             .with_token_lifetime(settings.auth.token_expiry);
         let revocations = Revocations::load(&store, clock.now()).await?;
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
+        let tls = load_tls(&settings).await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
         let listener = match listener {
             Some(l) => {
@@ -81,6 +115,7 @@ impl Application {
             }
         };
         let port = listener.local_addr()?.port();
+        crate::metrics::handle();
         let issuer = url::Url::parse(&settings.issuer())?;
         let base_path: Arc<str> = Arc::from(issuer.path().trim_end_matches('/'));
         let state = AppState {
@@ -100,6 +135,7 @@ impl Application {
             listener,
             state,
             port,
+            tls,
         })
     }
 
@@ -132,12 +168,34 @@ impl Application {
             issuer = %state.issuer(),
             "authserver listening"
         );
-        let result = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await;
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let result = match self.tls {
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(signal)
+                    .await
+            }
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    signal.await;
+                    stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+                });
+                let reload = tokio::spawn(reload_tls_on_sighup(
+                    tls.config.clone(),
+                    tls.certificate,
+                    tls.key,
+                ));
+                let listener = self.listener.into_std()?;
+                let served = axum_server::from_tcp_rustls(listener, tls.config)?
+                    .handle(handle)
+                    .serve(service)
+                    .await;
+                reload.abort();
+                served
+            }
+        };
         reloader.abort();
         janitor.abort();
         state.store.close().await;
@@ -151,6 +209,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/authentication", oauth::router())
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::render))
+        .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::from_fn(telemetry::log_request))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -179,6 +239,36 @@ async fn reload_loop(state: AppState) {
             tracing::warn!(error = %e, "reloading signing keys failed");
         }
         state.sync_revocations().await;
+    }
+}
+
+/// Re-reads the certificate and key on SIGHUP; connections in progress keep theirs.
+async fn reload_tls_on_sighup(
+    config: RustlsConfig,
+    certificate: std::path::PathBuf,
+    key: std::path::PathBuf,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; certificate reload disabled");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match config.reload_from_pem_file(&certificate, &key).await {
+                Ok(()) => {
+                    tracing::info!(certificate = %certificate.display(), "TLS certificate reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS certificate reload failed; keeping the old one")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (config, certificate, key);
     }
 }
 

@@ -147,6 +147,7 @@ pub async fn refresh_token(
     {
         Rotation::Rotated(info) => info,
         Rotation::Reused { family_id } => {
+            crate::metrics::refresh_reuse();
             state.sync_revocations().await;
             tracing::warn!(target: "authserver::audit", client = %client.client_id, family = %family_id,
                 "spent refresh token reused; its family is revoked");

@@ -303,6 +303,7 @@ async fn login_inner(
         Ok(a) => a,
         Err(wait) => {
             tracing::info!(target: "authserver::audit", "sign-in throttled");
+            crate::metrics::throttled("login");
             let message = format!(
                 "Too many failed sign-in attempts. Try again in {} seconds.",
                 wait.max(1)
@@ -336,6 +337,7 @@ async fn login_inner(
         }
         _ => {
             tracing::info!(target: "authserver::audit", "sign-in failed");
+            crate::metrics::login_failed("login");
             return Ok(login_page(
                 state,
                 headers,

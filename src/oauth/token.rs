@@ -76,18 +76,43 @@ async fn token(
         basic_is_user,
         client_auth::ClientId::Required,
     )?;
-    let response = match grant_type.as_str() {
-        "authorization_code" => grants::authorization_code(&state, &client, &params).await?,
-        "refresh_token" => grants::refresh_token(&state, &client, &params).await?,
+    let (grant, result) = match grant_type.as_str() {
+        "authorization_code" => (
+            "authorization_code",
+            grants::authorization_code(&state, &client, &params).await,
+        ),
+        "refresh_token" => (
+            "refresh_token",
+            grants::refresh_token(&state, &client, &params).await,
+        ),
         "client_credentials" => {
             let ip = client_ip(&state, &headers, peer);
             let authorization = header_str(&headers, header::AUTHORIZATION.as_str());
-            grants::client_credentials(&state, &client, &params, authorization, ip).await?
+            (
+                "client_credentials",
+                grants::client_credentials(&state, &client, &params, authorization, ip).await,
+            )
         }
         _ => {
             return Err(AppError::UnsupportedGrantType(format!(
                 "grant_type {grant_type:?} is not supported"
             )))
+        }
+    };
+    let response = match result {
+        Ok(r) => {
+            crate::metrics::token_issued(grant);
+            r
+        }
+        Err(e) => {
+            match &e {
+                AppError::Throttled(_) => crate::metrics::throttled(grant),
+                AppError::InvalidClient(_) if grant == "client_credentials" => {
+                    crate::metrics::login_failed(grant)
+                }
+                _ => {}
+            }
+            return Err(e);
         }
     };
     let mut response = Json(response).into_response();

@@ -124,6 +124,14 @@ impl Store {
         &self.pool
     }
 
+    /// (pool, open connections, idle connections) of the writer and the readers.
+    pub fn pool_usage(&self) -> [(&'static str, u32, usize); 2] {
+        [
+            ("writer", self.pool.size(), self.pool.num_idle()),
+            ("reader", self.reader.size(), self.reader.num_idle()),
+        ]
+    }
+
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.reader.close().await;

@@ -147,6 +147,32 @@ impl Store {
         grace: i64,
         lifetime: i64,
     ) -> Result<Rotation, StoreError> {
+        // fast path, one statement: the successor is inserted only if its parent is live,
+        // and the trigger `refresh_tokens_spend_parent` spends the parent in the same
+        // statement (statements are atomic, and there is one writer)
+        let rotated = sqlx::query_as::<_, RefreshInfo>(
+            "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,
+                 auth_time, created_at, expires_at, parent_hash)
+             SELECT ?1, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, ?2, ?3,
+                 r.token_hash
+             FROM refresh_tokens r JOIN refresh_families f ON f.id = r.family_id
+             WHERE r.token_hash = ?4 AND r.spent_at IS NULL AND r.client_id = ?5
+               AND r.expires_at > ?2 AND f.revoked_at IS NULL
+             RETURNING family_id, client_id, user_id,
+                 (SELECT username FROM users WHERE users.id = user_id) AS username,
+                 scope, auth_time, created_at, expires_at, NULL AS spent_at, NULL AS revoked_at",
+        )
+        .bind(new_hash)
+        .bind(now)
+        .bind(now.saturating_add(lifetime))
+        .bind(old_hash)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(info) = rotated {
+            return Ok(Rotation::Rotated(info));
+        }
+        // slow path: unknown, expired, other client, revoked, or spent (reuse or grace)
         let mut tx = self.pool.begin().await?;
         // the UPDATE takes SQLite's write lock first, so everything after it in this
         // transaction sees the latest state

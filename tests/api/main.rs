@@ -1,6 +1,7 @@
 //! Integration tests: one binary, the real server over real HTTP.
 mod account;
 mod authorize_errors;
+mod browser;
 mod cli;
 mod client_credentials;
 mod code_exchange;

@@ -160,7 +160,9 @@ async function run({ authorizeUrl, username, password, screenshot, remember }) {
     const landed = page.waitForEvent('load', { timeout: remaining() });
     const refused = page
       .waitForEvent('requestfailed', { predicate: isFormPost, timeout: remaining() })
-      .then((req) => {
+      .then(async (req) => {
+        // the console message that says why (e.g. the CSP violation) comes just after
+        await new Promise((r) => setTimeout(r, 300));
         throw new Error(
           `the browser did not complete the form POST to ${req.url()}: ${req.failure()?.errorText}` +
             diagnostics(),
@@ -201,6 +203,7 @@ try {
   process.exit(0);
 } catch (err) {
   // Playwright's messages carry the call log; its stack adds nothing.
-  process.stderr.write(`login.mjs: ${err && err.message ? err.message : err}\n`);
+  const message = String(err && err.message ? err.message : err).replace(/\x1b\[[0-9;]*m/g, '');
+  process.stderr.write(`login.mjs: ${message}\n`);
   process.exit(1);
 }
