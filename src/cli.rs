@@ -5,13 +5,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::clock::rfc3339;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, Settings};
+use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::keys::KeyManager;
 use crate::password;
 use crate::startup::Application;
-use crate::clock::rfc3339;
-use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::store::{NewUser, Store, StoreError};
 use crate::telemetry;
 

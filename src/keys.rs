@@ -503,7 +503,8 @@ impl KeyManager {
             .cloned();
         if let Some((kid, typ, payload)) = hit {
             if ring.find(&kid).is_some() {
-                let claims = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+                let claims =
+                    serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
                 return Ok((typ, claims));
             }
         }

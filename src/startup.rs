@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Router};
-use bytes::Bytes;
 use axum_server::tls_rustls::RustlsConfig;
+use bytes::Bytes;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -63,15 +63,21 @@ async fn load_tls(settings: &Settings) -> anyhow::Result<Option<Tls>> {
             settings.source.display()
         );
     };
-    let config = RustlsConfig::from_pem_file(&certificate, &key).await.map_err(|e| {
-        anyhow::anyhow!(
-            "{}: server.ssl.certificate {} / server.ssl.key {}: {e}",
-            settings.source.display(),
-            certificate.display(),
-            key.display()
-        )
-    })?;
-    Ok(Some(Tls { config, certificate, key }))
+    let config = RustlsConfig::from_pem_file(&certificate, &key)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}: server.ssl.certificate {} / server.ssl.key {}: {e}",
+                settings.source.display(),
+                certificate.display(),
+                key.display()
+            )
+        })?;
+    Ok(Some(Tls {
+        config,
+        certificate,
+        key,
+    }))
 }
 
 impl Application {

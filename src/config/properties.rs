@@ -571,8 +571,8 @@ mod fuzz {
     /// Text dense in the characters the grammar cares about.
     fn hostile_text() -> impl Strategy<Value = String> {
         let special = prop::sample::select(vec![
-            '\\', 'u', 'U', '0', 'd', 'D', 'F', '8', 'c', '=', ':', ' ', '\t', '\x0c', '\n',
-            '\r', '#', '!', 'a', 'é', '\u{FEFF}', '\u{0}', '😀',
+            '\\', 'u', 'U', '0', 'd', 'D', 'F', '8', 'c', '=', ':', ' ', '\t', '\x0c', '\n', '\r',
+            '#', '!', 'a', 'é', '\u{FEFF}', '\u{0}', '😀',
         ]);
         let ch = prop_oneof![4 => special, 1 => any::<char>()];
         prop::collection::vec(ch, 0..200).prop_map(|v| v.into_iter().collect())
@@ -628,17 +628,15 @@ mod fuzz {
             prop::sample::select(vec!["\n", "\r", "\r\n"]),
         )
             .prop_map(
-                |(key, value, separator, unicode_escapes, breaks, comment, blanks, eol)| {
-                    Written {
-                        key,
-                        value,
-                        separator,
-                        unicode_escapes,
-                        breaks,
-                        comment_before: comment,
-                        blank_lines_before: blanks,
-                        eol,
-                    }
+                |(key, value, separator, unicode_escapes, breaks, comment, blanks, eol)| Written {
+                    key,
+                    value,
+                    separator,
+                    unicode_escapes,
+                    breaks,
+                    comment_before: comment,
+                    blank_lines_before: blanks,
+                    eol,
                 },
             )
     }
@@ -674,8 +672,7 @@ mod fuzz {
             for (i, unit) in units.iter().enumerate() {
                 let break_here = i > 0
                     && !unit.starts_with([' ', '\t', '\x0c'])
-                    && e
-                        .breaks
+                    && e.breaks
                         .iter()
                         .any(|b| usize::from(*b) * units.len() / 256 == i);
                 if break_here {

@@ -73,7 +73,10 @@ impl CredentialCache {
     /// Ends a verification in progress.
     pub fn finished(&self, fingerprint: &[u8; 32], pending: &Pending) {
         let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        if inflight.get(fingerprint).is_some_and(|p| Arc::ptr_eq(p, pending)) {
+        if inflight
+            .get(fingerprint)
+            .is_some_and(|p| Arc::ptr_eq(p, pending))
+        {
             inflight.remove(fingerprint);
         }
     }

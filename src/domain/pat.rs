@@ -130,7 +130,9 @@ fn new_id() -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum PatError {
     /// Empty, too long or with control characters.
-    #[error("the description must have 1 to {MAX_DESCRIPTION} characters and no control characters")]
+    #[error(
+        "the description must have 1 to {MAX_DESCRIPTION} characters and no control characters"
+    )]
     Description,
     /// Not a whole number of days in range.
     #[error("the validity must be a whole number of days from 1 to {MAX_DAYS}, or never")]
@@ -352,7 +354,11 @@ impl PatCache {
     fn insert(&self, hash: Option<[u8; 32]>, record: PatRecord) -> Arc<PatRecord> {
         let mut inner = write(&self.inner);
         if inner.by_id.len() >= MAX_CACHED {
-            let dropped: Vec<_> = inner.by_id.values().filter_map(|r| pending_use(r)).collect();
+            let dropped: Vec<_> = inner
+                .by_id
+                .values()
+                .filter_map(|r| pending_use(r))
+                .collect();
             self.orphan(dropped);
             *inner = CacheInner::default();
         }
@@ -394,7 +400,9 @@ impl PatCache {
     }
 
     fn is_unknown(&self, hash: &[u8; 32], now: i64) -> bool {
-        read(&self.unknown).get(hash).is_some_and(|until| *until > now)
+        read(&self.unknown)
+            .get(hash)
+            .is_some_and(|until| *until > now)
     }
 
     fn remember_unknown(&self, hash: [u8; 32], now: i64) {
@@ -410,9 +418,8 @@ impl PatCache {
 
     /// Last uses not yet written, (id, time); marks them written.
     pub fn take_pending_uses(&self) -> Vec<(String, i64)> {
-        let mut uses: Vec<_> = std::mem::take(
-            &mut *self.orphans.lock().unwrap_or_else(|p| p.into_inner()),
-        );
+        let mut uses: Vec<_> =
+            std::mem::take(&mut *self.orphans.lock().unwrap_or_else(|p| p.into_inner()));
         uses.extend(
             read(&self.inner)
                 .by_id

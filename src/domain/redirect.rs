@@ -410,8 +410,15 @@ mod fuzz {
 
     fn structured_uri() -> impl Strategy<Value = String> {
         let scheme = prop::sample::select(vec![
-            "https://", "http://", "HTTPS://", "hTTp://", "https:/", "https:", "javascript:",
-            "//", "",
+            "https://",
+            "http://",
+            "HTTPS://",
+            "hTTp://",
+            "https:/",
+            "https:",
+            "javascript:",
+            "//",
+            "",
         ]);
         (scheme, authority(), piece()).prop_map(|(s, a, p)| format!("{s}{a}{p}"))
     }
@@ -437,7 +444,11 @@ mod fuzz {
             uri,
             url.as_str()
         );
-        prop_assert!(url.username().is_empty() && url.password().is_none(), "{}", uri);
+        prop_assert!(
+            url.username().is_empty() && url.password().is_none(),
+            "{}",
+            uri
+        );
         prop_assert!(url.fragment().is_none() && !uri.contains('#'), "{}", uri);
         prop_assert!(!uri.contains('\\'), "{}", uri);
         let path = url.path().to_ascii_lowercase();
@@ -502,7 +513,11 @@ mod fuzz {
             let result = whitelist().check(&uri);
             // A boundary ('/' or '?') ends the entries written with one: what follows is
             // a legitimate path or query on the same origin, checked by the general property.
-            if !entry.ends_with('/') {
+            // So is the entry with a query: SPEC lets '/' and '?' continue any entry, and
+            // in a query they end no parameter, so `?tenant=1/x` passes (on the same origin,
+            // as the general property checks) while `?tenant=10` does not.
+            let continues_query = entry.contains('?') && confusion.starts_with(['/', '?']);
+            if !entry.ends_with('/') && !continues_query {
                 prop_assert!(result.is_err(), "{} passed", uri);
             } else if result.is_ok() {
                 assert_admissible(&uri)?;
@@ -511,11 +526,12 @@ mod fuzz {
 
         #[test]
         fn entries_admit_plain_subpaths(
-            entry in prop::sample::select(ENTRIES.to_vec()),
+            entry in prop::sample::select(
+                ENTRIES.iter().copied().filter(|e| !e.contains('?')).collect::<Vec<_>>(),
+            ),
             segments in prop::collection::vec("[a-z0-9_-]{1,8}", 0..4),
             query in prop::option::of("[a-z]{1,5}=[a-z0-9]{0,5}"),
         ) {
-            prop_assume!(!entry.contains('?'));
             let mut uri = entry.trim_end_matches('/').to_string();
             for s in &segments {
                 uri.push('/');

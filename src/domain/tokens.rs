@@ -315,12 +315,13 @@ struct AnyClaims {
 /// Checks a presented JWT: our signature, our issuer, not expired, user enabled and not
 /// reset since, family or PAT it descends from not revoked.
 pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
-    let (typ, claims): (Option<String>, AnyClaims) = state.keys.verify_cached(token).map_err(|e| {
-        AppError::InvalidToken(match e {
-            VerifyError::Malformed => "the token is malformed".into(),
-            other => other.to_string(),
-        })
-    })?;
+    let (typ, claims): (Option<String>, AnyClaims) =
+        state.keys.verify_cached(token).map_err(|e| {
+            AppError::InvalidToken(match e {
+                VerifyError::Malformed => "the token is malformed".into(),
+                other => other.to_string(),
+            })
+        })?;
     let kind = match typ.as_deref() {
         Some(ACCESS_TYP) => TokenKind::Access,
         _ => TokenKind::Id,

@@ -27,8 +27,7 @@ use crate::state::AppState;
 use crate::store::User;
 use crate::throttle;
 use crate::web::{
-    self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView,
-    PatLine,
+    self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView, PatLine,
 };
 
 /// Routes of the account page.
@@ -337,11 +336,7 @@ async fn form_of_user(
     }
 }
 
-async fn create_pat(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn create_pat(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     create_pat_inner(&state, &headers, &body)
         .await
         .unwrap_or_else(|e| internal_page(&state, e))
@@ -413,11 +408,7 @@ fn capitalised(s: &str) -> String {
     }
 }
 
-async fn revoke_pat(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn revoke_pat(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     revoke_pat_inner(&state, &headers, &body)
         .await
         .unwrap_or_else(|e| internal_page(&state, e))

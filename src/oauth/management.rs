@@ -186,7 +186,10 @@ impl CreateRequest {
         if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(field_error(
                 unknown,
-                format!("unknown field {unknown:?}; expected one of {}", FIELDS.join(", ")),
+                format!(
+                    "unknown field {unknown:?}; expected one of {}",
+                    FIELDS.join(", ")
+                ),
             ));
         }
         let username = required_text(&obj, "username")?;

@@ -40,7 +40,10 @@ async fn without_a_session_the_account_page_offers_a_sign_in_that_returns_to_it(
     assert_secure_page(&resp);
     assert!(set_cookie_header(&resp, "authserver_csrf").is_some());
     let html = resp.text().await.unwrap();
-    assert!(html.contains("action=\"/authentication/account/login\""), "{html}");
+    assert!(
+        html.contains("action=\"/authentication/account/login\""),
+        "{html}"
+    );
     assert!(!html.contains("Signed in as"));
 
     // a wrong password: the form again, with the one message
@@ -60,7 +63,10 @@ async fn without_a_session_the_account_page_offers_a_sign_in_that_returns_to_it(
     assert_eq!(resp.status(), 200);
     assert_secure_page(&resp);
     let html = resp.text().await.unwrap();
-    assert!(html.contains("Signed in as <strong>alice</strong>"), "{html}");
+    assert!(
+        html.contains("Signed in as <strong>alice</strong>"),
+        "{html}"
+    );
     assert!(html.contains("You have no personal access tokens."));
 
     // the session is the SSO session: the login page of an application skips the form
@@ -75,10 +81,18 @@ async fn a_session_from_an_applications_sign_in_opens_the_account_page() {
     app.add_user("alice", "alice-password").await;
     app.sign_in("alice", "alice-password").await;
     let html = app.get(&app.url("/account")).await.text().await.unwrap();
-    assert!(html.contains("Signed in as <strong>alice</strong>"), "{html}");
+    assert!(
+        html.contains("Signed in as <strong>alice</strong>"),
+        "{html}"
+    );
     // another browser has no session
     let other = app.another_browser();
-    let html = other.get(&other.url("/account")).await.text().await.unwrap();
+    let html = other
+        .get(&other.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("/account/login"));
 }
 
@@ -90,14 +104,20 @@ async fn a_user_creates_a_pat_sees_it_once_and_revokes_it() {
     let (id, token, html) = create_on_page(&app, "backup <script> job", "data").await;
     assert!(authserver::domain::pat::looks_like_pat(&token), "{token}");
     assert_eq!(html.matches(&token).count(), 1, "shown exactly once");
-    assert!(html.contains("backup &#60;script&#62; job") || html.contains("backup &lt;script&gt; job"), "{html}");
+    assert!(
+        html.contains("backup &#60;script&#62; job") || html.contains("backup &lt;script&gt; job"),
+        "{html}"
+    );
     assert_eq!(app.validate_status("Bearer", &token).await, 200);
 
     // the account page lists it, without the token, and shows when it was used
     let resp = app.get(&app.url("/account")).await;
     let html = resp.text().await.unwrap();
     assert!(html.contains(&format!("data-pat-id=\"{id}\"")), "{html}");
-    assert!(!html.contains(&token[4..]), "the token is never shown again");
+    assert!(
+        !html.contains(&token[4..]),
+        "the token is never shown again"
+    );
     assert!(html.contains("backup"));
     let today = authserver::web::display_time(app.clock_now());
     // created today and (the validation above) last used today, even before the flush
@@ -127,7 +147,8 @@ async fn a_user_creates_a_pat_sees_it_once_and_revokes_it() {
 
     // nobody revokes another user's PAT through their own page
     let bob = app.add_user("bob", "bob-password").await;
-    let (bob_pat, bob_token) = crate::helpers::pat_helpers::issue_pat(&app, &bob, "data", None).await;
+    let (bob_pat, bob_token) =
+        crate::helpers::pat_helpers::issue_pat(&app, &bob, "data", None).await;
     let resp = app
         .client
         .post(app.url("/account/pats/revoke"))
@@ -201,7 +222,11 @@ async fn account_forms_refuse_a_missing_or_wrong_csrf_token_and_need_a_session()
     let csrf = hidden_field(&html, "csrf").unwrap();
     for form in [
         vec![("description", "x"), ("expires_in_days", "30")],
-        vec![("csrf", "wrong"), ("description", "x"), ("expires_in_days", "30")],
+        vec![
+            ("csrf", "wrong"),
+            ("description", "x"),
+            ("expires_in_days", "30"),
+        ],
     ] {
         let resp = app
             .client
@@ -212,7 +237,11 @@ async fn account_forms_refuse_a_missing_or_wrong_csrf_token_and_need_a_session()
             .unwrap();
         assert_eq!(resp.status(), 403);
     }
-    for path in ["/account/password", "/account/pats/revoke", "/account/login"] {
+    for path in [
+        "/account/password",
+        "/account/pats/revoke",
+        "/account/login",
+    ] {
         let resp = app
             .client
             .post(app.url(path))
@@ -245,7 +274,9 @@ async fn changing_the_password_ends_sessions_and_refresh_tokens_but_keeps_pats()
     // an application's sign-in with a refresh token, and a PAT
     let (verifier, challenge) = crate::helpers::pkce_pair();
     let login = app.login_page(&app.authorize_url(&challenge, &[])).await;
-    let resp = app.submit_login(&login, "alice", "alice-password", true).await;
+    let resp = app
+        .submit_login(&login, "alice", "alice-password", true)
+        .await;
     assert_eq!(resp.status(), 303);
     let sid = crate::helpers::cookie_value(&set_cookie_header(&resp, "authserver_sso").unwrap());
     let code = crate::helpers::query_param(&location(&resp), "code").unwrap();
@@ -272,9 +303,19 @@ async fn changing_the_password_ends_sessions_and_refresh_tokens_but_keeps_pats()
         }
     };
     for (current, new, again, message) in [
-        ("alice-password", "new-password-1", "new-password-2", "do not match"),
+        (
+            "alice-password",
+            "new-password-1",
+            "new-password-2",
+            "do not match",
+        ),
         ("alice-password", "short", "short", "at least 8"),
-        ("wrong-password", "new-password-1", "new-password-1", "current password is wrong"),
+        (
+            "wrong-password",
+            "new-password-1",
+            "new-password-1",
+            "current password is wrong",
+        ),
     ] {
         let resp = change(current, new, again).await;
         assert_eq!(resp.status(), 400, "{message}");
@@ -299,7 +340,11 @@ async fn changing_the_password_ends_sessions_and_refresh_tokens_but_keeps_pats()
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200, "the old session no longer signs in silently");
+    assert_eq!(
+        resp.status(),
+        200,
+        "the old session no longer signs in silently"
+    );
     let resp = refresh(&app, CLIENT, &refresh_token, &[]).await;
     assert_eq!(resp.status(), 400, "the refresh family is ended");
     assert_eq!(
@@ -311,7 +356,13 @@ async fn changing_the_password_ends_sessions_and_refresh_tokens_but_keeps_pats()
     client_credentials_ok(&app, CLIENT, "alice", "new-password-1").await;
     // the documented choice: PATs survive a password change
     assert_eq!(app.validate_status("Bearer", &pat).await, 200);
-    let user = app.state.store.user_by_name("alice").await.unwrap().unwrap();
+    let user = app
+        .state
+        .store
+        .user_by_name("alice")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(user.password_hash.starts_with("$argon2id$"));
 }
 
@@ -321,7 +372,9 @@ async fn the_account_sign_in_is_throttled_like_the_login_page() {
     app.add_user("alice", "alice-password").await;
     for _ in 0..10 {
         assert_eq!(
-            account_sign_in(&app, "alice", "wrong-password").await.status(),
+            account_sign_in(&app, "alice", "wrong-password")
+                .await
+                .status(),
             401
         );
     }

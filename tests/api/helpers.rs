@@ -728,12 +728,7 @@ pub mod pat_helpers {
                 .unwrap();
             app.state.revocations.forget_user(name);
         }
-        app.state
-            .store
-            .user_by_name(name)
-            .await
-            .unwrap()
-            .unwrap()
+        app.state.store.user_by_name(name).await.unwrap().unwrap()
     }
 
     /// Issues a PAT through the domain layer; returns (id, token).
@@ -778,7 +773,10 @@ pub mod pat_helpers {
                 ("X-Auth-Secret", SECRET),
                 ("Authorization", basic(pat, "").as_str()),
             ],
-            &[("grant_type", "client_credentials"), ("client_id", client_id)],
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+            ],
         )
         .await
     }
@@ -810,7 +808,11 @@ pub mod pat_helpers {
         let csrf = hidden_field(&html, "csrf").expect("csrf field");
         app.client
             .post(app.url("/account/login"))
-            .form(&[("csrf", csrf.as_str()), ("username", user), ("password", password)])
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", user),
+                ("password", password),
+            ])
             .send()
             .await
             .unwrap()

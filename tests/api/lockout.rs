@@ -68,10 +68,24 @@ async fn ten_wrong_passwords_on_the_login_form_lock_the_user_with_429_and_retry_
         let resp = login_from(&app, &page, "alice", "wrong-password", Some(&ip)).await;
         assert_eq!(resp.status(), 401, "attempt {}", i + 1);
     }
-    let resp = login_from(&app, &page, "alice", "alice-password", Some("198.51.100.99")).await;
+    let resp = login_from(
+        &app,
+        &page,
+        "alice",
+        "alice-password",
+        Some("198.51.100.99"),
+    )
+    .await;
     assert_throttled_page(resp).await;
     // the lock is on the name, whatever its case
-    let resp = login_from(&app, &page, "ALICE", "alice-password", Some("198.51.100.98")).await;
+    let resp = login_from(
+        &app,
+        &page,
+        "ALICE",
+        "alice-password",
+        Some("198.51.100.98"),
+    )
+    .await;
     assert_eq!(resp.status(), 429);
     // another user is not affected
     app.add_user("bob", "bob-password").await;
@@ -82,7 +96,14 @@ async fn ten_wrong_passwords_on_the_login_form_lock_the_user_with_429_and_retry_
     app.clock.advance(2);
     let app = app.another_browser();
     let page = login_page(&app).await;
-    let resp = login_from(&app, &page, "alice", "alice-password", Some("198.51.100.96")).await;
+    let resp = login_from(
+        &app,
+        &page,
+        "alice",
+        "alice-password",
+        Some("198.51.100.96"),
+    )
+    .await;
     assert_eq!(resp.status(), 303);
 }
 
@@ -97,8 +118,7 @@ async fn ten_unknown_user_names_from_one_address_lock_that_address() {
         assert_eq!(resp.status(), 401, "attempt {}", i + 1);
     }
     // from that address even the right password is turned away without a hash
-    assert_throttled_page(login_from(&app, &page, "alice", "alice-password", attacker).await)
-        .await;
+    assert_throttled_page(login_from(&app, &page, "alice", "alice-password", attacker).await).await;
     assert_throttled_page(login_from(&app, &page, "nobody99", "guess", attacker).await).await;
     // alice from her own address is fine
     let resp = login_from(&app, &page, "alice", "alice-password", Some("192.0.2.1")).await;

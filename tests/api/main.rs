@@ -12,6 +12,8 @@ mod keys;
 mod lifecycle;
 mod lockout;
 mod management;
+mod operations;
 mod pats;
 mod signin;
 mod sso;
+mod tls;

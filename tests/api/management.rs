@@ -117,15 +117,36 @@ async fn invalid_user_bodies_get_400_naming_the_field() {
     let (app, token) = app_with_admin().await;
     let cases = [
         (json!({"password": "long-enough-pw"}), "username"),
-        (json!({"username": "", "password": "long-enough-pw"}), "username"),
-        (json!({"username": "a:b", "password": "long-enough-pw"}), "username"),
-        (json!({"username": 7, "password": "long-enough-pw"}), "username"),
+        (
+            json!({"username": "", "password": "long-enough-pw"}),
+            "username",
+        ),
+        (
+            json!({"username": "a:b", "password": "long-enough-pw"}),
+            "username",
+        ),
+        (
+            json!({"username": 7, "password": "long-enough-pw"}),
+            "username",
+        ),
         (json!({"username": "dave"}), "password"),
         (json!({"username": "dave", "password": "short"}), "password"),
-        (json!({"username": "dave", "password": "long-enough-pw", "email": "not-an-address"}), "email"),
-        (json!({"username": "dave", "password": "long-enough-pw", "name": 3}), "name"),
-        (json!({"username": "dave", "password": "long-enough-pw", "admin": "yes"}), "admin"),
-        (json!({"username": "dave", "password": "long-enough-pw", "is_admin": true}), "is_admin"),
+        (
+            json!({"username": "dave", "password": "long-enough-pw", "email": "not-an-address"}),
+            "email",
+        ),
+        (
+            json!({"username": "dave", "password": "long-enough-pw", "name": 3}),
+            "name",
+        ),
+        (
+            json!({"username": "dave", "password": "long-enough-pw", "admin": "yes"}),
+            "admin",
+        ),
+        (
+            json!({"username": "dave", "password": "long-enough-pw", "is_admin": true}),
+            "is_admin",
+        ),
     ];
     for (body, field) in cases {
         let resp = create(&app, &token, body.clone()).await;
@@ -142,7 +163,13 @@ async fn invalid_user_bodies_get_400_naming_the_field() {
         let err = oauth_error(resp, 400, "invalid_request").await;
         assert!(err.get("field").is_none(), "{err}");
     }
-    assert!(app.state.store.user_by_name("dave").await.unwrap().is_none());
+    assert!(app
+        .state
+        .store
+        .user_by_name("dave")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -185,7 +212,10 @@ async fn the_management_api_needs_a_management_pat_of_an_administrator() {
     ] {
         let resp = list(Some(token.clone())).await;
         assert_eq!(resp.status(), 403, "{what}");
-        let www = resp.headers()["www-authenticate"].to_str().unwrap().to_string();
+        let www = resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(www.contains("insufficient_scope"), "{what}: {www}");
         oauth_error(resp, 403, "insufficient_scope").await;
         let resp = create(
@@ -202,8 +232,22 @@ async fn the_management_api_needs_a_management_pat_of_an_administrator() {
         )
         .await;
     }
-    assert!(app.state.store.user_by_name("mallory").await.unwrap().is_none());
-    assert!(!app.state.store.user_by_name("alice").await.unwrap().unwrap().disabled);
+    assert!(app
+        .state
+        .store
+        .user_by_name("mallory")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        !app.state
+            .store
+            .user_by_name("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
 
     // an administrator who is no longer one: their management PAT is refused
     assert_eq!(list(Some(mgmt.clone())).await.status(), 200);
@@ -236,7 +280,13 @@ async fn unknown_users_and_pats_get_404() {
             .unwrap();
         oauth_error(resp, 404, "not_found").await;
     }
-    let row = app.state.store.pat_by_id(&alice_pat_id).await.unwrap().unwrap();
+    let row = app
+        .state
+        .store
+        .pat_by_id(&alice_pat_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(row.revoked_at.is_none());
 }
 
@@ -264,7 +314,15 @@ async fn deleting_a_users_pat_revokes_it_at_once() {
     let root_pats = app
         .state
         .store
-        .list_pats(Some(app.state.store.user_by_name("root").await.unwrap().unwrap().id))
+        .list_pats(Some(
+            app.state
+                .store
+                .user_by_name("root")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        ))
         .await
         .unwrap();
     let own = format!("/api/users/root/pats/{}", root_pats[0].id);

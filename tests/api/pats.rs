@@ -73,7 +73,10 @@ async fn a_pat_from_the_cli_has_the_documented_format_and_is_stored_only_as_a_ha
     let out = app.cli(&["pat", "list"], None);
     assert!(out.status.success());
     let listing = stdout(&out);
-    assert!(listing.starts_with(&format!("{id}\talice\tdata\tactive\t")), "{listing}");
+    assert!(
+        listing.starts_with(&format!("{id}\talice\tdata\tactive\t")),
+        "{listing}"
+    );
     assert!(listing.contains("expires=never"), "{listing}");
     assert!(listing.contains("nightly export"), "{listing}");
     assert!(!listing.contains(&token[4..]));
@@ -100,7 +103,10 @@ async fn a_pat_is_accepted_wherever_an_access_token_is() {
     assert_eq!(v["scope"], "data");
     assert_eq!(v["sub"], "alice");
     assert_eq!(v["username"], "alice");
-    assert!(v.get("exp").is_none(), "a PAT without expiry has no exp: {v}");
+    assert!(
+        v.get("exp").is_none(),
+        "a PAT without expiry has no exp: {v}"
+    );
 
     let info: serde_json::Value = with_bearer(&app, Method::GET, "/api/userinfo", &token)
         .send()
@@ -198,10 +204,8 @@ async fn secret_key_login_returns_tokens_for_the_owner_that_carry_the_pat() {
     oauth_error(resp, 401, "invalid_client").await;
 
     // a PAT with a password is not a PAT login (and not a valid password either)
-    let resp = crate::helpers::lifecycle_helpers::client_credentials(
-        &app, CLIENT, &token, "x",
-    )
-    .await;
+    let resp =
+        crate::helpers::lifecycle_helpers::client_credentials(&app, CLIENT, &token, "x").await;
     oauth_error(resp, 401, "invalid_client").await;
 }
 
@@ -226,11 +230,7 @@ async fn tokens_minted_from_a_pat_never_outlive_it() {
         .await
         .unwrap();
     assert_eq!(tokens["expires_in"], 3_600);
-    let tokens: serde_json::Value = pat_login(&app, CLIENT, &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens: serde_json::Value = pat_login(&app, CLIENT, &token).await.json().await.unwrap();
     assert_eq!(tokens["expires_in"], 900);
 }
 
@@ -242,7 +242,10 @@ async fn assert_dead_everywhere(app: &TestApp, token: &str, minted: &serde_json:
         .send()
         .await
         .unwrap();
-    let www = resp.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let www = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(www.contains("invalid_token"), "{www}");
     let body = oauth_error(resp, 401, "invalid_token").await;
     assert!(!body.to_string().contains(&token[4..]));
@@ -251,17 +254,25 @@ async fn assert_dead_everywhere(app: &TestApp, token: &str, minted: &serde_json:
         .await
         .unwrap();
     oauth_error(resp, 401, "invalid_token").await;
-    assert_eq!(introspect(app, token).await, serde_json::json!({"active": false}));
+    assert_eq!(
+        introspect(app, token).await,
+        serde_json::json!({"active": false})
+    );
     oauth_error(pat_login(app, CLIENT, token).await, 401, "invalid_client").await;
     for name in ["access_token", "id_token"] {
         let jwt = field(minted, name);
         assert_eq!(app.validate_status("Bearer", jwt).await, 401, "{name}");
         assert_eq!(introspect(app, jwt).await["active"], false, "{name}");
     }
-    let resp = with_bearer(app, Method::GET, "/api/userinfo", field(minted, "access_token"))
-        .send()
-        .await
-        .unwrap();
+    let resp = with_bearer(
+        app,
+        Method::GET,
+        "/api/userinfo",
+        field(minted, "access_token"),
+    )
+    .send()
+    .await
+    .unwrap();
     oauth_error(resp, 401, "invalid_token").await;
 }
 
@@ -292,7 +303,11 @@ async fn a_pat_revoked_by_the_cli_fails_everywhere_within_seconds_with_its_token
     assert!(app.cli(&["pat", "revoke", &id], None).status.success());
     let out = app.cli(&["pat", "revoke", "NoSuchPatId00000"], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("NoSuchPatId00000"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("NoSuchPatId00000"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]
@@ -359,7 +374,12 @@ async fn unknown_and_malformed_pats_are_refused_with_invalid_token() {
     // twice: the second answer comes from the negative cache
     assert_dead_everywhere(&app, &unknown, &minted).await;
     assert_dead_everywhere(&app, &unknown, &minted).await;
-    for bad in ["asp_", "asp_short", &format!("{unknown}x"), &unknown.replace("asp_", "asx_")] {
+    for bad in [
+        "asp_",
+        "asp_short",
+        &format!("{unknown}x"),
+        &unknown.replace("asp_", "asx_"),
+    ] {
         assert_eq!(app.validate_status("Bearer", bad).await, 401, "{bad}");
     }
 }
@@ -400,7 +420,11 @@ async fn last_use_is_kept_in_memory_and_written_once_per_flush() {
     for _ in 0..5 {
         assert_eq!(app.validate_status("Bearer", &token).await, 200);
     }
-    assert_eq!(last_used(&app, &id).await, None, "not written on the hot path");
+    assert_eq!(
+        last_used(&app, &id).await,
+        None,
+        "not written on the hot path"
+    );
     assert_eq!(pat::flush_usage(&app.state).await.unwrap(), 1);
     assert_eq!(last_used(&app, &id).await, Some(app.clock_now()));
     // nothing new, nothing written
@@ -409,7 +433,9 @@ async fn last_use_is_kept_in_memory_and_written_once_per_flush() {
     assert_eq!(app.validate_status("Bearer", &token).await, 200);
     assert_eq!(last_used(&app, &id).await, Some(app.clock_now() - 30));
     // housekeeping (once a minute) writes it
-    authserver::housekeeping::purge_once(&app.state).await.unwrap();
+    authserver::housekeeping::purge_once(&app.state)
+        .await
+        .unwrap();
     assert_eq!(last_used(&app, &id).await, Some(app.clock_now()));
     let out = app.cli(&["pat", "list", "alice"], None);
     assert!(
@@ -439,7 +465,10 @@ async fn the_cli_refuses_management_pats_for_non_admins_and_bad_input() {
         &["alice", "--description", "admin", "--scope", "management"],
         2,
     );
-    assert!(err.contains("alice") && err.contains("administrator"), "{err}");
+    assert!(
+        err.contains("alice") && err.contains("administrator"),
+        "{err}"
+    );
     // (clap's own usage errors come with a hint line; ours are one line)
     refused(&["alice", "--description", "x", "--scope", "root"], 2);
     for args in [
@@ -452,7 +481,10 @@ async fn the_cli_refuses_management_pats_for_non_admins_and_bad_input() {
         let err = stderr(&app.cli(&all, None));
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
-    refused(&["alice", "--description", "x", "--expires-in-days", "0"], 2);
+    refused(
+        &["alice", "--description", "x", "--expires-in-days", "0"],
+        2,
+    );
     refused(&["alice", "--description", "   "], 2);
     refused(&["alice"], 2);
     let err = refused(&["nobody", "--description", "x"], 1);
@@ -479,7 +511,10 @@ async fn the_cli_refuses_management_pats_for_non_admins_and_bad_input() {
         .unwrap();
     assert_eq!(v["scope"], "management");
     let listing = stdout(&app.cli(&["pat", "list", "root"], None));
-    assert!(listing.contains("\troot\tmanagement\tactive\t"), "{listing}");
+    assert!(
+        listing.contains("\troot\tmanagement\tactive\t"),
+        "{listing}"
+    );
     let out = app.cli(&["pat", "list", "nobody"], None);
     assert_eq!(out.status.code(), Some(1));
 }
@@ -529,10 +564,15 @@ async fn no_pat_ever_reaches_the_log() {
         .await
         .unwrap();
     let minted: serde_json::Value = pat_login(&app, CLIENT, &token).await.json().await.unwrap();
-    with_bearer(&app, Method::DELETE, &format!("/api/users/root/pats/{id}"), &token)
-        .send()
-        .await
-        .unwrap();
+    with_bearer(
+        &app,
+        Method::DELETE,
+        &format!("/api/users/root/pats/{id}"),
+        &token,
+    )
+    .send()
+    .await
+    .unwrap();
     assert_dead_everywhere(&app, &token, &minted).await;
     pat::flush_usage(&app.state).await.unwrap();
 
