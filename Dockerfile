@@ -1,0 +1,28 @@
+# Multi-stage build of authserver: a static-ish release binary on a small Debian base,
+# running as an unprivileged user. The database lives in the /data volume.
+#   docker build -t authserver .
+#   docker run -p 8555:8555 -v authserver-data:/data \
+#     -e AUTHSERVER_AUTHENTICATION_CLIENT_SECRET=... -e AUTHSERVER_SERVER_ADDRESS=0.0.0.0 \
+#     -v $PWD/authserver.properties:/etc/authserver/authserver.properties:ro authserver
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+COPY templates ./templates
+COPY examples ./examples
+RUN cargo build --release --locked --bin authserver
+
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin authserver \
+ && mkdir -p /data /etc/authserver && chown authserver:authserver /data
+COPY --from=build /src/target/release/authserver /usr/local/bin/authserver
+COPY authserver.properties /etc/authserver/authserver.properties
+USER authserver
+WORKDIR /data
+ENV AUTHSERVER_CONFIG=/etc/authserver/authserver.properties \
+    AUTHSERVER_DATABASE_URL=sqlite:///data/authserver.db
+EXPOSE 8555
+HEALTHCHECK --interval=30s --timeout=3s CMD ["/usr/local/bin/authserver", "check-config"]
+ENTRYPOINT ["/usr/local/bin/authserver"]
+CMD ["serve"]
