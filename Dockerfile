@@ -23,6 +23,5 @@ WORKDIR /data
 ENV AUTHSERVER_CONFIG=/etc/authserver/authserver.properties \
     AUTHSERVER_DATABASE_URL=sqlite:///data/authserver.db
 EXPOSE 8555
-HEALTHCHECK --interval=30s --timeout=3s CMD ["/usr/local/bin/authserver", "check-config"]
 ENTRYPOINT ["/usr/local/bin/authserver"]
 CMD ["serve"]
