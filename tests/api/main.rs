@@ -11,6 +11,7 @@ mod helpers;
 mod keys;
 mod lifecycle;
 mod lockout;
+mod logging;
 mod management;
 mod operations;
 mod pats;
