@@ -177,9 +177,12 @@ impl Application {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let result = match self.tls {
             None => {
-                axum::serve(self.listener, service)
+                let ignore = tokio::spawn(ignore_sighup());
+                let served = axum::serve(self.listener, service)
                     .with_graceful_shutdown(signal)
-                    .await
+                    .await;
+                ignore.abort();
+                served
             }
             Some(tls) => {
                 let handle = axum_server::Handle::new();
@@ -204,6 +207,10 @@ impl Application {
         };
         reloader.abort();
         janitor.abort();
+        // last-use times of PATs are kept in memory between flushes: write them now
+        if let Err(e) = crate::domain::pat::flush_usage(&state).await {
+            tracing::warn!(error = %e, "writing PAT last-use times failed");
+        }
         state.store.close().await;
         tracing::info!("authserver stopped");
         result
@@ -245,6 +252,20 @@ async fn reload_loop(state: AppState) {
             tracing::warn!(error = %e, "reloading signing keys failed");
         }
         state.sync_revocations().await;
+    }
+}
+
+/// Without native TLS there is nothing to reload: SIGHUP (`systemctl reload`) is logged
+/// instead of killing the process.
+async fn ignore_sighup() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut hup) = signal(SignalKind::hangup()) {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP received; nothing to reload without server.ssl.enabled");
+            }
+        }
     }
 }
 

@@ -104,9 +104,11 @@ pub fn authenticate(
         None
     } else {
         match authorization {
+            // `get`, not indexing: a non-ASCII header must not split a character
             Some(h)
-                if h.trim_start().len() >= 6
-                    && h.trim_start()[..6].eq_ignore_ascii_case("basic ") =>
+                if h.trim_start()
+                    .get(..6)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("basic ")) =>
             {
                 Some(parse_basic(h).ok_or_else(fail)?)
             }
@@ -192,6 +194,257 @@ mod tests {
             format!("Basic {}", "A".repeat(5000)),
         ] {
             assert!(parse_basic(&bad).is_none(), "{bad:?} should be refused");
+        }
+    }
+}
+
+/// Property tests: `Basic` credentials round-trip, any header parses without a panic, and
+/// client authentication never succeeds with a wrong secret or a client that is not allowed.
+///
+/// 3,000 cases per property by default (a few seconds each in a debug build); set
+/// `PROPTEST_CASES` to run longer.
+#[cfg(test)]
+mod fuzz {
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const CASES: u32 = 5_000;
+    /// A secret with every character form-encoding treats specially.
+    const SECRET: &str = "s3cr&t=+%/ é:x";
+    const CLIENTS: &[&str] = &["webApplicationPlatform", "MAGICDRAW"];
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: CASES,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn settings() -> &'static Settings {
+        static SETTINGS: OnceLock<Settings> = OnceLock::new();
+        SETTINGS.get_or_init(|| {
+            let text = format!(
+                "authentication.client.ids = {}\n\
+                 authentication.redirect.uri.whitelist = https://app.example.com/cb\n\
+                 authentication.client.secret = {SECRET}\n",
+                CLIENTS.join(", ")
+            );
+            Settings::from_str(&text, Path::new("authserver.properties"), &[])
+                .unwrap()
+                .settings
+        })
+    }
+
+    fn b64(s: impl AsRef<[u8]>) -> String {
+        STANDARD.encode(s)
+    }
+
+    fn form_encode(s: &str) -> String {
+        form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    fn scheme() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["Basic", "basic", "BASIC", "bAsIc"])
+    }
+
+    /// A secret as a client might send it: right, nearly right, or anything.
+    fn secret() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => Just(SECRET.to_string()),
+            1 => Just(String::new()),
+            1 => Just(format!("{SECRET} ")),
+            1 => Just(SECRET.to_uppercase()),
+            1 => Just(SECRET[..SECRET.len() - 1].to_string()),
+            1 => Just(form_encode(SECRET)),
+            2 => any::<String>(),
+        ]
+    }
+
+    fn client() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => prop::sample::select(CLIENTS.to_vec()).prop_map(str::to_string),
+            1 => Just(String::new()),
+            1 => Just("webapplicationplatform".to_string()),
+            1 => any::<String>(),
+        ]
+    }
+
+    fn authorization() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![
+            3 => (scheme(), client(), secret(), any::<bool>()).prop_map(|(s, c, p, enc)| {
+                if enc {
+                    format!("{s} {}", b64(format!("{}:{}", form_encode(&c), form_encode(&p))))
+                } else {
+                    format!("{s} {}", b64(format!("{c}:{p}")))
+                }
+            }),
+            1 => "Basic [A-Za-z0-9+/=!*]{0,40}",
+            1 => "Bearer [a-z.]{0,20}",
+            1 => any::<String>(),
+        ])
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let field = prop_oneof![
+            (Just("client_id"), client()),
+            (Just("client_secret"), secret()),
+            (Just("grant_type"), Just("client_credentials".to_string())),
+        ];
+        prop_oneof![
+            4 => prop::collection::vec(field, 0..4).prop_map(|fields| {
+                let mut ser = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in fields {
+                    ser.append_pair(k, &v);
+                }
+                ser.finish().into_bytes()
+            }),
+            1 => prop::collection::vec(any::<u8>(), 0..100),
+        ]
+    }
+
+    /// An `Authorization` value whose sixth byte falls inside a multi-byte character (only
+    /// ASCII reaches this over HTTP today, but the domain layer takes any `&str`).
+    #[test]
+    fn a_non_ascii_authorization_value_is_refused_without_a_panic() {
+        let params = Params::parse(b"client_id=webApplicationPlatform");
+        for header in ["00\u{3a3}\u{18b0}", "Basi\u{e9} abc", "\u{1f600}\u{1f600}"] {
+            let result = authenticate(
+                settings(),
+                Some(SECRET),
+                Some(header),
+                &params,
+                false,
+                ClientId::Required,
+            );
+            assert!(
+                result.is_ok(),
+                "{header:?}: not Basic, so the X-Auth-Secret decides"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn basic_credentials_round_trip(
+            scheme in scheme(),
+            // `char::is_control` is exactly the Unicode category Cc
+            user in "[^:\\p{Cc}]{1,40}",
+            password in "[^\\p{Cc}]{0,80}",
+            pad_before in " {0,3}",
+            pad_between in " {1,3}",
+            pad_after in " {0,3}",
+        ) {
+            let header =
+                format!("{pad_before}{scheme}{pad_between}{}{pad_after}", b64(format!("{user}:{password}")));
+            let parsed = parse_basic(&header);
+            prop_assert_eq!(parsed, Some(BasicCredentials { user, password }));
+        }
+
+        #[test]
+        fn basic_parses_exactly_the_well_formed_texts(text in any::<String>()) {
+            let want = text
+                .split_once(':')
+                .filter(|(user, _)| !user.is_empty() && !text.chars().any(char::is_control))
+                .map(|(user, password)| BasicCredentials {
+                    user: user.to_string(),
+                    password: password.to_string(),
+                });
+            prop_assert_eq!(parse_basic(&format!("Basic {}", b64(&text))), want);
+        }
+
+        #[test]
+        fn basic_refuses_bytes_that_are_not_utf8(
+            bytes in prop::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let parsed = parse_basic(&format!("Basic {}", b64(&bytes)));
+            if parsed.is_some() {
+                prop_assert!(std::str::from_utf8(&bytes).is_ok());
+            }
+        }
+
+        #[test]
+        fn parse_basic_never_panics_on_any_header(
+            header in prop_oneof![
+                any::<String>(),
+                "(Basic|basic|Bearer|) {0,2}[A-Za-z0-9+/=_ .:-]{0,64}",
+            ],
+        ) {
+            if let Some(c) = parse_basic(&header) {
+                prop_assert!(!c.user.is_empty() && !c.user.contains(':'));
+            }
+        }
+
+        #[test]
+        fn authentication_never_admits_a_wrong_secret_or_client(
+            x_auth in prop::option::of(secret()),
+            authorization in authorization(),
+            body in body(),
+            basic_is_user in any::<bool>(),
+            optional in any::<bool>(),
+        ) {
+            let need = if optional { ClientId::Optional } else { ClientId::Required };
+            let params = Params::parse(&body);
+            let result = authenticate(
+                settings(),
+                x_auth.as_deref(),
+                authorization.as_deref(),
+                &params,
+                basic_is_user,
+                need,
+            );
+            let Ok(client) = result else { return Ok(()) };
+            let form_secret = params.get("client_secret").ok().flatten();
+            let form_client = params.get("client_id").ok().flatten();
+            let basic = authorization
+                .as_deref()
+                .filter(|h| !basic_is_user && h.trim_start().to_ascii_lowercase().starts_with("basic "))
+                .map(|h| parse_basic(h).ok_or_else(|| TestCaseError::fail("bad Basic header admitted")))
+                .transpose()?;
+            prop_assert!(x_auth.is_some() || form_secret.is_some() || basic.is_some());
+            if let Some(s) = &x_auth {
+                prop_assert_eq!(s.as_str(), SECRET);
+            }
+            if let Some(s) = form_secret {
+                prop_assert_eq!(s, SECRET);
+            }
+            if let Some(b) = &basic {
+                prop_assert_eq!(form_decode(&b.password), SECRET);
+                prop_assert_eq!(&form_decode(&b.user), &client.client_id);
+            } else if let Some(c) = form_client {
+                prop_assert_eq!(c, client.client_id.as_str());
+            }
+            if client.client_id.is_empty() {
+                prop_assert_eq!(need, ClientId::Optional);
+                prop_assert!(basic.is_none() && form_client.is_none());
+            } else {
+                prop_assert!(CLIENTS.contains(&client.client_id.as_str()), "{:?}", client);
+            }
+        }
+
+        #[test]
+        fn rfc6749_encoded_basic_credentials_authenticate(
+            client in prop::sample::select(CLIENTS.to_vec()),
+            scheme in scheme(),
+            wrong in any::<String>(),
+        ) {
+            let header = |secret: &str| {
+                format!("{scheme} {}", b64(format!("{}:{}", form_encode(client), form_encode(secret))))
+            };
+            let params = Params::parse(b"");
+            let ok = authenticate(settings(), None, Some(&header(SECRET)), &params, false, ClientId::Required)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(ok.client_id.as_str(), client);
+            if wrong != SECRET {
+                let refused =
+                    authenticate(settings(), None, Some(&header(&wrong)), &params, false, ClientId::Required);
+                prop_assert!(matches!(refused, Err(AppError::InvalidClient(_))));
+            }
         }
     }
 }

@@ -98,3 +98,110 @@ mod tests {
         let _ = p.get("x");
     }
 }
+
+/// Property tests: any bytes decode without a panic, encoded maps round-trip, and a
+/// repeated parameter is always refused.
+///
+/// 3,000 cases per property by default (a few seconds each in a debug build); set
+/// `PROPTEST_CASES` to run longer.
+#[cfg(test)]
+mod fuzz {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const CASES: u32 = 1_000;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: CASES,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Bytes dense in what form decoding cares about.
+    fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let special = prop::sample::select(vec![
+            b'%', b'&', b'=', b'+', b';', b'2', b'f', b'F', b'z', b'a', b'\xff', b'\xc3', b'\0',
+        ]);
+        let byte = prop_oneof![3 => special, 1 => any::<u8>()];
+        prop::collection::vec(byte, 0..300)
+    }
+
+    /// Percent-encodes every byte, hex digits in either case (`+` for some spaces).
+    fn encode_fully(s: &str, upper: bool, plus: bool) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b' ' if plus => "+".to_string(),
+                _ if upper => format!("%{b:02X}"),
+                _ => format!("%{b:02x}"),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_bytes_decode_without_a_panic(
+            raw in hostile_bytes(),
+            other in hostile_bytes(),
+            name in prop::sample::select(vec!["", "a", "client_id", "code", "%", "\u{fffd}"]),
+        ) {
+            let mut params = Params::parse(&raw);
+            let _ = params.get(name);
+            let _ = params.require(name);
+            // only '&' separates pairs; empty ones are skipped
+            prop_assert_eq!(params.is_empty(), raw.split(|b| *b == b'&').all(<[u8]>::is_empty));
+            params.fill_from(&Params::parse(&other), &[name, "grant_type"]);
+            let _ = params.get(name);
+        }
+
+        #[test]
+        fn an_encoded_map_round_trips(map in prop::collection::btree_map(any::<String>(), any::<String>(), 0..8)) {
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &map {
+                ser.append_pair(k, v);
+            }
+            let params = Params::parse(ser.finish().as_bytes());
+            for (k, v) in &map {
+                let want = (!v.is_empty()).then_some(v.as_str());
+                prop_assert_eq!(params.get(k).map_err(|e| TestCaseError::fail(e.to_string()))?, want);
+            }
+        }
+
+        #[test]
+        fn fully_percent_encoded_pairs_round_trip(
+            map in prop::collection::btree_map(any::<String>(), any::<String>(), 1..6),
+            upper in any::<bool>(),
+            plus in any::<bool>(),
+        ) {
+            let raw: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode_fully(k, upper, plus), encode_fully(v, upper, plus)))
+                .collect();
+            let params = Params::parse(raw.join("&").as_bytes());
+            let decoded: BTreeMap<String, String> = params.pairs.iter().cloned().collect();
+            prop_assert_eq!(decoded, map);
+        }
+
+        #[test]
+        fn a_repeated_parameter_is_always_refused(
+            map in prop::collection::btree_map("[a-z_]{1,10}", any::<String>(), 1..6),
+            pick in any::<prop::sample::Index>(),
+            again in any::<String>(),
+        ) {
+            let (name, _) = pick.get(&map.iter().collect::<Vec<_>>()).to_owned();
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &map {
+                ser.append_pair(k, v);
+            }
+            ser.append_pair(name, &again);
+            let params = Params::parse(ser.finish().as_bytes());
+            prop_assert!(params.get(name).is_err());
+            prop_assert!(params.require(name).is_err());
+        }
+    }
+}

@@ -347,7 +347,7 @@ mod fuzz {
 
     use super::*;
 
-    const CASES: u32 = 3_000;
+    const CASES: u32 = 6_000;
 
     const ENTRIES: &[&str] = &[
         "https://app.example.com",

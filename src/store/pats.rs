@@ -170,23 +170,22 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Writes last-use times (id, time) in one transaction; a time never moves back.
+    /// Writes last-use times (id, time); a time never moves back. One statement per 500
+    /// PATs (no transaction held open across awaits, so a busy runtime cannot keep the
+    /// database locked for other processes).
     pub async fn record_pat_use(&self, uses: &[(String, i64)]) -> Result<(), StoreError> {
-        if uses.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin().await?;
-        for (id, at) in uses {
+        for chunk in uses.chunks(500) {
+            let json = serde_json::to_string(chunk)
+                .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))?;
             sqlx::query(
-                "UPDATE personal_access_tokens SET last_used_at = ?1
-                 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
+                "UPDATE personal_access_tokens AS p SET last_used_at = u.at
+                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS at FROM json_each(?)) AS u
+                 WHERE p.id = u.id AND (p.last_used_at IS NULL OR p.last_used_at < u.at)",
             )
-            .bind(at)
-            .bind(id)
-            .execute(&mut *tx)
+            .bind(json)
+            .execute(&self.pool)
             .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -8,7 +8,11 @@ use crate::helpers::{test_key_path, SECRET};
 #[tokio::test]
 async fn json_logs_have_one_line_per_request_and_never_a_secret_or_query_string() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let config = dir.path().join("authserver.properties");
     std::fs::write(
         &config,
@@ -25,7 +29,14 @@ async fn json_logs_have_one_line_per_request_and_never_a_secret_or_query_string(
     )
     .unwrap();
     let add = Command::new(env!("CARGO_BIN_EXE_authserver"))
-        .args(["--config", config.to_str().unwrap(), "user", "add", "logger", "--password-stdin"])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "user",
+            "add",
+            "logger",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -75,7 +86,10 @@ async fn json_logs_have_one_line_per_request_and_never_a_secret_or_query_string(
         libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
     }
     let stderr = child.stderr.take().unwrap();
-    let lines: Vec<String> = BufReader::new(stderr).lines().map_while(Result::ok).collect();
+    let lines: Vec<String> = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful exit on SIGTERM");
     let all = lines.join("\n");
@@ -84,7 +98,10 @@ async fn json_logs_have_one_line_per_request_and_never_a_secret_or_query_string(
     }
     let requests: Vec<serde_json::Value> = lines
         .iter()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
+        })
         .filter(|v| v["message"] == "request")
         .collect();
     let token_line = requests
@@ -94,5 +111,7 @@ async fn json_logs_have_one_line_per_request_and_never_a_secret_or_query_string(
     assert_eq!(token_line["method"], "POST");
     assert_eq!(token_line["status"], 200);
     assert!(token_line["latency_us"].as_u64().is_some());
-    assert!(requests.iter().any(|v| v["path"] == "/authentication/api/validate"));
+    assert!(requests
+        .iter()
+        .any(|v| v["path"] == "/authentication/api/validate"));
 }

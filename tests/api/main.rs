@@ -2,12 +2,16 @@
 mod account;
 mod authorize_errors;
 mod browser;
+mod browser_account;
 mod cli;
 mod client_credentials;
 mod code_exchange;
 mod config_errors;
 mod discovery;
+mod durability;
 mod helpers;
+mod hostile;
+mod key_import;
 mod keys;
 mod lifecycle;
 mod lockout;

@@ -1,0 +1,131 @@
+//! A real browser uses the account page: headless `chromium` driven by
+//! `tests/browser/account.mjs` signs in, creates a personal access token and later revokes
+//! it; the token is checked over HTTP in between.
+//!
+//! Same rule as `browser.rs`: needs `/usr/bin/chromium`, `node` and
+//! `tests/browser/node_modules/playwright-core`; without them the test is skipped, unless
+//! `CI` is set, in which case it fails.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::helpers::spawn_app;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Whether chromium, node and playwright-core are here (a panic in CI when not).
+fn browser_available(test: &str) -> bool {
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).exists() {
+        missing.push(format!("{CHROMIUM} (apt-get install chromium)"));
+    }
+    let node_runs = Command::new("node")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !node_runs {
+        missing.push("node".to_string());
+    }
+    if !browser_dir().join("node_modules/playwright-core").is_dir() {
+        missing.push(
+            "tests/browser/node_modules/playwright-core (cd tests/browser && npm ci)".to_string(),
+        );
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let missing = missing.join(", ");
+    if in_ci() {
+        panic!("CI is set, so {test} must run, but this machine lacks: {missing}");
+    }
+    println!("skipped: {test}: missing {missing}");
+    false
+}
+
+/// Runs `node tests/browser/account.mjs <args…>` off the runtime (the server runs on this
+/// test's runtime and must keep answering the browser); returns its JSON line.
+async fn account_mjs(args: Vec<String>) -> serde_json::Value {
+    let mut cmd = Command::new("node");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("tests/browser/account.mjs")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::time::timeout(
+        Duration::from_secs(90),
+        tokio::task::spawn_blocking(move || cmd.output()),
+    )
+    .await
+    .expect("account.mjs finished within 90 s")
+    .expect("the blocking task ran")
+    .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "account.mjs failed ({}):\nstderr: {stderr}\nstdout: {stdout}",
+        output.status
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!("account.mjs did not print one JSON line ({e}):\n{stdout}\nstderr: {stderr}")
+    })
+}
+
+#[tokio::test]
+async fn a_browser_creates_a_pat_on_the_account_page_that_works_until_revoked() {
+    if !browser_available("a_browser_creates_a_pat_on_the_account_page_that_works_until_revoked") {
+        return;
+    }
+    let app = spawn_app().await;
+    app.add_user("browser-user", "browser-password-1").await;
+    let base = vec![
+        app.url("/account"),
+        "browser-user".to_string(),
+        "browser-password-1".to_string(),
+    ];
+
+    let created = account_mjs(base.clone()).await;
+    let token = created["token"].as_str().expect("a token").to_string();
+    let id = created["id"].as_str().expect("an id").to_string();
+    assert!(authserver::domain::pat::looks_like_pat(&token), "{created}");
+    assert_eq!(created["listed"], true, "{created}");
+    assert_eq!(created["shown_again"], false, "{created}");
+
+    let resp = reqwest::Client::new()
+        .get(app.url("/api/validate"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["token_type"], "pat");
+    assert_eq!(body["username"], "browser-user");
+    assert_eq!(body["scope"], "data");
+
+    let mut revoke = base.clone();
+    revoke.push(format!("--revoke={id}"));
+    let revoked = account_mjs(revoke).await;
+    assert_eq!(revoked["revoked"], id.as_str(), "{revoked}");
+    assert_eq!(revoked["listed"], false, "{revoked}");
+
+    let resp = reqwest::Client::new()
+        .get(app.url("/api/validate"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
