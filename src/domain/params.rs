@@ -102,7 +102,7 @@ mod tests {
 /// Property tests: any bytes decode without a panic, encoded maps round-trip, and a
 /// repeated parameter is always refused.
 ///
-/// 3,000 cases per property by default (a few seconds each in a debug build); set
+/// 1,000 cases per property by default: about 5 s for the four in a debug build; set
 /// `PROPTEST_CASES` to run longer.
 #[cfg(test)]
 mod fuzz {
