@@ -2,6 +2,7 @@
 //! plain load tools cannot replay. Used by `bench/run.sh`.
 //!
 //! `cargo run --release --example loadgen -- <issuer> <refresh|code> <connections> <seconds> <secret> <user> <password>`
+//! `cargo run --release --example loadgen -- <issuer> <mint-refresh|mint-codes> <count> 0 <secret> <user> <password>`
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -124,6 +125,25 @@ async fn main() {
     let user = args[6].clone();
     let password = args[7].clone();
 
+    // `mint-refresh N` / `mint-codes N`: print N one-time inputs for an external load tool
+    // (wrk with bench/*.lua): N refresh tokens of N families, or N fresh codes
+    if mode == "mint-refresh" || mode == "mint-codes" {
+        let (client, first) = sign_in(&issuer, &user, &password).await;
+        let mut code = first;
+        for i in 0..connections {
+            if i > 0 {
+                code = next_code(&client, &issuer).await;
+            }
+            if mode == "mint-codes" {
+                println!("{code}");
+                continue;
+            }
+            let r = exchange(&client, &issuer, &secret, &code).await;
+            let body: serde_json::Value = r.json().await.expect("tokens");
+            println!("{}", body["refresh_token"].as_str().expect("refresh token"));
+        }
+        return;
+    }
     // set-up (measured apart): one sign-in per connection, one after the other, so each
     // login POST shows the cost of one argon2id verification on an idle server
     let mut setups = Vec::new();

@@ -230,6 +230,11 @@ impl SigningKey {
         }
     }
 
+    /// Whether this is an RSA key (slow to sign with).
+    pub fn is_rsa(&self) -> bool {
+        matches!(self.pair, Pair::Rsa(_))
+    }
+
     /// Signs `claims` as a compact JWS with header `{alg, kid, typ}`.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
         let header = json!({"alg": jws_alg_name(self.alg), "kid": self.kid, "typ": typ});

@@ -90,7 +90,8 @@ pub async fn authorization_code(
             family: Some(&family),
             pat: None,
         },
-    )?;
+    )
+    .await?;
     tracing::info!(target: "authserver::audit", user = %user.username, client = %client.client_id, "code exchanged");
     Ok(TokenResponse {
         access_token,
@@ -179,7 +180,8 @@ pub async fn refresh_token(
             family: Some(&info.family_id),
             pat: None,
         },
-    )?;
+    )
+    .await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -271,7 +273,8 @@ pub async fn client_credentials(
             family: None,
             pat: None,
         },
-    )?;
+    )
+    .await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -327,7 +330,8 @@ async fn secret_key_login(
             family: None,
             pat: Some(&valid.record.id),
         },
-    )?;
+    )
+    .await?;
     tracing::debug!(target: "authserver::audit", user = %valid.user.username, pat = %valid.record.id, client = %client.client_id, "signed in with a personal access token");
     Ok(TokenResponse {
         access_token,

@@ -136,10 +136,14 @@ pub fn at_hash(access_token: &str) -> String {
 }
 
 /// Signs an access token and an ID token for `m`.
-pub fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), AppError> {
+///
+/// RSA signatures (about 0.3 ms each) run on the blocking pool, behind a limit of one per
+/// core, so the async workers stay free to move requests and database results along
+/// (a worker stuck signing delays the release of the single SQLite writer).
+pub async fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), AppError> {
     let now = state.now();
     let ring = state.keys.ring();
-    let key = ring.active()?;
+    let key = ring.active()?.clone();
     let issuer = state.issuer();
     let exp = now.saturating_add(m.lifetime);
     let access = AccessClaims {
@@ -156,8 +160,7 @@ pub fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), App
         pat: m.pat.map(str::to_string),
         gen: m.user.generation,
     };
-    let access_token = key.sign(ACCESS_TYP, &access)?;
-    let id = IdClaims {
+    let mut id = IdClaims {
         iss: issuer,
         sub: m.user.username.clone(),
         aud: m.client_id.to_string(),
@@ -166,7 +169,7 @@ pub fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), App
         jti: random_id(),
         auth_time: m.auth_time,
         nonce: m.nonce.map(str::to_string),
-        at_hash: Some(at_hash(&access_token)),
+        at_hash: None,
         preferred_username: Some(m.user.username.clone()),
         name: if m.scope.contains("profile") {
             m.user.name.clone()
@@ -182,8 +185,32 @@ pub fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), App
         pat: m.pat.map(str::to_string),
         gen: m.user.generation,
     };
-    let id_token = key.sign(ID_TYP, &id)?;
-    Ok((access_token, id_token))
+    let mut sign_both = move || -> Result<(String, String), AppError> {
+        let access_token = key.sign(ACCESS_TYP, &access)?;
+        id.at_hash = Some(at_hash(&access_token));
+        let id_token = key.sign(ID_TYP, &id)?;
+        Ok((access_token, id_token))
+    };
+    if !ring.active()?.is_rsa() {
+        return sign_both();
+    }
+    let _permit = signing_slots()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(sign_both)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+fn signing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        tokio::sync::Semaphore::new(cores)
+    })
 }
 
 /// Issues a new refresh family with its first refresh token; returns (family, token).
