@@ -72,7 +72,10 @@ errs = sum(d.get("errorDistribution", {}).values())
 print(f"{label}: {s['requestsPerSec']:.0f} req/s, p50 {p['p50']*1000:.2f} ms, p99 {p['p99']*1000:.2f} ms, "
       f"2xx {ok}, other statuses {other or 0}, errors {errs}")
 PY
+  rss
 }
+
+rss() { echo "  server RSS peak / now: $(awk '/VmHWM|VmRSS/ {printf "%.1f ", $2/1024}' /proc/$SERVER_PID/status)MiB"; }
 
 run_suite() { # $1 = algorithm
   local alg=$1
@@ -81,6 +84,7 @@ run_suite() { # $1 = algorithm
   printf 'bench-password-1\n' | "$BIN" --config "$WORK/authserver.properties" user add bench-user --password-stdin >/dev/null
   printf 'victim-password-1\n' | "$BIN" --config "$WORK/authserver.properties" user add victim --password-stdin >/dev/null
   start_server
+  rss
   echo "== $alg, $CONNS connections, ${DURATION}s each =="
   if [ "$alg" = RS256 ]; then
     oha_line "discovery" "$ISS/.well-known/openid-configuration"
@@ -97,9 +101,9 @@ run_suite() { # $1 = algorithm
     oha_line "introspect" -m POST -H "X-Auth-Secret: $SECRET" \
       -H "Content-Type: application/x-www-form-urlencoded" -d "token=$tok" "$ISS/api/introspect"
   fi
-  "$LOADGEN" "$ISS" refresh "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1
+  "$LOADGEN" "$ISS" refresh "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1; rss
   if [ "$alg" = RS256 ]; then
-    "$LOADGEN" "$ISS" code "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1
+    "$LOADGEN" "$ISS" code "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1; rss
     echo "peak RSS before the wrong-password scenario: $(grep VmHWM /proc/$SERVER_PID/status | awk '{print $2/1024 " MiB"}')"
     # wrong passwords: must stay argon2-slow and throttled (429 after 10 failures per
     # user and per address); not held to the latency or memory targets (two argon2

@@ -1,19 +1,16 @@
 //! The `authserver` binary: parses the command line and hands over to the library.
-fn main() -> std::process::ExitCode {
-    tune_allocator();
-    authserver::cli::run()
-}
 
-/// argon2 allocates 19 MiB per verification on blocking threads; with glibc's defaults each
-/// of those threads keeps its own arena and the dynamic mmap threshold grows until such
-/// blocks are no longer returned to the system, so the resident size creeps up to
-/// hundreds of MiB under load. Two arenas and a fixed mmap threshold keep it small.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; called before any other thread
-    // exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-    }
+/// jemalloc returns freed memory to the system (argon2's 12 MiB buffers, bursts of
+/// connections) instead of keeping the peak working set resident as glibc's allocator does.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Two arenas (two cores), background purging, freed pages returned within a second.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] =
+    b"narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
+fn main() -> std::process::ExitCode {
+    authserver::cli::run()
 }

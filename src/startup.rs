@@ -252,6 +252,10 @@ async fn reload_loop(state: AppState) {
             tracing::warn!(error = %e, "reloading signing keys failed");
         }
         state.sync_revocations().await;
+        // histograms keep raw samples until drained: drain them even when nobody scrapes
+        if let Some(metrics) = crate::metrics::handle() {
+            metrics.run_upkeep();
+        }
     }
 }
 
