@@ -83,6 +83,8 @@ run_suite() { # $1 = algorithm
   write_config "$alg"
   printf 'bench-password-1\n' | "$BIN" --config "$WORK/authserver.properties" user add bench-user --password-stdin >/dev/null
   printf 'victim-password-1\n' | "$BIN" --config "$WORK/authserver.properties" user add victim --password-stdin >/dev/null
+  local pat
+  pat=$("$BIN" --config "$WORK/authserver.properties" pat create bench-user --description bench)
   start_server
   rss
   echo "== $alg, $CONNS connections, ${DURATION}s each =="
@@ -98,6 +100,7 @@ run_suite() { # $1 = algorithm
     "$ISS/api/token?grant_type=client_credentials&client_id=webApplicationPlatform" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   if [ "$alg" = RS256 ]; then
     oha_line "validate" -H "Authorization: Token $tok" "$ISS/api/validate"
+    oha_line "validate (personal access token)" -H "Authorization: Bearer $pat" "$ISS/api/validate"
     oha_line "introspect" -m POST -H "X-Auth-Secret: $SECRET" \
       -H "Content-Type: application/x-www-form-urlencoded" -d "token=$tok" "$ISS/api/introspect"
   fi
