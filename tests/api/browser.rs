@@ -14,24 +14,24 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::{spawn_app, TestApp, SECRET};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 const CLIENT_ID: &str = "webApplicationPlatform";
 const REDIRECT_URI: &str = "http://localhost:8080/callback";
 const USER: &str = "browser-user";
 const PASSWORD: &str = "browser-password-1";
 
-fn browser_dir() -> PathBuf {
+pub(crate) fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
 /// `CI` is set (CI runs `.ci/run` with `CI=true`).
-fn in_ci() -> bool {
+pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// Whether the browser, node and playwright-core are here. Without them: `false` (after
 /// printing "skipped: ...") on a developer's machine, a panic in CI.
-fn browser_available(test: &str) -> bool {
+pub(crate) fn browser_available(test: &str) -> bool {
     let mut missing = Vec::new();
     if !Path::new(CHROMIUM).exists() {
         missing.push(format!("{CHROMIUM} (apt-get install chromium)"));

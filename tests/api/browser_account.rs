@@ -5,53 +5,11 @@
 //! Same rule as `browser.rs`: needs `/usr/bin/chromium`, `node` and
 //! `tests/browser/node_modules/playwright-core`; without them the test is skipped, unless
 //! `CI` is set, in which case it fails.
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::browser::browser_available;
 use crate::helpers::spawn_app;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// Whether chromium, node and playwright-core are here (a panic in CI when not).
-fn browser_available(test: &str) -> bool {
-    let mut missing = Vec::new();
-    if !Path::new(CHROMIUM).exists() {
-        missing.push(format!("{CHROMIUM} (apt-get install chromium)"));
-    }
-    let node_runs = Command::new("node")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !node_runs {
-        missing.push("node".to_string());
-    }
-    if !browser_dir().join("node_modules/playwright-core").is_dir() {
-        missing.push(
-            "tests/browser/node_modules/playwright-core (cd tests/browser && npm ci)".to_string(),
-        );
-    }
-    if missing.is_empty() {
-        return true;
-    }
-    let missing = missing.join(", ");
-    if in_ci() {
-        panic!("CI is set, so {test} must run, but this machine lacks: {missing}");
-    }
-    println!("skipped: {test}: missing {missing}");
-    false
-}
 
 /// Runs `node tests/browser/account.mjs <args…>` off the runtime (the server runs on this
 /// test's runtime and must keep answering the browser); returns its JSON line.
