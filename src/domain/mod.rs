@@ -3,6 +3,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod credentials;
 pub mod grants;
+pub mod login;
 pub mod params;
 pub mod pat;
 pub mod pkce;

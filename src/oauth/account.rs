@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
+use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::error::AppError;
@@ -260,32 +261,13 @@ async fn login_inner(
     let username = field("username").trim();
     let password = field("password");
     let now = state.now();
-    let attempt = match state.throttle.begin(
-        vec![throttle::user_key(username), throttle::ip_key(ip)],
-        now,
-    ) {
-        Ok(a) => a,
-        Err(wait) => {
+    let user = match check_password(state, username, password, ip).await? {
+        PasswordCheck::Verified(u) => u,
+        PasswordCheck::Throttled(wait) => {
             tracing::info!(target: "authserver::audit", "account sign-in throttled");
             return Ok(throttled_page(state, wait));
         }
-    };
-    let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
-        None
-    } else {
-        state.store.user_by_name(username).await?
-    };
-    let verified = password::verify_async(
-        password.to_string(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await;
-    let user = match user {
-        Some(u) if verified && !u.disabled => {
-            state.throttle.succeeded(attempt);
-            u
-        }
-        _ => {
+        PasswordCheck::Refused => {
             tracing::info!(target: "authserver::audit", "account sign-in failed");
             return Ok(login_view(
                 state,

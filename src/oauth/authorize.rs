@@ -10,13 +10,12 @@ use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::authorize::{self, AuthRequest, AuthorizeError};
+use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::tokens::IdClaims;
 use crate::error::AppError;
-use crate::password;
 use crate::state::AppState;
 use crate::store::{CodeGrant, NewCode, User};
-use crate::throttle;
 use crate::web::{self, LoginView};
 
 /// Cookie holding the SSO session id.
@@ -296,14 +295,10 @@ async fn login_inner(
         serde_json::from_str(&json).map_err(|e| AppError::Internal(e.to_string()))?;
     let username = field("username").trim();
     let password = field("password");
-    let attempt = match state.throttle.begin(
-        vec![throttle::user_key(username), throttle::ip_key(ip)],
-        now,
-    ) {
-        Ok(a) => a,
-        Err(wait) => {
+    let user = match check_password(state, username, password, ip).await? {
+        PasswordCheck::Verified(u) => u,
+        PasswordCheck::Throttled(wait) => {
             tracing::info!(target: "authserver::audit", "sign-in throttled");
-            crate::metrics::throttled("login");
             let message = format!(
                 "Too many failed sign-in attempts. Try again in {} seconds.",
                 wait.max(1)
@@ -319,25 +314,8 @@ async fn login_inner(
             }
             return Ok(r);
         }
-    };
-    let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
-        None
-    } else {
-        state.store.user_by_name(username).await?
-    };
-    let verified = password::verify_async(
-        password.to_string(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await;
-    let user = match user {
-        Some(u) if verified && !u.disabled => {
-            state.throttle.succeeded(attempt);
-            u
-        }
-        _ => {
+        PasswordCheck::Refused => {
             tracing::info!(target: "authserver::audit", "sign-in failed");
-            crate::metrics::login_failed("login");
             return Ok(login_page(
                 state,
                 headers,

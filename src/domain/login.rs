@@ -1,0 +1,59 @@
+//! Checking a user name and password typed into a form (login page, account page),
+//! behind the throttle.
+use std::net::IpAddr;
+
+use crate::error::AppError;
+use crate::password;
+use crate::state::AppState;
+use crate::store::User;
+use crate::throttle;
+
+/// The outcome of a password check.
+#[derive(Debug)]
+pub enum PasswordCheck {
+    /// Right password, enabled user.
+    Verified(User),
+    /// Unknown user, wrong password or disabled user (never said which).
+    Refused,
+    /// Too many failures: retry after this many seconds.
+    Throttled(u64),
+}
+
+/// Counts the attempt against the user name and the client address, verifies with
+/// argon2id off the runtime (a dummy hash for unknown users, so both cost the same) and
+/// resets the user's count on success.
+pub async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<PasswordCheck, AppError> {
+    let keys = vec![throttle::user_key(username), throttle::ip_key(ip)];
+    let attempt = match state.throttle.begin(keys, state.now()) {
+        Ok(a) => a,
+        Err(wait) => {
+            crate::metrics::throttled("login");
+            return Ok(PasswordCheck::Throttled(wait));
+        }
+    };
+    let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
+        None
+    } else {
+        state.store.user_by_name(username).await?
+    };
+    let verified = password::verify_async(
+        password.to_string(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    match user {
+        Some(u) if verified && !u.disabled => {
+            state.throttle.succeeded(attempt);
+            Ok(PasswordCheck::Verified(u))
+        }
+        _ => {
+            crate::metrics::login_failed("login");
+            Ok(PasswordCheck::Refused)
+        }
+    }
+}
