@@ -8,10 +8,10 @@
 //! party to reach it. Every form is CSRF-protected with the `authserver_csrf`
 //! double-submit cookie of the login page, and the session cookie is `SameSite=Lax`, so
 //! other sites cannot post to these forms with the user's session.
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +23,7 @@ use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::error::AppError;
 use crate::oauth::authorize::{CSRF_COOKIE, LOGIN_FAILED, SSO_COOKIE};
+use crate::oauth::token::ClientIp;
 use crate::password;
 use crate::state::AppState;
 use crate::store::User;
@@ -237,11 +238,10 @@ async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response 
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = crate::oauth::token::client_ip(&state, &headers, peer);
     login_inner(&state, &headers, &body, ip)
         .await
         .unwrap_or_else(|e| internal_page(&state, e))
@@ -429,11 +429,10 @@ async fn revoke_pat_inner(
 
 async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = crate::oauth::token::client_ip(&state, &headers, peer);
     change_password_inner(&state, &headers, &body, ip)
         .await
         .unwrap_or_else(|e| internal_page(&state, e))

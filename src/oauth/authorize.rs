@@ -1,8 +1,8 @@
 //! `GET/POST /authorize` and `POST /login`: the browser sign-in.
 use axum::body::Bytes;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,6 +14,7 @@ use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::tokens::IdClaims;
 use crate::error::AppError;
+use crate::oauth::token::ClientIp;
 use crate::state::AppState;
 use crate::store::{CodeGrant, NewCode, User};
 use crate::web::{self, LoginView};
@@ -252,11 +253,10 @@ async fn issue_code(
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = crate::oauth::token::client_ip(&state, &headers, peer);
     match login_inner(&state, &headers, &body, ip).await {
         Ok(r) => r,
         Err(e) => internal_page(&state, e),

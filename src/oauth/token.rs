@@ -24,14 +24,29 @@ pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The client's address for throttling: the peer, or the forwarded one behind a trusted
-/// proxy.
-pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    crate::throttle::client_ip(
-        peer.ip(),
-        header_str(headers, "x-forwarded-for"),
-        &state.settings.server.trusted_proxies,
-    )
+/// The client's address for throttling: the TCP peer, or the forwarded one when the peer
+/// is a trusted proxy (an extractor, so every handler derives it the same way).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl axum::extract::FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        Ok(ClientIp(crate::throttle::client_ip(
+            peer,
+            header_str(&parts.headers, "x-forwarded-for"),
+            &state.settings.server.trusted_proxies,
+        )))
+    }
 }
 
 /// Refuses bodies that are not form-encoded (JSON at the token endpoint is a client bug).
@@ -53,7 +68,7 @@ pub fn require_form(headers: &HeaderMap) -> Result<(), AppError> {
 
 async fn token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -86,7 +101,6 @@ async fn token(
             grants::refresh_token(&state, &client, &params).await,
         ),
         "client_credentials" => {
-            let ip = client_ip(&state, &headers, peer);
             let authorization = header_str(&headers, header::AUTHORIZATION.as_str());
             (
                 "client_credentials",
