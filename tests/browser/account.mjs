@@ -14,20 +14,9 @@
 //       {"revoked": "<ID>", "listed": <the page still lists the id>}
 // Exits non-zero with a message on stderr on any failure; the whole run is bounded by
 // ACCOUNT_TIMEOUT_MS (default 30000).
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const TIMEOUT_MS = Number(process.env.ACCOUNT_TIMEOUT_MS) || 30_000;
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 function usage(message) {
   process.stderr.write(
@@ -73,12 +62,7 @@ async function submitAndLoad(page, button) {
 }
 
 async function run({ accountUrl, username, password, revoke }) {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: remaining(),
-  });
+  const browser = await launchChromium(remaining());
   try {
     const context = await browser.newContext();
     const page = await context.newPage();

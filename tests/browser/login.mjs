@@ -15,23 +15,12 @@
 // (the page that prints is the real URL the browser landed on, query string and all).
 // Exits non-zero with a message on stderr on any failure; the whole run is bounded by
 // LOGIN_TIMEOUT_MS (default 20000).
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const TIMEOUT_MS = Number(process.env.LOGIN_TIMEOUT_MS) || 20_000;
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // The registered client's redirect URI origin, and what it "answers".
 const CLIENT_ORIGIN = 'http://localhost:8080';
 const CALLBACK_BODY = '<!doctype html><title>callback</title><p>callback</p>';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 function usage(message) {
   process.stderr.write(
@@ -71,12 +60,7 @@ const deadline = Date.now() + TIMEOUT_MS;
 const remaining = () => Math.max(500, deadline - Date.now());
 
 async function run({ authorizeUrl, username, password, screenshot, remember }) {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: remaining(),
-  });
+  const browser = await launchChromium(remaining());
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
