@@ -68,16 +68,17 @@ impl Store {
         now: i64,
         ttl: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        with_db!(&self.db, |w, _r, _pg| sqlx::query(
             "INSERT INTO authorization_requests (id_hash, request_json, created_at, expires_at)
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(id_hash)
         .bind(json)
         .bind(now)
         .bind(now.saturating_add(ttl))
-        .execute(&self.pool)
-        .await?;
+        .execute(w)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
@@ -87,22 +88,27 @@ impl Store {
         id_hash: &[u8],
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT request_json FROM authorization_requests WHERE id_hash = ? AND expires_at > ?",
+        let row: Option<(String,)> = with_db!(&self.db, |_w, r, _pg| {
+            sqlx::query_as(
+            "SELECT request_json FROM authorization_requests WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
         .bind(now)
-        .fetch_optional(&self.reader)
-        .await?;
+        .fetch_optional(r)
+        .await?
+        });
         Ok(row.map(|r| r.0))
     }
 
     /// Removes a pending request (after a successful sign-in).
     pub async fn delete_auth_request(&self, id_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM authorization_requests WHERE id_hash = ?")
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await?;
+        with_db!(&self.db, |w, _r, _pg| sqlx::query(
+            "DELETE FROM authorization_requests WHERE id_hash = $1"
+        )
+        .bind(id_hash)
+        .execute(w)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
@@ -115,19 +121,19 @@ impl Store {
         now: i64,
         ttl: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        with_db!(&self.db, |w, _r, _pg| sqlx::query(
             "INSERT INTO sso_sessions (id_hash, user_id, auth_time, generation, persistent,
                  created_at, expires_at)
-             VALUES (?1, ?2, ?3, (SELECT generation FROM users WHERE id = ?2), ?4, ?5, ?6)",
+             VALUES ($1, $2, $3, (SELECT generation FROM users WHERE id = $2), $4, $3, $5)",
         )
         .bind(id_hash)
         .bind(user_id)
         .bind(now)
         .bind(persistent)
-        .bind(now)
         .bind(now.saturating_add(ttl))
-        .execute(&self.pool)
-        .await?;
+        .execute(w)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
@@ -138,37 +144,41 @@ impl Store {
         id_hash: &[u8],
         now: i64,
     ) -> Result<Option<SsoSession>, StoreError> {
-        Ok(sqlx::query_as::<_, SsoSession>(
+        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<
+            _,
+            SsoSession,
+        >(
             "SELECT s.user_id, s.auth_time, s.persistent, s.expires_at
              FROM sso_sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id_hash = ? AND s.ended_at IS NULL AND s.expires_at > ?
-               AND u.disabled = 0 AND s.generation = u.generation",
+             WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2
+               AND u.disabled = FALSE AND s.generation = u.generation",
         )
         .bind(id_hash)
         .bind(now)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(r)
+        .await?))
     }
 
     /// Ends an SSO session.
     pub async fn end_session(&self, id_hash: &[u8], now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE sso_sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL",
+        let done = with_db!(&self.db, |w, _r, _pg| sqlx::query(
+            "UPDATE sso_sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL",
         )
         .bind(now)
         .bind(id_hash)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        .execute(w)
+        .await?
+        .rows_affected());
+        Ok(done > 0)
     }
 
     /// Stores a new authorization code.
     pub async fn create_code(&self, code: NewCode<'_>) -> Result<(), StoreError> {
         let g = code.grant;
-        sqlx::query(
+        with_db!(&self.db, |w, _r, _pg| sqlx::query(
             "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, user_id, scope,
                  nonce, code_challenge, auth_time, generation, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(code.code_hash)
         .bind(&g.client_id)
@@ -181,38 +191,40 @@ impl Store {
         .bind(g.generation)
         .bind(code.now)
         .bind(g.expires_at)
-        .execute(&self.pool)
-        .await?;
+        .execute(w)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
     /// Consumes a code atomically: of two concurrent calls exactly one gets
     /// [`CodeUse::Fresh`]. A replay revokes the family the first exchange started.
     pub async fn consume_code(&self, code_hash: &[u8], now: i64) -> Result<CodeUse, StoreError> {
-        let fresh = sqlx::query_as::<_, CodeGrant>(
-            "UPDATE authorization_codes SET consumed_at = ?
-             WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?
+        // a conditional UPDATE: SQLite's single writer, or PostgreSQL's row lock (a
+        // concurrent second UPDATE waits, re-reads the row and finds it consumed)
+        let fresh = with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, CodeGrant>(
+            "UPDATE authorization_codes SET consumed_at = $1
+             WHERE code_hash = $2 AND consumed_at IS NULL AND expires_at > $1
              RETURNING client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time,
                  generation, expires_at",
         )
         .bind(now)
         .bind(code_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(w)
+        .await?);
         if let Some(grant) = fresh {
             return Ok(CodeUse::Fresh(grant));
         }
         // mark the replay first: an exchange still creating its family sees the mark and
         // creates the family revoked (see `create_family`)
-        let used: Option<(Option<String>,)> = sqlx::query_as(
-            "UPDATE authorization_codes SET replayed_at = ?
-             WHERE code_hash = ? AND consumed_at IS NOT NULL RETURNING family_id",
+        let used: Option<(Option<String>,)> = with_db!(&self.db, |w, _r, _pg| sqlx::query_as(
+            "UPDATE authorization_codes SET replayed_at = $1
+             WHERE code_hash = $2 AND consumed_at IS NOT NULL RETURNING family_id",
         )
         .bind(now)
         .bind(code_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(w)
+        .await?);
         match used {
             Some((family,)) => {
                 if let Some(family) = family {

@@ -1,9 +1,58 @@
-//! Persistence: SQLite through sqlx. Every query lives here; callers get typed rows.
+//! Persistence: SQLite (the embedded default) or PostgreSQL (several instances on one
+//! database), through sqlx. Every query lives here; callers get typed rows.
+//!
+//! Each query is written once with `$N` placeholders (which sqlx's SQLite driver accepts
+//! too) and portable SQL; [`with_db!`] type-checks and runs it against whichever backend
+//! the store holds. The few statements that differ (refresh rotation, batch updates) pick
+//! their text by backend. The guarantees are the same on both: a code is consumed once
+//! and a refresh token rotated once across every process on the database, by conditional
+//! `UPDATE … RETURNING` statements (row locks in PostgreSQL, the single writer in SQLite),
+//! never by in-process locks.
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
+
+/// Runs `$body` against the store's backend. In the body `$w` is the pool that writes,
+/// `$r` the pool that reads (the same pool on PostgreSQL) and `$pg` whether the backend is
+/// PostgreSQL. The body is compiled once per backend, so the query code is written once.
+macro_rules! with_db {
+    ($db:expr, |$w:ident, $r:ident, $pg:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite {
+                writer: $w,
+                reader: $r,
+            } => {
+                #[allow(unused_variables)]
+                let $pg = false;
+                $body
+            }
+            $crate::store::Db::Postgres($w) => {
+                #[allow(unused_variables)]
+                let $r = $w;
+                #[allow(unused_variables)]
+                let $pg = true;
+                $body
+            }
+        }
+    };
+}
+
+/// Serialises appends to `revocation_events` until the transaction ends (PostgreSQL only;
+/// SQLite has one writer): pollers read "seq > last seen", so rows must become visible in
+/// seq order. Take it before any row lock in the transaction (one lock order: no
+/// deadlocks).
+macro_rules! lock_event_log {
+    ($tx:expr, $pg:expr) => {
+        if $pg {
+            sqlx::query("SELECT pg_advisory_xact_lock(7261123)")
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
 
 mod events;
 mod flows;
@@ -50,59 +99,82 @@ impl StoreError {
     }
 }
 
+/// The connection pools of one backend.
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    /// SQLite in WAL mode.
+    Sqlite {
+        /// the one connection that writes: SQLite has one writer at a time, and queueing
+        /// writers here (fairly, without sleeping) beats letting them spin on SQLITE_BUSY
+        writer: SqlitePool,
+        /// connections for reads (WAL readers never block the writer)
+        reader: SqlitePool,
+    },
+    /// PostgreSQL: one pool for reads and writes (row locks make writers safe).
+    Postgres(PgPool),
+}
+
+/// Which database a store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` URLs.
+    Sqlite,
+    /// `postgres://` and `postgresql://` URLs.
+    Postgres,
+}
+
 /// Handle to the database (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// the one connection that writes: SQLite has one writer at a time, and queueing
-    /// writers here (fairly, without sleeping) beats letting them spin on SQLITE_BUSY
-    pool: SqlitePool,
-    /// connections for reads (WAL readers never block the writer)
-    reader: SqlitePool,
+    db: Db,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
     family_event_ttl: i64,
 }
 
 impl Store {
-    /// Opens (creating if absent) the database at `url` and applies the migrations.
+    /// Opens the database at `url` (`sqlite:` or `postgres://`), creating a SQLite file if
+    /// absent, and applies the migrations.
     ///
     /// SQLite runs in WAL mode with `synchronous=NORMAL`: a crash of the process loses
-    /// nothing committed, and readers never block the writer.
+    /// nothing committed, and readers never block the writer. PostgreSQL gets a pool of
+    /// `max_connections` connections shared by reads and writes.
     pub async fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::BadUrl(
-                url.to_string(),
-                "only sqlite:// URLs are supported by this build".into(),
-            ));
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::BadUrl(url.to_string(), e.to_string()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            // 1 MiB of page cache per connection (SQLite's default is 2 MiB): the hot
-            // data is small, and the OS page cache is shared
-            .pragma("cache_size", "-1024");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await?;
-        Ok(Store {
-            pool,
-            reader,
+        let db = match Store::backend_of(url) {
+            Some(Backend::Sqlite) => open_sqlite(url, max_connections).await?,
+            Some(Backend::Postgres) => open_postgres(url, max_connections).await?,
+            None => {
+                return Err(StoreError::BadUrl(
+                    url.to_string(),
+                    "expected sqlite:… or postgres://…".into(),
+                ))
+            }
+        };
+        let store = Store {
+            db,
             family_event_ttl: 86_400,
-        })
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The backend a URL selects, if any.
+    pub fn backend_of(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// The backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Sets how long family revocations stay in the event log (the access-token lifetime).
@@ -111,33 +183,95 @@ impl Store {
         self
     }
 
-    /// Applies pending migrations from `migrations/`.
+    /// Applies pending migrations (`migrations/sqlite/` or `migrations/postgres/`, compiled
+    /// into the binary). Safe with several instances starting at once: sqlx serialises
+    /// migrators (an advisory lock on PostgreSQL, the write lock on SQLite).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        match &self.db {
+            Db::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await?,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
         Ok(())
     }
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
+        with_db!(&self.db, |_w, r, _pg| sqlx::query("SELECT 1")
+            .execute(r)
+            .await
+            .is_ok())
     }
 
-    /// The underlying pool (for metrics and tests).
+    /// The SQLite writer pool (for tests; panics on PostgreSQL).
+    #[doc(hidden)]
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        match &self.db {
+            Db::Sqlite { writer, .. } => writer,
+            Db::Postgres(_) => panic!("Store::pool is SQLite only"),
+        }
     }
 
-    /// (pool, open connections, idle connections) of the writer and the readers.
-    pub fn pool_usage(&self) -> [(&'static str, u32, usize); 2] {
-        [
-            ("writer", self.pool.size(), self.pool.num_idle()),
-            ("reader", self.reader.size(), self.reader.num_idle()),
-        ]
+    /// (pool, open connections, idle connections) of each pool.
+    pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize)> {
+        match &self.db {
+            Db::Sqlite { writer, reader } => vec![
+                ("writer", writer.size(), writer.num_idle()),
+                ("reader", reader.size(), reader.num_idle()),
+            ],
+            Db::Postgres(pool) => vec![("postgres", pool.size(), pool.num_idle())],
+        }
     }
 
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
-        self.reader.close().await;
-        self.pool.close().await;
+        match &self.db {
+            Db::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
     }
+}
+
+async fn open_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::BadUrl(url.to_string(), e.to_string()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        // 1 MiB of page cache per connection (SQLite's default is 2 MiB): the hot
+        // data is small, and the OS page cache is shared
+        .pragma("cache_size", "-1024");
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options.clone())
+        .await?;
+    // the schema must exist before readers open (a reader's first query could otherwise
+    // race the migration)
+    sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+    let reader = SqlitePoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await?;
+    Ok(Db::Sqlite { writer, reader })
+}
+
+async fn open_postgres(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::BadUrl(url.to_string(), e.to_string()))?
+        .application_name("authserver");
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections.max(2))
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await?;
+    Ok(Db::Postgres(pool))
 }

@@ -55,10 +55,10 @@ const PAT_COLUMNS: &str = "p.id, p.user_id, u.username, p.description, p.scope, 
 impl Store {
     /// Inserts a PAT.
     pub async fn create_pat(&self, new: &NewPat<'_>) -> Result<(), StoreError> {
-        sqlx::query(
+        with_db!(&self.db, |w, _r, _pg| sqlx::query(
             "INSERT INTO personal_access_tokens
                  (id, token_hash, user_id, description, scope, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new.id)
         .bind(new.token_hash)
@@ -67,8 +67,9 @@ impl Store {
         .bind(new.scope)
         .bind(new.created_at)
         .bind(new.expires_at)
-        .execute(&self.pool)
+        .execute(w)
         .await
+        .map(|done| done.rows_affected()))
         .map_err(|e| StoreError::on_unique(e, "personal access token"))?;
         Ok(())
     }
@@ -77,37 +78,43 @@ impl Store {
     pub async fn pat_by_hash(&self, token_hash: &[u8]) -> Result<Option<PatRow>, StoreError> {
         let sql = format!(
             "SELECT {PAT_COLUMNS} FROM personal_access_tokens p JOIN users u ON u.id = p.user_id
-             WHERE p.token_hash = ?"
+             WHERE p.token_hash = $1"
         );
-        Ok(sqlx::query_as::<_, PatRow>(&sql)
-            .bind(token_hash)
-            .fetch_optional(&self.reader)
-            .await?)
+        Ok(with_db!(&self.db, |_w, r, _pg| {
+            sqlx::query_as::<_, PatRow>(&sql)
+                .bind(token_hash)
+                .fetch_optional(r)
+                .await?
+        }))
     }
 
     /// The PAT with this id (revoked and expired ones included).
     pub async fn pat_by_id(&self, id: &str) -> Result<Option<PatRow>, StoreError> {
         let sql = format!(
             "SELECT {PAT_COLUMNS} FROM personal_access_tokens p JOIN users u ON u.id = p.user_id
-             WHERE p.id = ?"
+             WHERE p.id = $1"
         );
-        Ok(sqlx::query_as::<_, PatRow>(&sql)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?)
+        Ok(with_db!(&self.db, |_w, r, _pg| {
+            sqlx::query_as::<_, PatRow>(&sql)
+                .bind(id)
+                .fetch_optional(r)
+                .await?
+        }))
     }
 
     /// PATs of one user (or of everyone), by owner then creation time.
     pub async fn list_pats(&self, user_id: Option<i64>) -> Result<Vec<PatRow>, StoreError> {
         let sql = format!(
             "SELECT {PAT_COLUMNS} FROM personal_access_tokens p JOIN users u ON u.id = p.user_id
-             WHERE ?1 IS NULL OR p.user_id = ?1
+             WHERE $1 IS NULL OR p.user_id = $1
              ORDER BY u.username, p.created_at, p.id"
         );
-        Ok(sqlx::query_as::<_, PatRow>(&sql)
-            .bind(user_id)
-            .fetch_all(&self.reader)
-            .await?)
+        Ok(with_db!(&self.db, |_w, r, _pg| {
+            sqlx::query_as::<_, PatRow>(&sql)
+                .bind(user_id)
+                .fetch_all(r)
+                .await?
+        }))
     }
 
     /// Revokes a PAT (of `owner` only, when given) and tells every process. Returns the
@@ -119,28 +126,31 @@ impl Store {
         owner: Option<i64>,
         now: i64,
     ) -> Result<Option<PatRow>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE personal_access_tokens SET revoked_at = ?1
-             WHERE id = ?2 AND (?3 IS NULL OR user_id = ?3) AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() > 0 {
-            sqlx::query(
-                "INSERT INTO revocation_events (kind, subject, at, expires_at)
-                 VALUES ('pat', ?, ?, ?)",
+        with_db!(&self.db, |w, _r, pg| {
+            let mut tx = w.begin().await?;
+            lock_event_log!(tx, pg);
+            let done = sqlx::query(
+                "UPDATE personal_access_tokens SET revoked_at = $1
+                 WHERE id = $2 AND ($3 IS NULL OR user_id = $3) AND revoked_at IS NULL",
             )
-            .bind(id)
             .bind(now)
-            .bind(now.saturating_add(PAT_EVENT_TTL))
+            .bind(id)
+            .bind(owner)
             .execute(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
+            if done.rows_affected() > 0 {
+                sqlx::query(
+                    "INSERT INTO revocation_events (kind, subject, at, expires_at)
+                     VALUES ('pat', $1, $2, $3)",
+                )
+                .bind(id)
+                .bind(now)
+                .bind(now.saturating_add(PAT_EVENT_TTL))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
         let row = self.pat_by_id(id).await?;
         Ok(row.filter(|r| owner.is_none_or(|o| o == r.user_id)))
     }
@@ -148,26 +158,30 @@ impl Store {
     /// Revokes every live PAT of a user (when the user is disabled) and tells every
     /// process; returns how many were revoked.
     pub async fn revoke_user_pats(&self, user_id: i64, now: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO revocation_events (kind, subject, at, expires_at)
-             SELECT 'pat', id, ?1, ?2 FROM personal_access_tokens
-             WHERE user_id = ?3 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(now.saturating_add(PAT_EVENT_TTL))
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        let done = sqlx::query(
-            "UPDATE personal_access_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+        with_db!(&self.db, |w, _r, pg| {
+            let mut tx = w.begin().await?;
+            lock_event_log!(tx, pg);
+            sqlx::query(
+                "INSERT INTO revocation_events (kind, subject, at, expires_at)
+                 SELECT 'pat', id, $1, $2 FROM personal_access_tokens
+                 WHERE user_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(now.saturating_add(PAT_EVENT_TTL))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            let done = sqlx::query(
+                "UPDATE personal_access_tokens SET revoked_at = $1
+                 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// Writes last-use times (id, time); a time never moves back. One statement per 500
@@ -177,14 +191,20 @@ impl Store {
         for chunk in uses.chunks(500) {
             let json = serde_json::to_string(chunk)
                 .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))?;
-            sqlx::query(
+            with_db!(&self.db, |w, _r, pg| sqlx::query(if pg {
                 "UPDATE personal_access_tokens AS p SET last_used_at = u.at
-                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS at FROM json_each(?)) AS u
-                 WHERE p.id = u.id AND (p.last_used_at IS NULL OR p.last_used_at < u.at)",
-            )
+                 FROM (SELECT e ->> 0 AS id, CAST(e ->> 1 AS BIGINT) AS at
+                       FROM json_array_elements(CAST($1 AS json)) AS e) AS u
+                 WHERE p.id = u.id AND (p.last_used_at IS NULL OR p.last_used_at < u.at)"
+            } else {
+                "UPDATE personal_access_tokens AS p SET last_used_at = u.at
+                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS at FROM json_each($1)) AS u
+                 WHERE p.id = u.id AND (p.last_used_at IS NULL OR p.last_used_at < u.at)"
+            })
             .bind(json)
-            .execute(&self.pool)
-            .await?;
+            .execute(w)
+            .await?
+            .rows_affected());
         }
         Ok(())
     }

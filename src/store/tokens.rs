@@ -65,6 +65,89 @@ const REFRESH_COLUMNS: &str =
     "r.family_id, r.client_id, r.user_id, u.username, r.scope, r.auth_time,
     r.created_at, r.expires_at, r.spent_at, f.revoked_at";
 
+/// Revokes a family inside transaction `$tx` and logs the event (the event-log lock is
+/// taken first: see `lock_event_log!`).
+macro_rules! revoke_family_in {
+    ($tx:expr, $pg:expr, $family_id:expr, $now:expr, $ttl:expr) => {{
+        lock_event_log!($tx, $pg);
+        let changed = sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind($now)
+        .bind($family_id)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            sqlx::query(
+                "INSERT INTO revocation_events (kind, subject, at, expires_at)
+                 VALUES ('family', $1, $2, $3)",
+            )
+            .bind($family_id)
+            .bind($now)
+            .bind($now.saturating_add($ttl))
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+/// Inserts a refresh token (no parent) inside transaction `$tx`.
+macro_rules! insert_refresh {
+    ($tx:expr, $r:expr) => {{
+        let r: &NewRefresh<'_> = $r;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,
+                 auth_time, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(r.token_hash)
+        .bind(r.family_id)
+        .bind(r.client_id)
+        .bind(r.user_id)
+        .bind(r.scope)
+        .bind(r.auth_time)
+        .bind(r.now)
+        .bind(r.expires_at)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// The rotation fast path on SQLite, one statement: the successor is inserted only if its
+/// parent is live, and the trigger `refresh_tokens_spend_parent` spends the parent in the
+/// same statement (statements are atomic, and there is one writer).
+const ROTATE_SQLITE: &str = "INSERT INTO refresh_tokens (token_hash, family_id, client_id,
+         user_id, scope, auth_time, created_at, expires_at, parent_hash)
+     SELECT $1, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, $2, $3,
+         r.token_hash
+     FROM refresh_tokens r JOIN refresh_families f ON f.id = r.family_id
+     WHERE r.token_hash = $4 AND r.spent_at IS NULL AND r.client_id = $5
+       AND r.expires_at > $2 AND f.revoked_at IS NULL
+     RETURNING family_id, client_id, user_id,
+         (SELECT username FROM users WHERE users.id = user_id) AS username,
+         scope, auth_time, created_at, expires_at, NULL AS spent_at, NULL AS revoked_at";
+
+/// The rotation fast path on PostgreSQL, one statement: the row-locking UPDATE spends the
+/// parent only if it is live, and the INSERT adds the successor only for a parent it
+/// spent. Under READ COMMITTED a concurrent second UPDATE of the same row waits for the
+/// first to commit, re-reads the row, finds it spent and inserts nothing: exactly one
+/// winner, on any number of instances.
+const ROTATE_POSTGRES: &str = "WITH parent AS (
+         UPDATE refresh_tokens r SET spent_at = $2
+         WHERE r.token_hash = $4 AND r.spent_at IS NULL AND r.client_id = $5
+           AND r.expires_at > $2
+           AND EXISTS (SELECT 1 FROM refresh_families f
+                       WHERE f.id = r.family_id AND f.revoked_at IS NULL)
+         RETURNING r.token_hash, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time)
+     INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
+         created_at, expires_at, parent_hash)
+     SELECT $1, family_id, client_id, user_id, scope, auth_time, $2, $3, token_hash FROM parent
+     RETURNING family_id, client_id, user_id,
+         (SELECT username FROM users WHERE users.id = refresh_tokens.user_id) AS username,
+         scope, auth_time, created_at, expires_at, CAST(NULL AS BIGINT) AS spent_at,
+         CAST(NULL AS BIGINT) AS revoked_at";
+
 impl Store {
     /// Starts a family and stores its first refresh token, in one transaction. When the
     /// family comes from a code that was replayed meanwhile, it is born revoked (and
@@ -75,51 +158,62 @@ impl Store {
         first: &NewRefresh<'_>,
         code_hash: Option<&[u8]>,
     ) -> Result<bool, StoreError> {
-        let mut live = true;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO refresh_families (id, user_id, client_id, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(family_id)
-        .bind(first.user_id)
-        .bind(first.client_id)
-        .bind(first.now)
-        .execute(&mut *tx)
-        .await?;
-        insert_refresh(&mut tx, first).await?;
-        if let Some(code_hash) = code_hash {
-            let replayed: Option<(Option<i64>,)> = sqlx::query_as(
-                "UPDATE authorization_codes SET family_id = ? WHERE code_hash = ? RETURNING replayed_at",
+        let ttl = self.family_event_ttl;
+        with_db!(&self.db, |w, _r, pg| {
+            let mut live = true;
+            let mut tx = w.begin().await?;
+            sqlx::query(
+                "INSERT INTO refresh_families (id, user_id, client_id, created_at)
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(family_id)
-            .bind(code_hash)
-            .fetch_optional(&mut *tx)
+            .bind(first.user_id)
+            .bind(first.client_id)
+            .bind(first.now)
+            .execute(&mut *tx)
             .await?;
-            if let Some((Some(_),)) = replayed {
-                revoke_family_in(&mut tx, family_id, first.now, self.family_event_ttl).await?;
-                live = false;
+            insert_refresh!(tx, first);
+            if let Some(code_hash) = code_hash {
+                // the code's row lock (PostgreSQL) or the single writer (SQLite) orders
+                // this against a concurrent replay of the code (see `consume_code`)
+                let replayed: Option<(Option<i64>,)> = sqlx::query_as(
+                    "UPDATE authorization_codes SET family_id = $1 WHERE code_hash = $2
+                     RETURNING replayed_at",
+                )
+                .bind(family_id)
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((Some(_),)) = replayed {
+                    revoke_family_in!(tx, pg, family_id, first.now, ttl);
+                    live = false;
+                }
             }
-        }
-        tx.commit().await?;
-        Ok(live)
+            tx.commit().await?;
+            Ok(live)
+        })
     }
 
     /// Revokes a family: its refresh tokens stop working, and its access tokens fail
     /// validation (through the event log).
     pub async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        revoke_family_in(&mut tx, family_id, now, self.family_event_ttl).await?;
-        tx.commit().await?;
+        let ttl = self.family_event_ttl;
+        with_db!(&self.db, |w, _r, pg| {
+            let mut tx = w.begin().await?;
+            revoke_family_in!(tx, pg, family_id, now, ttl);
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// Whether a family is revoked (unknown families count as revoked).
     pub async fn family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
-        let row: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT revoked_at FROM refresh_families WHERE id = ?")
-                .bind(family_id)
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<(Option<i64>,)> = with_db!(&self.db, |_w, r, _pg| sqlx::query_as(
+            "SELECT revoked_at FROM refresh_families WHERE id = $1"
+        )
+        .bind(family_id)
+        .fetch_optional(r)
+        .await?);
         Ok(!matches!(row, Some((None,))))
     }
 
@@ -128,16 +222,20 @@ impl Store {
         let sql = format!(
             "SELECT {REFRESH_COLUMNS} FROM refresh_tokens r
              JOIN refresh_families f ON f.id = r.family_id JOIN users u ON u.id = r.user_id
-             WHERE r.token_hash = ?"
+             WHERE r.token_hash = $1"
         );
-        Ok(sqlx::query_as::<_, RefreshInfo>(&sql)
-            .bind(token_hash)
-            .fetch_optional(&self.reader)
-            .await?)
+        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<
+            _,
+            RefreshInfo,
+        >(&sql)
+        .bind(token_hash)
+        .fetch_optional(r)
+        .await?))
     }
 
     /// Rotates a refresh token atomically: of concurrent presentations of one live token
-    /// exactly one wins; the others see a spent token (reuse, or a sibling within `grace`).
+    /// exactly one wins, across every process on the database; the others see a spent
+    /// token (reuse, or a sibling within `grace`).
     pub async fn rotate_refresh(
         &self,
         old_hash: &[u8],
@@ -147,134 +245,77 @@ impl Store {
         grace: i64,
         lifetime: i64,
     ) -> Result<Rotation, StoreError> {
-        // fast path, one statement: the successor is inserted only if its parent is live,
-        // and the trigger `refresh_tokens_spend_parent` spends the parent in the same
-        // statement (statements are atomic, and there is one writer)
-        let rotated = sqlx::query_as::<_, RefreshInfo>(
-            "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,
-                 auth_time, created_at, expires_at, parent_hash)
-             SELECT ?1, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, ?2, ?3,
-                 r.token_hash
-             FROM refresh_tokens r JOIN refresh_families f ON f.id = r.family_id
-             WHERE r.token_hash = ?4 AND r.spent_at IS NULL AND r.client_id = ?5
-               AND r.expires_at > ?2 AND f.revoked_at IS NULL
-             RETURNING family_id, client_id, user_id,
-                 (SELECT username FROM users WHERE users.id = user_id) AS username,
-                 scope, auth_time, created_at, expires_at, NULL AS spent_at, NULL AS revoked_at",
-        )
-        .bind(new_hash)
-        .bind(now)
-        .bind(now.saturating_add(lifetime))
-        .bind(old_hash)
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(info) = rotated {
-            return Ok(Rotation::Rotated(info));
-        }
-        // slow path: unknown, expired, other client, revoked, or spent (reuse or grace)
-        let mut tx = self.pool.begin().await?;
-        // the UPDATE takes SQLite's write lock first, so everything after it in this
-        // transaction sees the latest state
-        let spent = sqlx::query(
-            "UPDATE refresh_tokens SET spent_at = ?1
-             WHERE token_hash = ?2 AND spent_at IS NULL AND client_id = ?3 AND expires_at > ?1",
-        )
-        .bind(now)
-        .bind(old_hash)
-        .bind(client_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let sql = format!(
+        let ttl = self.family_event_ttl;
+        let select = format!(
             "SELECT {REFRESH_COLUMNS} FROM refresh_tokens r
              JOIN refresh_families f ON f.id = r.family_id JOIN users u ON u.id = r.user_id
-             WHERE r.token_hash = ?"
+             WHERE r.token_hash = $1"
         );
-        let Some(info) = sqlx::query_as::<_, RefreshInfo>(&sql)
-            .bind(old_hash)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(Rotation::Invalid);
-        };
-        if info.revoked_at.is_some() || info.client_id != client_id || info.expires_at <= now {
-            tx.commit().await?;
-            return Ok(Rotation::Invalid);
-        }
-        if !spent {
-            let spent_at = info.spent_at.unwrap_or(now);
-            if grace <= 0 || now.saturating_sub(spent_at) > grace {
-                revoke_family_in(&mut tx, &info.family_id, now, self.family_event_ttl).await?;
-                tx.commit().await?;
-                return Ok(Rotation::Reused {
-                    family_id: info.family_id,
-                });
+        with_db!(&self.db, |w, _r, pg| {
+            let rotated =
+                sqlx::query_as::<_, RefreshInfo>(if pg { ROTATE_POSTGRES } else { ROTATE_SQLITE })
+                    .bind(new_hash)
+                    .bind(now)
+                    .bind(now.saturating_add(lifetime))
+                    .bind(old_hash)
+                    .bind(client_id)
+                    .fetch_optional(w)
+                    .await?;
+            if let Some(info) = rotated {
+                return Ok(Rotation::Rotated(info));
             }
-        }
-        insert_refresh(
-            &mut tx,
-            &NewRefresh {
-                token_hash: new_hash,
-                family_id: &info.family_id,
-                client_id,
-                user_id: info.user_id,
-                scope: &info.scope,
-                auth_time: info.auth_time,
-                now,
-                expires_at: now.saturating_add(lifetime),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Rotation::Rotated(info))
-    }
-}
-
-async fn revoke_family_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    family_id: &str,
-    now: i64,
-    ttl: i64,
-) -> Result<(), StoreError> {
-    let changed = sqlx::query(
-        "UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(family_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if changed > 0 {
-        sqlx::query("INSERT INTO revocation_events (kind, subject, at, expires_at) VALUES ('family', ?, ?, ?)")
-            .bind(family_id)
+            // slow path: unknown, expired, other client, revoked, or spent (reuse or grace)
+            let mut tx = w.begin().await?;
+            // the UPDATE takes SQLite's write lock (PostgreSQL: the row's lock) first, so
+            // everything after it in this transaction sees the latest state
+            let spent = sqlx::query(
+                "UPDATE refresh_tokens SET spent_at = $1
+                 WHERE token_hash = $2 AND spent_at IS NULL AND client_id = $3
+                   AND expires_at > $1",
+            )
             .bind(now)
-            .bind(now.saturating_add(ttl))
-            .execute(&mut **tx)
-            .await?;
+            .bind(old_hash)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            let Some(info) = sqlx::query_as::<_, RefreshInfo>(&select)
+                .bind(old_hash)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Rotation::Invalid);
+            };
+            if info.revoked_at.is_some() || info.client_id != client_id || info.expires_at <= now {
+                tx.commit().await?;
+                return Ok(Rotation::Invalid);
+            }
+            if !spent {
+                let spent_at = info.spent_at.unwrap_or(now);
+                if grace <= 0 || now.saturating_sub(spent_at) > grace {
+                    revoke_family_in!(tx, pg, &info.family_id, now, ttl);
+                    tx.commit().await?;
+                    return Ok(Rotation::Reused {
+                        family_id: info.family_id,
+                    });
+                }
+            }
+            insert_refresh!(
+                tx,
+                &NewRefresh {
+                    token_hash: new_hash,
+                    family_id: &info.family_id,
+                    client_id,
+                    user_id: info.user_id,
+                    scope: &info.scope,
+                    auth_time: info.auth_time,
+                    now,
+                    expires_at: now.saturating_add(lifetime),
+                }
+            );
+            tx.commit().await?;
+            Ok(Rotation::Rotated(info))
+        })
     }
-    Ok(())
-}
-
-async fn insert_refresh(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    r: &NewRefresh<'_>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
-             created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(r.token_hash)
-    .bind(r.family_id)
-    .bind(r.client_id)
-    .bind(r.user_id)
-    .bind(r.scope)
-    .bind(r.auth_time)
-    .bind(r.now)
-    .bind(r.expires_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -51,45 +51,50 @@ impl Store {
     pub async fn create_user(&self, new: &NewUser, now: i64) -> Result<User, StoreError> {
         let sql = format!(
             "INSERT INTO users (username, password_hash, name, email, admin, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {USER_COLUMNS}"
         );
-        sqlx::query_as::<_, User>(&sql)
+        with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, User>(&sql)
             .bind(&new.username)
             .bind(&new.password_hash)
             .bind(&new.name)
             .bind(&new.email)
             .bind(new.admin)
             .bind(now)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| StoreError::on_unique(e, &format!("user {:?}", new.username)))
+            .fetch_one(w)
+            .await)
+        .map_err(|e| StoreError::on_unique(e, &format!("user {:?}", new.username)))
     }
 
     /// The user with this name, if any.
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
-        Ok(sqlx::query_as::<_, User>(&sql)
-            .bind(username)
-            .fetch_optional(&self.reader)
-            .await?)
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, User>(
+            &sql
+        )
+        .bind(username)
+        .fetch_optional(r)
+        .await?))
     }
 
     /// The user with this id, if any.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-        Ok(sqlx::query_as::<_, User>(&sql)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?)
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, User>(
+            &sql
+        )
+        .bind(id)
+        .fetch_optional(r)
+        .await?))
     }
 
     /// All users, by name.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-        Ok(sqlx::query_as::<_, User>(&sql)
-            .fetch_all(&self.reader)
-            .await?)
+        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, User>(
+            &sql
+        )
+        .fetch_all(r)
+        .await?))
     }
 
     /// Replaces a user's password hash and kills every token issued before `now`.
@@ -100,17 +105,17 @@ impl Store {
         now: i64,
     ) -> Result<User, StoreError> {
         let sql = format!(
-            "UPDATE users SET password_hash = ?, not_before = ?, generation = generation + 1, updated_at = ?
-             WHERE username = ? RETURNING {USER_COLUMNS}"
+            "UPDATE users SET password_hash = $1, not_before = $2, generation = generation + 1,
+                 updated_at = $2
+             WHERE username = $3 RETURNING {USER_COLUMNS}"
         );
-        let user = sqlx::query_as::<_, User>(&sql)
+        let user = with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, User>(&sql)
             .bind(password_hash)
             .bind(now)
-            .bind(now)
             .bind(username)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
+            .fetch_optional(w)
+            .await?)
+        .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
         self.end_user_grants(user.id, now).await?;
         Ok(user)
     }
@@ -123,17 +128,16 @@ impl Store {
         now: i64,
     ) -> Result<User, StoreError> {
         let sql = if disabled {
-            format!("UPDATE users SET disabled = 1, not_before = ?1, generation = generation + 1, updated_at = ?2 WHERE username = ?3 RETURNING {USER_COLUMNS}")
+            format!("UPDATE users SET disabled = TRUE, not_before = $1, generation = generation + 1, updated_at = $1 WHERE username = $2 RETURNING {USER_COLUMNS}")
         } else {
-            format!("UPDATE users SET disabled = 0, updated_at = ?2 WHERE username = ?3 RETURNING {USER_COLUMNS}")
+            format!("UPDATE users SET disabled = FALSE, updated_at = $1 WHERE username = $2 RETURNING {USER_COLUMNS}")
         };
-        let user = sqlx::query_as::<_, User>(&sql)
-            .bind(now)
+        let user = with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, User>(&sql)
             .bind(now)
             .bind(username)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
+            .fetch_optional(w)
+            .await?)
+        .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
         if disabled {
             self.end_user_grants(user.id, now).await?;
             // a disabled user's personal access tokens die for good (enabling the user
@@ -149,28 +153,34 @@ impl Store {
     /// Revokes every refresh family and ends every SSO session of a user, and tells every
     /// process's user cache.
     async fn end_user_grants(&self, user_id: i64, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO revocation_events (kind, subject, at, expires_at)
-             SELECT 'user', username, ?1, ?1 + 86400 FROM users WHERE id = ?2",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE refresh_families SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE sso_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL")
+        with_db!(&self.db, |w, _r, pg| {
+            let mut tx = w.begin().await?;
+            lock_event_log!(tx, pg);
+            sqlx::query(
+                "INSERT INTO revocation_events (kind, subject, at, expires_at)
+                 SELECT 'user', username, $1, $1 + 86400 FROM users WHERE id = $2",
+            )
             .bind(now)
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+            sqlx::query(
+                "UPDATE refresh_families SET revoked_at = $1
+                 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE sso_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL",
+            )
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 }
