@@ -204,6 +204,7 @@ impl Store {
 
     /// The SQLite writer pool (for tests; panics on PostgreSQL).
     #[doc(hidden)]
+    #[allow(clippy::panic)]
     pub fn pool(&self) -> &SqlitePool {
         match &self.db {
             Db::Sqlite { writer, .. } => writer,
