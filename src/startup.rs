@@ -130,7 +130,7 @@ impl Application {
             secure_cookies: issuer.scheme() == "https",
             revocations: Arc::new(revocations),
             credentials: Arc::new(CredentialCache::new()),
-            throttle: Arc::new(Throttle::default()),
+            throttle: Arc::new(Throttle::new(store.clone())),
             settings: Arc::new(settings),
             store,
             keys: Arc::new(keys),

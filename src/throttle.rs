@@ -6,40 +6,36 @@
 //! at [`MAX_LOCK`]; once a lock expires one attempt is let through, and only its failure
 //! locks again, so a victim is never locked out for longer than the cap by a past attack.
 //! A success resets the user's count.
+//!
+//! The counters live in the database (`login_throttle`), so every instance on one
+//! database sees the same counts and locks: an attacker gains nothing by spreading
+//! guesses over instances. Each process keeps the locks it has seen in memory, so a flood
+//! against a locked key is refused without touching the database.
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+
+use crate::store::{Store, StoreError};
 
 /// Failures before locking.
 pub const LIMIT: u32 = 10;
 /// Longest lock, seconds (15 minutes).
 pub const MAX_LOCK: i64 = 900;
-/// Slots idle this long are forgotten.
-const IDLE: i64 = 86_400;
+/// Most locks remembered in memory (beyond it, expired ones are dropped).
 const MAX_SLOTS: usize = 200_000;
 
-#[derive(Debug, Clone, Default)]
-struct Slot {
-    failures: u32,
-    locked_until: i64,
-    last: i64,
-}
-
-/// The throttle of one process.
-#[derive(Debug, Default)]
+/// The failed-password throttle (shared through the database).
+#[derive(Debug)]
 pub struct Throttle {
-    slots: Mutex<HashMap<String, Slot>>,
+    store: Store,
+    /// key → locked until (the locks this process has seen)
+    locks: Mutex<HashMap<String, i64>>,
 }
 
 /// An admitted attempt: report its outcome with [`Throttle::succeeded`].
 #[derive(Debug)]
 pub struct Attempt {
     keys: Vec<String>,
-}
-
-fn lock_secs(failures: u32) -> i64 {
-    let n = failures.saturating_sub(LIMIT).min(20);
-    (1i64 << n).min(MAX_LOCK)
 }
 
 /// Throttle key of a user name.
@@ -53,60 +49,98 @@ pub fn ip_key(ip: IpAddr) -> String {
 }
 
 impl Throttle {
-    /// Admits an attempt for all `keys`, or says how many seconds to wait.
-    pub fn begin(&self, keys: Vec<String>, now: i64) -> Result<Attempt, u64> {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        let wait = keys
-            .iter()
-            .filter_map(|k| slots.get(k))
-            .map(|s| s.locked_until.saturating_sub(now))
+    /// A throttle counting in `store`.
+    pub fn new(store: Store) -> Throttle {
+        Throttle {
+            store,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn remembered_wait(&self, keys: &[String], now: i64) -> i64 {
+        let locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        keys.iter()
+            .filter_map(|k| locks.get(k))
+            .map(|until| until.saturating_sub(now))
             .max()
-            .unwrap_or(0);
-        if wait > 0 {
-            return Err(wait as u64);
-        }
-        if slots.len() >= MAX_SLOTS {
-            slots.retain(|_, s| s.failures >= LIMIT || now.saturating_sub(s.last) < 60);
-        }
-        for k in &keys {
-            let slot = slots.entry(k.clone()).or_default();
-            slot.failures = slot.failures.saturating_add(1);
-            slot.last = now;
-            if slot.failures >= LIMIT {
-                slot.locked_until = now.saturating_add(lock_secs(slot.failures));
-            }
-        }
-        Ok(Attempt { keys })
-    }
-
-    /// The attempt's password was right: undo its count, reset the user's.
-    pub fn succeeded(&self, attempt: Attempt) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        for k in attempt.keys {
-            if k.starts_with("u:") {
-                slots.remove(&k);
-            } else if let Some(slot) = slots.get_mut(&k) {
-                slot.failures = slot.failures.saturating_sub(1);
-                if slot.failures < LIMIT {
-                    slot.locked_until = 0;
-                }
-            }
-        }
-    }
-
-    /// Seconds a key is still locked (0 if not).
-    pub fn locked_for(&self, key: &str, now: i64) -> i64 {
-        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots
-            .get(key)
-            .map(|s| s.locked_until.saturating_sub(now).max(0))
             .unwrap_or(0)
     }
 
-    /// Forgets idle slots.
+    fn remember(&self, key: &str, until: i64, now: i64) {
+        if until <= now {
+            return;
+        }
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if locks.len() >= MAX_SLOTS {
+            locks.retain(|_, u| *u > now);
+        }
+        locks.insert(key.to_string(), until);
+    }
+
+    /// Admits an attempt for all `keys` (`Ok(Ok(_))`), or says how many seconds to wait
+    /// (`Ok(Err(secs))`).
+    pub async fn begin(
+        &self,
+        keys: Vec<String>,
+        now: i64,
+    ) -> Result<Result<Attempt, u64>, StoreError> {
+        let wait = self.remembered_wait(&keys, now);
+        if wait > 0 {
+            return Ok(Err(wait as u64));
+        }
+        let wait = self.store.throttle_wait(&keys, now).await?;
+        if wait > 0 {
+            return Ok(Err(wait as u64));
+        }
+        let mut counted: Vec<&String> = Vec::with_capacity(keys.len());
+        for key in &keys {
+            match self
+                .store
+                .throttle_count(key, now, i64::from(LIMIT), MAX_LOCK)
+                .await?
+            {
+                Some((_, until)) => {
+                    self.remember(key, until, now);
+                    counted.push(key);
+                }
+                None => {
+                    // locked by a concurrent attempt since the check: take back ours
+                    for k in counted {
+                        self.store.throttle_undo(k, i64::from(LIMIT)).await?;
+                    }
+                    let wait = self.store.throttle_wait(&keys, now).await?.max(1);
+                    return Ok(Err(wait as u64));
+                }
+            }
+        }
+        Ok(Ok(Attempt { keys }))
+    }
+
+    /// The attempt's password was right: undo its count, reset the user's.
+    pub async fn succeeded(&self, attempt: Attempt) -> Result<(), StoreError> {
+        for k in &attempt.keys {
+            if k.starts_with("u:") {
+                self.store.throttle_reset(k).await?;
+            } else {
+                self.store.throttle_undo(k, i64::from(LIMIT)).await?;
+            }
+        }
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        for k in &attempt.keys {
+            locks.remove(k);
+        }
+        Ok(())
+    }
+
+    /// Seconds a key is still locked (0 if not).
+    pub async fn locked_for(&self, key: &str, now: i64) -> Result<i64, StoreError> {
+        self.store.throttle_wait(&[key.to_string()], now).await
+    }
+
+    /// Forgets expired locks (the database rows go with the housekeeping batches).
     pub fn purge(&self, now: i64) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.retain(|_, s| now.saturating_sub(s.last) < IDLE || s.locked_until > now);
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.retain(|_, until| *until > now);
     }
 }
 
@@ -135,30 +169,47 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[ipnet::Ip
 mod tests {
     use super::*;
 
-    #[test]
-    fn ten_failures_lock_with_bounded_exponential_backoff() {
-        let t = Throttle::default();
+    #[tokio::test]
+    async fn ten_failures_lock_with_bounded_exponential_backoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let t = Throttle::new(Store::open(&url, 2).await.unwrap());
         let keys = || vec![user_key("alice")];
+        let admit = |r: Result<Result<Attempt, u64>, StoreError>| r.unwrap().unwrap();
+        let refuse = |r: Result<Result<Attempt, u64>, StoreError>| r.unwrap().unwrap_err();
         for _ in 0..9 {
-            t.begin(keys(), 1000).unwrap();
+            admit(t.begin(keys(), 1000).await);
         }
         // the 10th attempt is admitted and locks the key before its hash runs
-        t.begin(keys(), 1000).unwrap();
-        assert_eq!(t.begin(keys(), 1000).unwrap_err(), 1);
+        admit(t.begin(keys(), 1000).await);
+        assert_eq!(refuse(t.begin(keys(), 1000).await), 1);
         // after the lock one attempt gets through; its failure doubles the lock
-        t.begin(keys(), 1001).unwrap();
-        assert_eq!(t.begin(keys(), 1001).unwrap_err(), 2);
+        admit(t.begin(keys(), 1001).await);
+        assert_eq!(refuse(t.begin(keys(), 1001).await), 2);
         let mut now = 1003;
         for _ in 0..30 {
-            t.begin(keys(), now).unwrap();
-            now += t.locked_for(&user_key("alice"), now);
+            admit(t.begin(keys(), now).await);
+            now += t.locked_for(&user_key("alice"), now).await.unwrap();
         }
-        assert_eq!(t.locked_for(&user_key("alice"), now - MAX_LOCK), MAX_LOCK);
+        assert_eq!(
+            t.locked_for(&user_key("alice"), now - MAX_LOCK)
+                .await
+                .unwrap(),
+            MAX_LOCK
+        );
         // a success resets the user
-        let a = t.begin(keys(), now).unwrap();
-        t.succeeded(a);
-        assert_eq!(t.locked_for(&user_key("alice"), now), 0);
-        t.begin(keys(), now).unwrap();
+        let a = admit(t.begin(keys(), now).await);
+        t.succeeded(a).await.unwrap();
+        assert_eq!(t.locked_for(&user_key("alice"), now).await.unwrap(), 0);
+        admit(t.begin(keys(), now).await);
+        // a second process on the same database sees the same counts
+        let other = Throttle::new(Store::open(&url, 2).await.unwrap());
+        for _ in 0..8 {
+            admit(t.begin(vec![user_key("bob")], now).await);
+        }
+        admit(other.begin(vec![user_key("bob")], now).await);
+        admit(other.begin(vec![user_key("bob")], now).await);
+        assert_eq!(refuse(t.begin(vec![user_key("bob")], now).await), 1);
     }
 
     #[test]

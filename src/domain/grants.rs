@@ -219,12 +219,19 @@ pub async fn client_credentials(
         .is_some_and(|u| state.credentials.hit(&fingerprint, u, now));
     if !cached {
         let pending = state.credentials.pending(&fingerprint);
-        let outcome = *pending
-            .get_or_init(|| async {
-                let attempt = state.throttle.begin(
-                    vec![throttle::user_key(&basic.user), throttle::ip_key(client_ip)],
-                    now,
-                )?;
+        let outcome = pending
+            .get_or_try_init(|| async {
+                let attempt = match state
+                    .throttle
+                    .begin(
+                        vec![throttle::user_key(&basic.user), throttle::ip_key(client_ip)],
+                        now,
+                    )
+                    .await?
+                {
+                    Ok(attempt) => attempt,
+                    Err(wait) => return Ok::<_, crate::store::StoreError>(Err(wait)),
+                };
                 let ok = password::verify_async(
                     basic.password.clone(),
                     user.as_ref().map(|u| u.password_hash.clone()),
@@ -232,16 +239,17 @@ pub async fn client_credentials(
                 .await;
                 match &user {
                     Some(u) if ok && !u.disabled => {
-                        state.throttle.succeeded(attempt);
+                        state.throttle.succeeded(attempt).await?;
                         state.credentials.insert(fingerprint, u, now);
-                        Ok(true)
+                        Ok(Ok(true))
                     }
-                    _ => Ok(false),
+                    _ => Ok(Ok(false)),
                 }
             })
-            .await;
+            .await
+            .copied();
         state.credentials.finished(&fingerprint, &pending);
-        match outcome {
+        match outcome? {
             Ok(true) => {}
             Ok(false) => {
                 tracing::info!(target: "authserver::audit", client = %client.client_id, "client_credentials sign-in failed");

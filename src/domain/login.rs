@@ -29,7 +29,7 @@ pub async fn check_password(
     ip: IpAddr,
 ) -> Result<PasswordCheck, AppError> {
     let keys = vec![throttle::user_key(username), throttle::ip_key(ip)];
-    let attempt = match state.throttle.begin(keys, state.now()) {
+    let attempt = match state.throttle.begin(keys, state.now()).await? {
         Ok(a) => a,
         Err(wait) => {
             crate::metrics::throttled("login");
@@ -48,7 +48,7 @@ pub async fn check_password(
     .await;
     match user {
         Some(u) if verified && !u.disabled => {
-            state.throttle.succeeded(attempt);
+            state.throttle.succeeded(attempt).await?;
             Ok(PasswordCheck::Verified(u))
         }
         _ => {

@@ -473,10 +473,14 @@ async fn change_password_inner(
         return refuse(capitalised(&e)).await;
     }
     // the current password is a password check like any other: throttled
-    let attempt = match state.throttle.begin(
-        vec![throttle::user_key(&user.username), throttle::ip_key(ip)],
-        state.now(),
-    ) {
+    let attempt = match state
+        .throttle
+        .begin(
+            vec![throttle::user_key(&user.username), throttle::ip_key(ip)],
+            state.now(),
+        )
+        .await?
+    {
         Ok(a) => a,
         Err(wait) => return Ok(throttled_page(state, wait)),
     };
@@ -486,7 +490,7 @@ async fn change_password_inner(
         tracing::info!(target: "authserver::audit", user = %user.username, "password change refused: wrong current password");
         return refuse("The current password is wrong.".into()).await;
     }
-    state.throttle.succeeded(attempt);
+    state.throttle.succeeded(attempt).await?;
     let hash = password::hash_async(new.to_string())
         .await
         .map_err(AppError::Internal)?;

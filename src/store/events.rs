@@ -92,6 +92,9 @@ impl Store {
             "DELETE FROM sso_sessions WHERE id_hash IN
                (SELECT id_hash FROM sso_sessions
                 WHERE expires_at < $1 OR ended_at < $1 - 86400 LIMIT $2)",
+            "DELETE FROM login_throttle WHERE key IN
+               (SELECT key FROM login_throttle
+                WHERE last < $1 - 86400 AND locked_until < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM refresh_families WHERE id IN

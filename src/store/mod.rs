@@ -58,6 +58,7 @@ mod events;
 mod flows;
 mod keys;
 mod pats;
+mod throttle;
 mod tokens;
 mod users;
 
