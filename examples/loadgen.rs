@@ -3,6 +3,10 @@
 //!
 //! `cargo run --release --example loadgen -- <issuer> <refresh|code> <connections> <seconds> <secret> <user> <password>`
 //! `cargo run --release --example loadgen -- <issuer> <mint-refresh|mint-codes> <count> 0 <secret> <user> <password>`
+//!
+//! With `TARGETS=http://127.0.0.1:8081,http://127.0.0.1:8082` the measured refresh loop of
+//! connection i talks to target i mod n (several instances behind one issuer); sign-ins
+//! and code exchanges still go to the issuer.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -233,8 +237,15 @@ async fn main() {
 
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
+    let targets: Vec<String> = std::env::var("TARGETS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|t| t.trim().trim_end_matches('/').to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
     let mut tasks = Vec::new();
-    for (client, codes) in prepared {
+    for (i, (client, codes)) in prepared.into_iter().enumerate() {
+        let target = targets.get(i % targets.len().max(1)).cloned();
         let issuer = issuer.clone();
         let secret = secret.clone();
         let mode = mode.clone();
@@ -268,10 +279,14 @@ async fn main() {
                 // a full client library costs the machine's second core as much as the
                 // server's work does
                 let url = url::Url::parse(&issuer).expect("issuer URL");
+                let base = match &target {
+                    Some(t) => url::Url::parse(t).expect("target URL"),
+                    None => url.clone(),
+                };
                 let host = format!(
                     "{}:{}",
-                    url.host_str().unwrap_or("127.0.0.1"),
-                    url.port_or_known_default().unwrap_or(80)
+                    base.host_str().unwrap_or("127.0.0.1"),
+                    base.port_or_known_default().unwrap_or(80)
                 );
                 let path = format!("{}/api/token", url.path().trim_end_matches('/'));
                 let mut conn = RawConn::connect(&host).await;
