@@ -84,7 +84,10 @@ mod tls;
 #[cfg(not(authserver_pg_tests))]
 #[test]
 fn postgresql_suite_skipped() {
-    eprintln!(
+    use std::io::Write;
+    // straight to stderr, not through eprintln!, which the test harness captures
+    let _ = writeln!(
+        std::io::stderr(),
         "PostgreSQL suite skipped: set AUTHSERVER_TEST_POSTGRES_URL=postgres://user@host:port/db \
          to run it (the user must be allowed to CREATE DATABASE; `.ci/postgres.sh start` \
          starts a throwaway server and prints such a URL)"
