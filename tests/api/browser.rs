@@ -185,7 +185,7 @@ async fn a_real_browser_signs_in_and_lands_on_the_callback_with_a_code() {
     let (verifier, challenge) = pkce();
     let state = authserver::crypto::random_id();
     let nonce = authserver::crypto::random_id();
-    let screenshot = app.dir.path().join("login-page.png");
+    let screenshot = app.dir().join("login-page.png");
 
     let login = browser_login(
         &authorize_url(&app, &state, &nonce, &challenge),

@@ -1,8 +1,10 @@
 //! The configuration as the admin meets it: `authserver check-config` on real files.
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use tempfile::TempDir;
+
+use crate::helpers::authserver_command;
 
 const GOOD: &str = "authentication.client.ids = webApplicationPlatform, MAGICDRAW\n\
 authentication.redirect.uri.whitelist = http://localhost:8080/callback\n\
@@ -15,13 +17,8 @@ fn write(dir: &TempDir, text: &str) -> PathBuf {
 }
 
 fn check(path: &std::path::Path, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authserver"));
+    let mut cmd = authserver_command();
     cmd.arg("--config").arg(path).arg("check-config");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AUTHSERVER_") {
-            cmd.env_remove(k);
-        }
-    }
     cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::null());
     cmd.output().unwrap()
@@ -162,7 +159,7 @@ fn an_environment_variable_overrides_the_file() {
 fn the_config_file_can_be_chosen_with_authserver_config() {
     let dir = TempDir::new().unwrap();
     let path = write(&dir, &format!("{GOOD}authentication.code.expiry = 45\n"));
-    let o = Command::new(env!("CARGO_BIN_EXE_authserver"))
+    let o = authserver_command()
         .arg("check-config")
         .env("AUTHSERVER_CONFIG", &path)
         .output()

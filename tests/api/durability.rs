@@ -2,18 +2,17 @@
 //! code exchanges and refresh rotations, restarted on the same database, and every token a
 //! client received must still work (or have been rotated), with nothing half-written.
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sqlx::Row;
 
 use crate::helpers::lifecycle_helpers::field;
 use crate::helpers::{
-    hidden_field, jwt_parts, location, pkce_pair, query_param, test_key_path, CLIENT, REDIRECT,
-    SECRET,
+    authserver_command, fresh_database_url, hidden_field, is_sqlite_url, jwt_parts, location,
+    pkce_pair, query_param, test_key_path, Sql, CLIENT, REDIRECT, SECRET,
 };
 
 const USER: &str = "durable";
@@ -35,13 +34,8 @@ impl Server {
     async fn start(config: &Path, dir: &Path, base: &str) -> Server {
         for attempt in 0..20 {
             let log = std::fs::File::create(dir.join(format!("server-{attempt}.log"))).unwrap();
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_authserver"));
+            let mut cmd = authserver_command();
             cmd.arg("--config").arg(config).arg("serve");
-            for (k, _) in std::env::vars() {
-                if k.starts_with("AUTHSERVER_") {
-                    cmd.env_remove(k);
-                }
-            }
             let child = cmd
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
@@ -105,24 +99,22 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn write_config(dir: &Path, port: u16) -> (PathBuf, PathBuf) {
-    let db = dir.join("auth.db");
+fn write_config(dir: &Path, port: u16, database_url: &str) -> PathBuf {
     let text = format!(
         "server.address = 127.0.0.1\n\
          server.port = {port}\n\
          server.public.url = http://127.0.0.1:{port}\n\
-         database.url = sqlite://{db}\n\
+         database.url = {database_url}\n\
          authentication.client.ids = webApplicationPlatform, MAGICDRAW, twc-rest-api\n\
          authentication.redirect.uri.whitelist = {REDIRECT}\n\
          authentication.client.secret = {SECRET}\n\
          authentication.signing.key = {key}\n\
          logging.level = warn\n",
-        db = db.display(),
         key = test_key_path().display(),
     );
     let config = dir.join("authserver.properties");
     std::fs::write(&config, text).unwrap();
-    (config, db)
+    config
 }
 
 /// One sign-in and the refresh rotations that followed it.
@@ -308,32 +300,21 @@ async fn load(base: String, stop: Arc<AtomicBool>) -> Seen {
     seen
 }
 
-async fn open_db(path: &Path) -> sqlx::SqlitePool {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(false);
-    sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .unwrap()
-}
-
-/// Structural checks of the database file: SQLite's own integrity check, the foreign keys,
-/// and the invariants of rotation (each live family has exactly one unspent refresh token;
-/// every successor's parent exists and is spent; every exchanged code's family exists).
-async fn assert_consistent(db: &Path, when: &str) {
-    let pool = open_db(db).await;
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(integrity, "ok", "{when}: PRAGMA integrity_check");
-    let fk = sqlx::query("PRAGMA foreign_key_check")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    assert!(fk.is_empty(), "{when}: {} foreign key violations", fk.len());
+/// Structural checks of the database: with SQLite, its own integrity check of the file and
+/// the foreign keys (PostgreSQL enforces them on every statement); on both, the invariants
+/// of rotation (each live family has exactly one unspent refresh token; every successor's
+/// parent exists and is spent; every exchanged code's family exists).
+async fn assert_consistent(database_url: &str, when: &str) {
+    if is_sqlite_url(database_url) {
+        let integrity = Sql::new(database_url, "PRAGMA integrity_check")
+            .strings()
+            .await;
+        assert_eq!(integrity, ["ok"], "{when}: PRAGMA integrity_check");
+        let fk = Sql::new(database_url, "PRAGMA foreign_key_check")
+            .strings()
+            .await;
+        assert!(fk.is_empty(), "{when}: foreign key violations in {fk:?}");
+    }
     let checks = [
         (
             "refresh tokens whose family is missing",
@@ -359,25 +340,25 @@ async fn assert_consistent(db: &Path, when: &str) {
         ),
     ];
     for (what, sql) in checks {
-        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        let n = Sql::new(database_url, sql).i64().await;
         assert_eq!(n, 0, "{when}: {what}");
     }
-    pool.close().await;
 }
 
-/// The state of one refresh token in the database: (family revoked, token spent), or `None`
-/// when the row does not exist.
-async fn refresh_row(pool: &sqlx::SqlitePool, token: &str) -> Option<(bool, bool)> {
-    sqlx::query(
-        "SELECT f.revoked_at IS NOT NULL AS revoked, r.spent_at IS NOT NULL AS spent
+/// The state of one refresh token in the database: "<live|revoked> family, <unspent|spent>",
+/// or `None` when the row does not exist.
+async fn refresh_row(database_url: &str, token: &str) -> Option<String> {
+    Sql::new(
+        database_url,
+        "SELECT CASE WHEN f.revoked_at IS NULL THEN 'live' ELSE 'revoked' END || ' family, '
+             || CASE WHEN r.spent_at IS NULL THEN 'unspent' ELSE 'spent' END
          FROM refresh_tokens r JOIN refresh_families f ON f.id = r.family_id
-         WHERE r.token_hash = ?",
+         WHERE r.token_hash = $1",
     )
     .bind(authserver::crypto::token_hash(token))
-    .fetch_optional(pool)
+    .strings()
     .await
-    .unwrap()
-    .map(|row| (row.get::<bool, _>("revoked"), row.get::<bool, _>("spent")))
+    .pop()
 }
 
 async fn validate_status(base: &str, token: &str) -> u16 {
@@ -396,7 +377,8 @@ async fn tokens_issued_before_a_sigkill_survive_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let (config, db) = write_config(dir.path(), port);
+    let database_url = fresh_database_url(dir.path()).await;
+    let config = write_config(dir.path(), port, &database_url);
     let out = crate::helpers::run_cli(
         &config,
         &["user", "add", USER, "--password-stdin"],
@@ -427,24 +409,23 @@ async fn tokens_issued_before_a_sigkill_survive_the_restart() {
         "too little load to prove anything: {exchanges} exchanges, {refreshes} refreshes"
     );
 
-    // the file as the crash left it
-    assert_consistent(&db, "after SIGKILL").await;
+    // the database as the crash left it
+    assert_consistent(&database_url, "after SIGKILL").await;
     // every family the clients were told about is there, live; every last refresh token of a
     // chain without a refresh in flight is there, unspent
     let mut losses = Vec::new();
-    {
-        let pool = open_db(&db).await;
-        for chain in &chains {
-            match refresh_row(&pool, &chain.refresh_token).await {
-                Some((false, false)) => {}
-                Some((false, true)) if chain.in_flight => {}
-                other => losses.push(format!(
-                    "family {}: last refresh token in the database: {other:?} (in flight: {})",
-                    chain.family, chain.in_flight
-                )),
-            }
+    for chain in &chains {
+        match refresh_row(&database_url, &chain.refresh_token)
+            .await
+            .as_deref()
+        {
+            Some("live family, unspent") => {}
+            Some("live family, spent") if chain.in_flight => {}
+            other => losses.push(format!(
+                "family {}: last refresh token in the database: {other:?} (in flight: {})",
+                chain.family, chain.in_flight
+            )),
         }
-        pool.close().await;
     }
 
     let mut server = Server::start(&config, dir.path(), &base).await;
@@ -501,7 +482,7 @@ async fn tokens_issued_before_a_sigkill_survive_the_restart() {
         }
     }
     server.stop();
-    assert_consistent(&db, "after the restart").await;
+    assert_consistent(&database_url, "after the restart").await;
 
     let tokens_seen: usize = chains
         .iter()

@@ -1,21 +1,381 @@
-//! Test harness: the real server on a random port with a temporary SQLite database.
+//! Test harness: the real server on a random port with a database of its own.
+//!
+//! The same modules are compiled into two test binaries: `api` runs them against SQLite (a
+//! temporary file per test), `postgres` (`tests/postgres/main.rs`) against PostgreSQL (a
+//! fresh database per test on the server named by `AUTHSERVER_TEST_POSTGRES_URL`). Tests
+//! stay backend-neutral by getting database URLs from [`TestDb`] / [`fresh_database_url`]
+//! and reading or writing rows through [`Sql`] (`$1` placeholders, `TRUE`/`FALSE`).
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use authserver::clock::ManualClock;
 use authserver::config::Settings;
 use authserver::startup::Application;
 use authserver::state::AppState;
+use sqlx::{ConnectOptions, Connection, Row};
 use tempfile::TempDir;
 
 /// The client secret every test configuration uses.
 pub const SECRET: &str = "test-secret-0123456789";
 
+/// The variable naming the PostgreSQL server of the `postgres` suite, e.g.
+/// `postgres://authserver@127.0.0.1:55432/postgres`; its user creates a database per test.
+pub const POSTGRES_URL_ENV: &str = "AUTHSERVER_TEST_POSTGRES_URL";
+
 /// The pre-generated RSA key the tests sign with (one key for all tests: no key generation
 /// per test).
 pub fn test_key_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/signing-key.pem")
+}
+
+/// Whether this binary runs the suite against PostgreSQL (the `postgres` test binary) rather
+/// than SQLite (the `api` test binary).
+pub fn backend_is_postgres() -> bool {
+    env!("CARGO_CRATE_NAME") == "postgres"
+}
+
+/// Whether `url` names a SQLite database (as opposed to a PostgreSQL one).
+pub fn is_sqlite_url(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// A `database.url` for a new, empty database: `sqlite://<dir>/auth.db` with SQLite, a
+/// freshly created PostgreSQL database with PostgreSQL (never dropped: use [`TestDb`] for
+/// one that is).
+pub async fn fresh_database_url(dir: &Path) -> String {
+    if backend_is_postgres() {
+        create_postgres_database().await
+    } else {
+        sqlite_url(dir)
+    }
+}
+
+/// [`fresh_database_url`] for synchronous tests (not to be called from async code).
+pub fn fresh_database_url_blocking(dir: &Path) -> String {
+    if backend_is_postgres() {
+        std::thread::spawn(|| block_on(create_postgres_database()))
+            .join()
+            .expect("database creation")
+    } else {
+        sqlite_url(dir)
+    }
+}
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("auth.db").display())
+}
+
+/// Runs `fut` on a runtime of its own (for synchronous code and `Drop`).
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(fut)
+}
+
+/// The server URL from [`POSTGRES_URL_ENV`].
+fn postgres_server_url() -> String {
+    match std::env::var(POSTGRES_URL_ENV) {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "the PostgreSQL suite needs {POSTGRES_URL_ENV}=postgres://user@host:port/db \
+             at run time too (it was set when this binary was built)"
+        ),
+    }
+}
+
+/// `url` with its database replaced by `name` (the path, and any `dbname` parameter);
+/// other parameters are kept.
+fn with_database(url: &str, name: &str) -> String {
+    let mut parsed =
+        url::Url::parse(url).unwrap_or_else(|e| panic!("{POSTGRES_URL_ENV}={url}: {e}"));
+    parsed.set_path(&format!("/{name}"));
+    let query: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != "dbname")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    parsed.set_query(None);
+    if !query.is_empty() {
+        parsed.query_pairs_mut().extend_pairs(query);
+    }
+    parsed.to_string()
+}
+
+/// A connection to the server of [`POSTGRES_URL_ENV`] (its own database).
+async fn postgres_admin_connection() -> sqlx::PgConnection {
+    let url = postgres_server_url();
+    sqlx::PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_URL_ENV}={url}: {e}"))
+}
+
+/// Creates `authserver_t_<pid>_<counter>_<random>` on the PostgreSQL server; returns its URL.
+async fn create_postgres_database() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let random = {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one((n, std::time::SystemTime::now()))
+    };
+    let name = format!(
+        "authserver_t_{}_{n}_{:08x}",
+        std::process::id(),
+        random as u32
+    );
+    let mut conn = postgres_admin_connection().await;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+    let _ = conn.close().await;
+    with_database(&postgres_server_url(), &name)
+}
+
+/// Drops the PostgreSQL database of `url`, closing its connections; best effort.
+async fn drop_postgres_database(url: &str) {
+    let Some(name) = url::Url::parse(url)
+        .ok()
+        .map(|u| u.path().trim_start_matches('/').to_string())
+        .filter(|n| n.starts_with("authserver_t_"))
+    else {
+        return;
+    };
+    let drop = async {
+        let mut conn = sqlx::PgConnection::connect(&postgres_server_url()).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await
+    };
+    if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(10), drop).await {
+        eprintln!("(could not drop the test database {name}: {e})");
+    }
+}
+
+/// A test's database: a temporary directory (deleted on drop; the SQLite file lives there,
+/// and tests write other files there too) and the URL servers are configured with. Servers
+/// started with [`AppBuilder::same_database_as`] share it. A PostgreSQL database is dropped
+/// with the last reference, unless the test failed (to look at it).
+pub struct TestDb {
+    dir: TempDir,
+    url: String,
+}
+
+impl TestDb {
+    /// A new, empty database.
+    pub async fn new() -> Arc<TestDb> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = fresh_database_url(dir.path()).await;
+        Arc::new(TestDb { dir, url })
+    }
+    /// The temporary directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+    /// The `database.url`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if is_sqlite_url(&self.url) || std::thread::panicking() {
+            return;
+        }
+        let url = self.url.clone();
+        // a thread of its own: this may run inside the test's runtime
+        let _ = std::thread::spawn(move || block_on(drop_postgres_database(&url))).join();
+    }
+}
+
+/// A value for a `$N` placeholder of [`Sql`].
+#[derive(Clone, Debug)]
+pub enum SqlArg {
+    /// INTEGER / BIGINT
+    Int(i64),
+    /// INTEGER 0/1 / BOOLEAN
+    Bool(bool),
+    /// TEXT
+    Text(String),
+    /// BLOB / BYTEA
+    Bytes(Vec<u8>),
+}
+
+impl From<i64> for SqlArg {
+    fn from(v: i64) -> Self {
+        SqlArg::Int(v)
+    }
+}
+impl From<bool> for SqlArg {
+    fn from(v: bool) -> Self {
+        SqlArg::Bool(v)
+    }
+}
+impl From<&str> for SqlArg {
+    fn from(v: &str) -> Self {
+        SqlArg::Text(v.to_string())
+    }
+}
+impl From<String> for SqlArg {
+    fn from(v: String) -> Self {
+        SqlArg::Text(v)
+    }
+}
+impl From<Vec<u8>> for SqlArg {
+    fn from(v: Vec<u8>) -> Self {
+        SqlArg::Bytes(v)
+    }
+}
+impl From<&[u8]> for SqlArg {
+    fn from(v: &[u8]) -> Self {
+        SqlArg::Bytes(v.to_vec())
+    }
+}
+
+/// One SQL statement on the database at a URL, run on a short-lived connection of the
+/// driver the URL names (SQLite or PostgreSQL), apart from the server's pool. The SQL must
+/// suit both: `$1` placeholders, `TRUE`/`FALSE`, and BIGINT wherever an integer is read
+/// (`COUNT(*)` is one; cast literals and 32-bit expressions: `CAST(1 AS BIGINT)`).
+///
+/// ```ignore
+/// let admins = app.sql("SELECT COUNT(*) FROM users WHERE admin = $1").bind(true).i64().await;
+/// ```
+#[must_use = "the statement runs when exec, i64, i64s or strings is awaited"]
+pub struct Sql {
+    url: String,
+    sql: String,
+    args: Vec<SqlArg>,
+}
+
+enum SqlConnection {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+/// `sqlx::query(sql)` with `args` bound, for either driver.
+macro_rules! bound_query {
+    ($sql:expr, $args:expr) => {
+        $args
+            .iter()
+            .fold(sqlx::query($sql), |query, arg| match arg {
+                SqlArg::Int(v) => query.bind(*v),
+                SqlArg::Bool(v) => query.bind(*v),
+                SqlArg::Text(v) => query.bind(v.as_str()),
+                SqlArg::Bytes(v) => query.bind(v.as_slice()),
+            })
+    };
+}
+
+impl Sql {
+    /// `sql` on the database at `url`.
+    pub fn new(url: &str, sql: &str) -> Sql {
+        Sql {
+            url: url.to_string(),
+            sql: sql.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Binds the next `$N` placeholder.
+    pub fn bind(mut self, value: impl Into<SqlArg>) -> Sql {
+        self.args.push(value.into());
+        self
+    }
+
+    async fn connect(&self) -> SqlConnection {
+        let connected = if is_sqlite_url(&self.url) {
+            use std::str::FromStr;
+            match sqlx::sqlite::SqliteConnectOptions::from_str(&self.url) {
+                Ok(options) => options
+                    .create_if_missing(false)
+                    .busy_timeout(Duration::from_secs(10))
+                    .connect()
+                    .await
+                    .map(SqlConnection::Sqlite),
+                Err(e) => Err(e),
+            }
+        } else {
+            sqlx::PgConnection::connect(&self.url)
+                .await
+                .map(SqlConnection::Postgres)
+        };
+        connected.unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.url))
+    }
+
+    /// Runs the statement; returns the number of rows it changed.
+    pub async fn exec(self) -> u64 {
+        let result = match self.connect().await {
+            SqlConnection::Sqlite(mut conn) => {
+                let done = bound_query!(&self.sql, self.args)
+                    .execute(&mut conn)
+                    .await
+                    .map(|r| r.rows_affected());
+                let _ = conn.close().await;
+                done
+            }
+            SqlConnection::Postgres(mut conn) => {
+                let done = bound_query!(&self.sql, self.args)
+                    .execute(&mut conn)
+                    .await
+                    .map(|r| r.rows_affected());
+                let _ = conn.close().await;
+                done
+            }
+        };
+        result.unwrap_or_else(|e| panic!("{}: {e}", self.sql))
+    }
+
+    /// The first column of every row.
+    async fn column<T>(self) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
+        let values = match self.connect().await {
+            SqlConnection::Sqlite(mut conn) => {
+                let rows = bound_query!(&self.sql, self.args)
+                    .fetch_all(&mut conn)
+                    .await;
+                let _ = conn.close().await;
+                rows.and_then(|rows| rows.iter().map(|row| row.try_get::<T, _>(0)).collect())
+            }
+            SqlConnection::Postgres(mut conn) => {
+                let rows = bound_query!(&self.sql, self.args)
+                    .fetch_all(&mut conn)
+                    .await;
+                let _ = conn.close().await;
+                rows.and_then(|rows| rows.iter().map(|row| row.try_get::<T, _>(0)).collect())
+            }
+        };
+        values.unwrap_or_else(|e| panic!("{}: {e}", self.sql))
+    }
+
+    /// The integer of the one row the query returns.
+    pub async fn i64(self) -> i64 {
+        let sql = self.sql.clone();
+        match self.column::<i64>().await[..] {
+            [n] => n,
+            ref other => panic!("{sql}: {} rows, expected one", other.len()),
+        }
+    }
+
+    /// The first column of every row, integers.
+    pub async fn i64s(self) -> Vec<i64> {
+        self.column().await
+    }
+
+    /// The first column of every row, text.
+    pub async fn strings(self) -> Vec<String> {
+        self.column().await
+    }
 }
 
 /// A running server.
@@ -32,14 +392,15 @@ pub struct TestApp {
     pub clock: ManualClock,
     /// The properties file the server was configured from.
     pub config_path: PathBuf,
-    /// Temporary directory holding the database (deleted on drop).
-    pub dir: Arc<TempDir>,
+    /// The database and temporary directory (shared with apps started
+    /// [`AppBuilder::same_database_as`] this one).
+    pub db: Arc<TestDb>,
 }
 
 /// Builder for a test server's configuration.
 pub struct AppBuilder {
     lines: Vec<(String, String)>,
-    dir: Option<Arc<TempDir>>,
+    db: Option<Arc<TestDb>>,
     signing_key: bool,
 }
 
@@ -54,7 +415,7 @@ impl AppBuilder {
     pub fn new() -> Self {
         AppBuilder {
             lines: Vec::new(),
-            dir: None,
+            db: None,
             signing_key: true,
         }
     }
@@ -63,9 +424,9 @@ impl AppBuilder {
         self.lines.push((key.to_string(), value.to_string()));
         self
     }
-    /// Shares the database directory of another app.
+    /// Shares the database (and temporary directory) of another app.
     pub fn same_database_as(mut self, other: &TestApp) -> Self {
-        self.dir = Some(other.dir.clone());
+        self.db = Some(other.db.clone());
         self
     }
     /// Lets the server generate and store its own key instead of the fixture key.
@@ -75,12 +436,13 @@ impl AppBuilder {
     }
     /// Starts the server.
     pub async fn spawn(self) -> TestApp {
-        let dir = self
-            .dir
-            .unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("temp dir")));
+        let db = match self.db {
+            Some(db) => db,
+            None => TestDb::new().await,
+        };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
-        let mut text = base_properties(dir.path(), port);
+        let mut text = base_properties(db.url(), port);
         if self.signing_key {
             text.push_str(&format!(
                 "authentication.signing.key = {}\n",
@@ -90,7 +452,7 @@ impl AppBuilder {
         for (k, v) in &self.lines {
             text.push_str(&format!("{k} = {v}\n"));
         }
-        let config_path = dir.path().join(format!("authserver-{port}.properties"));
+        let config_path = db.dir().join(format!("authserver-{port}.properties"));
         std::fs::write(&config_path, &text).expect("write config");
         let loaded = Settings::from_str(&text, &config_path, &[]).expect("valid test config");
         let clock = ManualClock::new();
@@ -112,23 +474,22 @@ impl AppBuilder {
             state,
             clock,
             config_path,
-            dir,
+            db,
         }
     }
 }
 
-fn base_properties(dir: &Path, port: u16) -> String {
+fn base_properties(database_url: &str, port: u16) -> String {
     format!(
         "server.address = 127.0.0.1\n\
          server.port = {port}\n\
          server.public.url = http://127.0.0.1:{port}\n\
-         database.url = sqlite://{db}\n\
+         database.url = {database_url}\n\
          authentication.client.ids = webApplicationPlatform, MAGICDRAW, twc-rest-api\n\
          authentication.redirect.uri.whitelist = http://localhost:8080/callback, https://app.example.com/cb, http://127.0.0.1/native\n\
          authentication.client.secret = {SECRET}\n\
          authentication.client.permanent = twc-rest-api\n\
-         logging.level = warn\n",
-        db = dir.join("auth.db").display()
+         logging.level = warn\n"
     )
 }
 
@@ -138,6 +499,36 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// The temporary directory (deleted with the last app sharing it).
+    pub fn dir(&self) -> &Path {
+        self.db.dir()
+    }
+
+    /// The server's `database.url`.
+    pub fn database_url(&self) -> &str {
+        self.db.url()
+    }
+
+    /// A statement on the server's database (see [`Sql`]).
+    pub fn sql(&self, sql: &str) -> Sql {
+        Sql::new(self.database_url(), sql)
+    }
+
+    /// Runs a statement on the server's database; returns the number of rows it changed.
+    pub async fn sql_exec(&self, sql: &str) -> u64 {
+        self.sql(sql).exec().await
+    }
+
+    /// The integer of the one row a query on the server's database returns.
+    pub async fn sql_i64(&self, sql: &str) -> i64 {
+        self.sql(sql).i64().await
+    }
+
+    /// The first column, text, of every row a query on the server's database returns.
+    pub async fn sql_strings(&self, sql: &str) -> Vec<String> {
+        self.sql(sql).strings().await
+    }
+
     /// Absolute URL of a path under `/authentication`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
@@ -168,16 +559,23 @@ impl TestApp {
     }
 }
 
-/// Runs the `authserver` binary with `--config path`.
-pub fn run_cli(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+/// A command running the `authserver` binary without the test's `AUTHSERVER_*` variables
+/// (the server would read them as settings, and warns about unknown ones such as
+/// [`POSTGRES_URL_ENV`]).
+pub fn authserver_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_authserver"));
-    cmd.arg("--config").arg(config).args(args);
-    cmd.env_remove("AUTHSERVER_CONFIG");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AUTHSERVER_") {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AUTHSERVER_") {
             cmd.env_remove(k);
         }
     }
+    cmd
+}
+
+/// Runs the `authserver` binary with `--config path`.
+pub fn run_cli(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = authserver_command();
+    cmd.arg("--config").arg(config).args(args);
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -536,7 +934,7 @@ impl TestApp {
             state: self.state.clone(),
             clock: self.clock.clone(),
             config_path: self.config_path.clone(),
-            dir: self.dir.clone(),
+            db: self.db.clone(),
         }
     }
 }
@@ -721,11 +1119,10 @@ pub mod pat_helpers {
     pub async fn add_user_as(app: &TestApp, name: &str, password: &str, admin: bool) -> User {
         let user = app.add_user(name, password).await;
         if admin {
-            sqlx::query("UPDATE users SET admin = 1 WHERE id = ?")
+            app.sql("UPDATE users SET admin = TRUE WHERE id = $1")
                 .bind(user.id)
-                .execute(app.state.store.pool())
-                .await
-                .unwrap();
+                .exec()
+                .await;
             app.state.revocations.forget_user(name);
         }
         app.state.store.user_by_name(name).await.unwrap().unwrap()

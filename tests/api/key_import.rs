@@ -4,7 +4,7 @@
 //! clear line.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,7 +13,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{jwt_parts, AppBuilder, TestApp};
+use crate::helpers::{
+    authserver_command, fresh_database_url, fresh_database_url_blocking, jwt_parts, AppBuilder,
+    TestApp,
+};
 
 // RFC 7638 thumbprints of the fixture keys, computed with Python's `cryptography`
 // (independently of the server); see tests/fixtures/keys/generate.sh.
@@ -431,25 +434,20 @@ fn serve_fails(extra: &[(&str, &str)]) -> Failed {
     let mut text = format!(
         "server.address = 127.0.0.1\n\
          server.port = {port}\n\
-         database.url = sqlite://{db}\n\
+         database.url = {db}\n\
          authentication.client.ids = webApplicationPlatform\n\
          authentication.redirect.uri.whitelist = http://localhost:8080/callback\n\
          authentication.client.secret = s3cret-value-for-tests\n\
          logging.level = warn\n",
-        db = dir.path().join("auth.db").display()
+        db = fresh_database_url_blocking(dir.path())
     );
     for (k, v) in extra {
         text.push_str(&format!("{k} = {v}\n"));
     }
     let config = dir.path().join("authserver.properties");
     std::fs::write(&config, text).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authserver"));
+    let mut cmd = authserver_command();
     cmd.arg("--config").arg(&config).arg("serve");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AUTHSERVER_") {
-            cmd.env_remove(k);
-        }
-    }
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -604,13 +602,13 @@ async fn application_build_reports_the_same_error() {
     let text = format!(
         "server.address = 127.0.0.1\n\
          server.port = 0\n\
-         database.url = sqlite://{db}\n\
+         database.url = {db}\n\
          authentication.client.ids = webApplicationPlatform\n\
          authentication.redirect.uri.whitelist = http://localhost:8080/callback\n\
          authentication.client.secret = s3cret-value-for-tests\n\
          {PEM_KEY} = {key}\n\
          {ALGORITHM} = PS256\n",
-        db = dir.path().join("auth.db").display()
+        db = fresh_database_url(dir.path()).await
     );
     let path = dir.path().join("authserver.properties");
     let loaded = authserver::config::Settings::from_str(&text, &path, &[]).unwrap();

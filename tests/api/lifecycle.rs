@@ -113,10 +113,7 @@ async fn assert_rejected_everywhere(app: &TestApp, tokens: &Value, why: &str) {
 
 /// Rows in a table.
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(app.state.store.pool())
-        .await
-        .unwrap()
+    app.sql_i64(sql).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1052,10 +1049,7 @@ async fn housekeeping_purges_expired_codes_refresh_tokens_and_sessions_and_keeps
         1,
         "a spent refresh token stays until it expires (reuse detection)"
     );
-    let sessions: Vec<i64> = sqlx::query_scalar("SELECT expires_at FROM sso_sessions")
-        .fetch_all(app.state.store.pool())
-        .await
-        .unwrap();
+    let sessions = app.sql("SELECT expires_at FROM sso_sessions").i64s().await;
     assert!(
         !sessions.is_empty() && sessions.iter().all(|e| *e > now),
         "only live sessions are left: {sessions:?} (now {now})"

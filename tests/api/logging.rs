@@ -1,9 +1,9 @@
 //! The request log as an operator reads it: JSON lines, no secrets, no query strings.
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{test_key_path, SECRET};
+use crate::helpers::{authserver_command, fresh_database_url, test_key_path, SECRET};
 
 #[tokio::test]
 async fn json_logs_have_one_line_per_request_and_never_a_secret_or_query_string() {
@@ -14,21 +14,21 @@ async fn json_logs_have_one_line_per_request_and_never_a_secret_or_query_string(
         .unwrap()
         .port();
     let config = dir.path().join("authserver.properties");
+    let database_url = fresh_database_url(dir.path()).await;
     std::fs::write(
         &config,
         format!(
-            "server.port = {port}\ndatabase.url = sqlite://{}/a.db\n\
+            "server.port = {port}\ndatabase.url = {database_url}\n\
              authentication.client.ids = webApplicationPlatform\n\
              authentication.redirect.uri.whitelist = http://localhost:8080/callback\n\
              authentication.client.secret = {SECRET}\n\
              authentication.signing.key = {}\n\
              logging.format = json\nlogging.level = info\n",
-            dir.path().display(),
             test_key_path().display()
         ),
     )
     .unwrap();
-    let add = Command::new(env!("CARGO_BIN_EXE_authserver"))
+    let add = authserver_command()
         .args([
             "--config",
             config.to_str().unwrap(),
@@ -47,7 +47,7 @@ async fn json_logs_have_one_line_per_request_and_never_a_secret_or_query_string(
         })
         .unwrap();
     assert!(add.success());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authserver"))
+    let mut child = authserver_command()
         .args(["--config", config.to_str().unwrap(), "serve"])
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())

@@ -1,4 +1,5 @@
-//! Integration tests: one binary, the real server over real HTTP.
+//! Integration tests: one binary, the real server over real HTTP, on SQLite. The same
+//! modules make up `tests/postgres`, the suite on PostgreSQL: a new module goes into both.
 mod account;
 mod authorize_errors;
 mod browser;
@@ -22,3 +23,21 @@ mod pats;
 mod signin;
 mod sso;
 mod tls;
+
+/// `tests/postgres/main.rs` compiles every module of this suite.
+#[test]
+fn the_postgres_suite_has_every_module() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let postgres = std::fs::read_to_string(dir.join("postgres/main.rs")).unwrap();
+    for entry in std::fs::read_dir(dir.join("api")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".rs") && name != "main.rs" {
+            let declared = format!("#[path = \"../api/{name}\"]");
+            assert!(
+                postgres.contains(&declared),
+                "tests/postgres/main.rs lacks `{declared} mod {};`",
+                name.trim_end_matches(".rs")
+            );
+        }
+    }
+}

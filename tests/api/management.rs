@@ -251,10 +251,8 @@ async fn the_management_api_needs_a_management_pat_of_an_administrator() {
 
     // an administrator who is no longer one: their management PAT is refused
     assert_eq!(list(Some(mgmt.clone())).await.status(), 200);
-    sqlx::query("UPDATE users SET admin = 0 WHERE username = 'root'")
-        .execute(app.state.store.pool())
-        .await
-        .unwrap();
+    app.sql_exec("UPDATE users SET admin = FALSE WHERE username = 'root'")
+        .await;
     app.state.revocations.forget_user("root");
     oauth_error(list(Some(mgmt.clone())).await, 403, "insufficient_scope").await;
 }

@@ -52,20 +52,26 @@ async fn a_pat_from_the_cli_has_the_documented_format_and_is_stored_only_as_a_ha
     assert!(!token.contains(char::is_whitespace));
 
     // only the SHA-256 is in the database, nowhere the token
-    let (hash, id): (Vec<u8>, String) =
-        sqlx::query_as("SELECT token_hash, id FROM personal_access_tokens")
-            .fetch_one(app.state.store.pool())
-            .await
-            .unwrap();
-    assert_eq!(hash, authserver::crypto::token_hash(&token));
-    let dump: Vec<(String,)> = sqlx::query_as(
-        "SELECT id || description || scope || created_at || COALESCE(expires_at, '')
-         FROM personal_access_tokens",
-    )
-    .fetch_all(app.state.store.pool())
-    .await
-    .unwrap();
-    assert!(dump.iter().all(|(row,)| !row.contains(&token[4..])));
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM personal_access_tokens")
+            .await,
+        1
+    );
+    let id = app
+        .sql("SELECT id FROM personal_access_tokens WHERE token_hash = $1")
+        .bind(authserver::crypto::token_hash(&token))
+        .strings()
+        .await
+        .pop()
+        .expect("the row holds the token's SHA-256");
+    let dump = app
+        .sql_strings(
+            "SELECT id || description || scope || CAST(created_at AS TEXT)
+                 || COALESCE(CAST(expires_at AS TEXT), '')
+             FROM personal_access_tokens",
+        )
+        .await;
+    assert!(dump.iter().all(|row| !row.contains(&token[4..])));
     assert_eq!(id.len(), 16);
     assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
 

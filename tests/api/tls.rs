@@ -1,9 +1,9 @@
 //! Native HTTPS (rustls) and certificate reload on SIGHUP, against the real binary.
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{test_key_path, AppBuilder, SECRET};
+use crate::helpers::{authserver_command, fresh_database_url, test_key_path, AppBuilder, SECRET};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -71,18 +71,19 @@ async fn the_server_speaks_https_itself_when_ssl_is_enabled() {
 async fn unreadable_certificate_files_stop_the_start_with_a_message_naming_them() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("authserver.properties");
+    let database_url = fresh_database_url(dir.path()).await;
     std::fs::write(
         &config,
         format!(
-            "server.port = 0\ndatabase.url = sqlite://{}/a.db\nauthentication.client.ids = a\n\
+            "server.port = 0\ndatabase.url = {database_url}\nauthentication.client.ids = a\n\
              authentication.redirect.uri.whitelist = https://app.example.com/cb\n\
              authentication.client.secret = {SECRET}\nserver.ssl.enabled = true\n\
-             server.ssl.certificate = {0}/missing.pem\nserver.ssl.key = {0}/missing.key\n",
-            dir.path().display()
+             server.ssl.certificate = {dir}/missing.pem\nserver.ssl.key = {dir}/missing.key\n",
+            dir = dir.path().display()
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_authserver"))
+    let out = authserver_command()
         .arg("--config")
         .arg(&config)
         .arg("serve")
@@ -117,24 +118,24 @@ async fn sighup_reloads_the_certificate_without_dropping_connections() {
         .unwrap()
         .port();
     let config = dir.path().join("authserver.properties");
+    let database_url = fresh_database_url(dir.path()).await;
     std::fs::write(
         &config,
         format!(
-            "server.port = {port}\ndatabase.url = sqlite://{}/a.db\n\
+            "server.port = {port}\ndatabase.url = {database_url}\n\
              authentication.client.ids = a\n\
              authentication.redirect.uri.whitelist = https://app.example.com/cb\n\
              authentication.client.secret = {SECRET}\n\
              authentication.signing.key = {}\n\
              server.ssl.enabled = true\nserver.ssl.certificate = {}\nserver.ssl.key = {}\n\
              logging.level = warn\n",
-            dir.path().display(),
             test_key_path().display(),
             cert.display(),
             key.display()
         ),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_authserver"))
+    let child = authserver_command()
         .arg("--config")
         .arg(&config)
         .arg("serve")

@@ -1,0 +1,95 @@
+//! The integration suite of `tests/api` against PostgreSQL: the same modules, compiled into
+//! a second binary whose crate name (`postgres`) makes the harness give every test server a
+//! fresh PostgreSQL database (see `helpers::backend_is_postgres`).
+//!
+//! Built only when `AUTHSERVER_TEST_POSTGRES_URL` is set at build time (build.rs then sets
+//! `cfg(authserver_pg_tests)`); e.g. with the throwaway server of `.ci/postgres.sh`:
+//!
+//! ```sh
+//! export AUTHSERVER_TEST_POSTGRES_URL="$(.ci/postgres.sh start /tmp/authserver-pg)"
+//! cargo test --test postgres
+//! .ci/postgres.sh stop /tmp/authserver-pg
+//! ```
+#[cfg(authserver_pg_tests)]
+#[path = "../api/account.rs"]
+mod account;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/authorize_errors.rs"]
+mod authorize_errors;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/browser.rs"]
+mod browser;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/browser_account.rs"]
+mod browser_account;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/cli.rs"]
+mod cli;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/client_credentials.rs"]
+mod client_credentials;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/code_exchange.rs"]
+mod code_exchange;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/config_errors.rs"]
+mod config_errors;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/discovery.rs"]
+mod discovery;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/durability.rs"]
+mod durability;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/hostile.rs"]
+mod hostile;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/key_import.rs"]
+mod key_import;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/keys.rs"]
+mod keys;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/lifecycle.rs"]
+mod lifecycle;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/lockout.rs"]
+mod lockout;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/logging.rs"]
+mod logging;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/management.rs"]
+mod management;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/operations.rs"]
+mod operations;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/pats.rs"]
+mod pats;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/signin.rs"]
+mod signin;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/sso.rs"]
+mod sso;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/tls.rs"]
+mod tls;
+
+/// Without a server to test against, the suite is one test that says how to run it.
+#[cfg(not(authserver_pg_tests))]
+#[test]
+fn postgresql_suite_skipped() {
+    use std::io::Write;
+    // straight to stderr, not through eprintln!, which the test harness captures
+    let _ = writeln!(
+        std::io::stderr(),
+        "PostgreSQL suite skipped: set AUTHSERVER_TEST_POSTGRES_URL=postgres://user@host:port/db \
+         to run it (the user must be allowed to CREATE DATABASE; `.ci/postgres.sh start` \
+         starts a throwaway server and prints such a URL)"
+    );
+}
