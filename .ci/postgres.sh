@@ -86,13 +86,17 @@ start() {
 
   # The first free port from 55432 on (a stable URL spares cargo a rebuild: the URL is an
   # input of the build script). pg_ctl -w fails when the port is taken after all: next one.
+  # a test server need not survive a power cut; PG_DURABLE=1 keeps PostgreSQL's durable
+  # defaults (for benchmarks)
+  local speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [ -n "${PG_DURABLE:-}" ]; then speed=""; fi
   local port started=""
   for port in $(seq 55432 55531); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       continue
     fi
     if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-      -o "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c max_connections=300 $speed" \
       >&2; then
       started=1
       break

@@ -340,6 +340,8 @@ pub struct KeyManager {
     /// check (not the expiry or revocation checks) for a token already verified with a
     /// key that is still in the ring.
     verified: RwLock<HashMap<[u8; 32], VerifiedEntry>>,
+    /// when a token with an unknown kid last made this process re-read the keys
+    unknown_kid_reload: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 type VerifiedEntry = (String, Option<String>, Arc<[u8]>);
@@ -937,6 +939,7 @@ impl KeyManager {
             retention: i64::try_from(retention).unwrap_or(i64::MAX),
             ring: RwLock::new(Arc::new(KeyRing::default())),
             verified: RwLock::new(HashMap::new()),
+            unknown_kid_reload: tokio::sync::Mutex::new(None),
         };
         manager.ensure_active_key(now).await?;
         let ring = manager.build_ring(now).await?;
@@ -1052,6 +1055,42 @@ impl KeyManager {
             active: Some(active),
             jwks,
         }))
+    }
+
+    /// A token signed with a kid this process does not know may come from another
+    /// instance that has just rotated its key (`keys rotate` on a shared database): re-read
+    /// the keys before refusing it. At most one re-read a second, so tokens with made-up
+    /// kids cannot turn into database load. Returns whether the caller should verify
+    /// again (the ring was re-read now or within the last second).
+    pub async fn reload_for_unknown_kid(&self, now: i64) -> bool {
+        let mut last = self.unknown_kid_reload.lock().await;
+        if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            return true;
+        }
+        *last = Some(std::time::Instant::now());
+        match self.reload(now).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "re-reading the signing keys failed");
+                false
+            }
+        }
+    }
+
+    /// [`KeyRing::verify`] against the current ring, re-reading the keys once when the
+    /// token names a kid this process does not know (see
+    /// [`KeyManager::reload_for_unknown_kid`]).
+    pub async fn verify_fresh<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<(Option<String>, T), VerifyError> {
+        match self.ring().verify(token) {
+            Err(VerifyError::UnknownKey) if self.reload_for_unknown_kid(now).await => {
+                self.ring().verify(token)
+            }
+            other => other,
+        }
     }
 
     /// Verifies like [`KeyRing::verify`], remembering tokens that verified.

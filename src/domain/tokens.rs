@@ -342,13 +342,19 @@ struct AnyClaims {
 /// Checks a presented JWT: our signature, our issuer, not expired, user enabled and not
 /// reset since, family or PAT it descends from not revoked.
 pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
-    let (typ, claims): (Option<String>, AnyClaims) =
-        state.keys.verify_cached(token).map_err(|e| {
-            AppError::InvalidToken(match e {
-                VerifyError::Malformed => "the token is malformed".into(),
-                other => other.to_string(),
-            })
-        })?;
+    let verified = match state.keys.verify_cached(token) {
+        // another instance may have rotated the key a moment ago
+        Err(VerifyError::UnknownKey) if state.keys.reload_for_unknown_kid(state.now()).await => {
+            state.keys.verify_cached(token)
+        }
+        other => other,
+    };
+    let (typ, claims): (Option<String>, AnyClaims) = verified.map_err(|e| {
+        AppError::InvalidToken(match e {
+            VerifyError::Malformed => "the token is malformed".into(),
+            other => other.to_string(),
+        })
+    })?;
     let kind = match typ.as_deref() {
         Some(ACCESS_TYP) => TokenKind::Access,
         _ => TokenKind::Id,

@@ -126,7 +126,7 @@ async fn revoke(
         || AppError::UnauthorizedClient("the token was issued to another client".into());
     if looks_like_jwt(token) {
         // any token we signed, expired or not; revoking an expired one changes nothing
-        if let Ok((_, c)) = state.keys.ring().verify::<RevocableClaims>(token) {
+        if let Ok((_, c)) = state.keys.verify_fresh::<RevocableClaims>(token, now).await {
             if c.iss == state.issuer() && c.exp > now {
                 if !client.client_id.is_empty() && c.aud != client.client_id {
                     return Err(wrong_client());

@@ -203,16 +203,6 @@ impl Store {
             .is_ok())
     }
 
-    /// The SQLite writer pool (for tests; panics on PostgreSQL).
-    #[doc(hidden)]
-    #[allow(clippy::panic)]
-    pub fn pool(&self) -> &SqlitePool {
-        match &self.db {
-            Db::Sqlite { writer, .. } => writer,
-            Db::Postgres(_) => panic!("Store::pool is SQLite only"),
-        }
-    }
-
     /// (pool, open connections, idle connections) of each pool.
     pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize)> {
         match &self.db {

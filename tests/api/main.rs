@@ -18,6 +18,7 @@ mod lifecycle;
 mod lockout;
 mod logging;
 mod management;
+mod multi_instance;
 mod operations;
 mod pats;
 mod signin;

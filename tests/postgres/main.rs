@@ -65,6 +65,10 @@ mod logging;
 #[path = "../api/management.rs"]
 mod management;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/multi_instance.rs"]
+mod multi_instance;
+
+#[cfg(authserver_pg_tests)]
 #[path = "../api/operations.rs"]
 mod operations;
 #[cfg(authserver_pg_tests)]
