@@ -29,7 +29,11 @@ async fn metrics_count_requests_tokens_and_failures_for_loopback_callers() {
         "authserver_http_request_duration_seconds_bucket",
         "authserver_tokens_issued_total{grant=\"authorization_code\"}",
         "authserver_login_failures_total{kind=\"client_credentials\"}",
-        "authserver_db_connections{pool=\"writer\"",
+        if crate::helpers::backend_is_postgres() {
+            "authserver_db_connections{pool=\"postgres\""
+        } else {
+            "authserver_db_connections{pool=\"writer\""
+        },
     ] {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }
