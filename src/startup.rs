@@ -167,6 +167,7 @@ impl Application {
     {
         let state = self.state.clone();
         let reloader = tokio::spawn(reload_loop(state.clone()));
+        let listener = tokio::spawn(listen_loop(state.clone()));
         let janitor = tokio::spawn(housekeeping::run(state.clone()));
         let app = router(state.clone());
         tracing::info!(
@@ -206,6 +207,7 @@ impl Application {
             }
         };
         reloader.abort();
+        listener.abort();
         janitor.abort();
         // last-use times of PATs are kept in memory between flushes: write them now
         if let Err(e) = crate::domain::pat::flush_usage(&state).await {
@@ -238,6 +240,37 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
+}
+
+/// On PostgreSQL, applies other processes' changes as soon as they commit (`LISTEN`); the
+/// reload loop's poll stays as the fallback (and is all SQLite has).
+async fn listen_loop(state: AppState) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match state.store.listen_changes().await {
+            Ok(None) => return,
+            Ok(Some(mut listener)) => {
+                backoff = Duration::from_millis(500);
+                loop {
+                    match listener.recv().await {
+                        Ok(crate::store::Change::Keys) => {
+                            if let Err(e) = state.keys.reload(state.now()).await {
+                                tracing::warn!(error = %e, "reloading signing keys failed");
+                            }
+                        }
+                        Ok(crate::store::Change::Events) => state.sync_revocations().await,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "change notifications interrupted");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for change notifications"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(RELOAD_INTERVAL * 15);
     }
 }
 

@@ -71,7 +71,7 @@ impl Store {
 
     /// Retires the active key of `key.alg` and makes `key` the active one, atomically.
     pub async fn rotate_key(&self, key: &StoredKey, now: i64) -> Result<(), StoreError> {
-        with_db!(&self.db, |w, _r, _pg| {
+        with_db!(&self.db, |w, _r, pg| {
             let mut tx = w.begin().await?;
             sqlx::query(
                 "UPDATE signing_keys SET active = FALSE, retired_at = $1
@@ -92,6 +92,11 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::on_unique(e, &format!("key {}", key.kid)))?;
+            if pg {
+                sqlx::query("SELECT pg_notify('authserver_changes', 'keys')")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
         });
         Ok(())

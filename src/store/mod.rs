@@ -47,9 +47,12 @@ macro_rules! with_db {
 macro_rules! lock_event_log {
     ($tx:expr, $pg:expr) => {
         if $pg {
-            sqlx::query("SELECT pg_advisory_xact_lock(7261123)")
-                .execute(&mut *$tx)
-                .await?;
+            // and wake the other instances' listeners when the transaction commits
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(7261123), pg_notify('authserver_changes', 'events')",
+            )
+            .execute(&mut *$tx)
+            .await?;
         }
     };
 }
@@ -115,6 +118,32 @@ pub(crate) enum Db {
     Postgres(PgPool),
 }
 
+/// What a change notification is about (PostgreSQL `LISTEN authserver_changes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// New rows in `revocation_events`.
+    Events,
+    /// The signing keys changed.
+    Keys,
+}
+
+/// Change notifications from the other processes on a PostgreSQL database.
+#[derive(Debug)]
+pub struct ChangeListener(sqlx::postgres::PgListener);
+
+impl ChangeListener {
+    /// The next notification. The listener reconnects by itself after a lost connection
+    /// (notifications sent meanwhile are lost; the periodic poll covers them).
+    pub async fn recv(&mut self) -> Result<Change, StoreError> {
+        let n = self.0.recv().await?;
+        Ok(if n.payload() == "keys" {
+            Change::Keys
+        } else {
+            Change::Events
+        })
+    }
+}
+
 /// Which database a store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -167,6 +196,19 @@ impl Store {
             Some(Backend::Postgres)
         } else {
             None
+        }
+    }
+
+    /// Listens for other processes' changes (PostgreSQL only: SQLite has no notifications,
+    /// and its processes rely on the periodic poll).
+    pub async fn listen_changes(&self) -> Result<Option<ChangeListener>, StoreError> {
+        match &self.db {
+            Db::Sqlite { .. } => Ok(None),
+            Db::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen("authserver_changes").await?;
+                Ok(Some(ChangeListener(listener)))
+            }
         }
     }
 
