@@ -57,6 +57,7 @@ macro_rules! lock_event_log {
     };
 }
 
+mod batch;
 mod events;
 mod flows;
 mod keys;
@@ -90,6 +91,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// A batched statement failed as a whole; the operation should run on its own.
+    #[error("batched statement failed")]
+    BatchFailed,
 }
 
 impl StoreError {
@@ -157,6 +161,8 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// SQLite: refresh rotations are group-committed (see `batch`)
+    rotations: Option<tokio::sync::mpsc::Sender<batch::RotateRequest>>,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
     family_event_ttl: i64,
@@ -180,8 +186,13 @@ impl Store {
                 ))
             }
         };
+        let rotations = match &db {
+            Db::Sqlite { writer, .. } => Some(batch::start(writer.clone())),
+            Db::Postgres(_) => None,
+        };
         let store = Store {
             db,
+            rotations,
             family_event_ttl: 86_400,
         };
         store.migrate().await?;

@@ -251,18 +251,45 @@ impl Store {
              JOIN refresh_families f ON f.id = r.family_id JOIN users u ON u.id = r.user_id
              WHERE r.token_hash = $1"
         );
+        // fast path on SQLite: group-committed with the other rotations waiting for the
+        // writer (see `batch`)
+        let mut batched = false;
+        if let Some(rotations) = &self.rotations {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let request = super::batch::RotateRequest {
+                old_hash: old_hash.to_vec(),
+                client_id: client_id.to_string(),
+                new_hash: new_hash.to_vec(),
+                now,
+                expires_at: now.saturating_add(lifetime),
+                reply,
+            };
+            if rotations.send(request).await.is_ok() {
+                match answer.await {
+                    Ok(Ok(Some(info))) => return Ok(Rotation::Rotated(info)),
+                    Ok(Ok(None)) => batched = true,
+                    Ok(Err(StoreError::BatchFailed)) | Err(_) => {}
+                    Ok(Err(e)) => return Err(e),
+                }
+            }
+        }
         with_db!(&self.db, |w, _r, pg| {
-            let rotated =
-                sqlx::query_as::<_, RefreshInfo>(if pg { ROTATE_POSTGRES } else { ROTATE_SQLITE })
-                    .bind(new_hash)
-                    .bind(now)
-                    .bind(now.saturating_add(lifetime))
-                    .bind(old_hash)
-                    .bind(client_id)
-                    .fetch_optional(w)
-                    .await?;
-            if let Some(info) = rotated {
-                return Ok(Rotation::Rotated(info));
+            if !batched {
+                let rotated = sqlx::query_as::<_, RefreshInfo>(if pg {
+                    ROTATE_POSTGRES
+                } else {
+                    ROTATE_SQLITE
+                })
+                .bind(new_hash)
+                .bind(now)
+                .bind(now.saturating_add(lifetime))
+                .bind(old_hash)
+                .bind(client_id)
+                .fetch_optional(w)
+                .await?;
+                if let Some(info) = rotated {
+                    return Ok(Rotation::Rotated(info));
+                }
             }
             // slow path: unknown, expired, other client, revoked, or spent (reuse or grace)
             let mut tx = w.begin().await?;

@@ -1,0 +1,133 @@
+//! Group commit of refresh rotations on SQLite.
+//!
+//! SQLite has one writer, and every statement is a hand-off to its connection's thread
+//! plus a commit (a WAL append of every page it touched). Under load, rotations queue for
+//! the writer anyway; the batcher takes every rotation waiting when the writer comes free
+//! and runs them as one `INSERT … SELECT` over a `VALUES` list: one hand-off and one commit
+//! for the whole batch, and no waiting when there is no queue (a lone request is a batch
+//! of one). A rotation the batch did not perform (its parent was not live) is answered
+//! `None`, and its caller takes the single-request slow path (reuse, grace, invalid).
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::tokens::RefreshInfo;
+use super::StoreError;
+
+/// Most rotations in one statement (5 parameters each; far under SQLite's limit).
+const MAX_BATCH: usize = 64;
+
+/// One rotation waiting for the writer.
+pub(crate) struct RotateRequest {
+    pub(crate) old_hash: Vec<u8>,
+    pub(crate) client_id: String,
+    pub(crate) new_hash: Vec<u8>,
+    pub(crate) now: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) reply: oneshot::Sender<Result<Option<RefreshInfo>, StoreError>>,
+}
+
+/// Starts the batcher on the writer pool; rotations go through the returned sender.
+pub(crate) fn start(writer: SqlitePool) -> mpsc::Sender<RotateRequest> {
+    let (tx, rx) = mpsc::channel(4096);
+    tokio::spawn(run(writer, rx));
+    tx
+}
+
+async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<RotateRequest>) {
+    // a second presentation of a token already in the batch waits for the next batch
+    // (one statement must not see its own parent twice)
+    let mut deferred: Vec<RotateRequest> = Vec::new();
+    loop {
+        let mut waiting = std::mem::take(&mut deferred);
+        if waiting.is_empty() {
+            match rx.recv().await {
+                Some(first) => waiting.push(first),
+                None => return,
+            }
+        }
+        while waiting.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(req) => waiting.push(req),
+                Err(_) => break,
+            }
+        }
+        let mut batch: Vec<RotateRequest> = Vec::with_capacity(waiting.len());
+        for req in waiting {
+            if batch.iter().any(|b| b.old_hash == req.old_hash) {
+                deferred.push(req);
+            } else {
+                batch.push(req);
+            }
+        }
+        execute(&writer, batch).await;
+    }
+}
+
+async fn execute(writer: &SqlitePool, batch: Vec<RotateRequest>) {
+    let values = (0..batch.len())
+        .map(|i| {
+            let p = i * 5;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // the successor is inserted only for a live parent; the trigger
+    // `refresh_tokens_spend_parent` spends the parent in the same statement
+    let sql = format!(
+        "WITH q (new_hash, now, expires_at, old_hash, client_id) AS (VALUES {values})
+         INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,
+             auth_time, created_at, expires_at, parent_hash)
+         SELECT q.new_hash, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, q.now,
+             q.expires_at, r.token_hash
+         FROM q JOIN refresh_tokens r ON r.token_hash = q.old_hash
+             JOIN refresh_families f ON f.id = r.family_id
+         WHERE r.spent_at IS NULL AND r.client_id = q.client_id AND r.expires_at > q.now
+           AND f.revoked_at IS NULL
+         RETURNING parent_hash, family_id, client_id, user_id,
+             (SELECT username FROM users WHERE users.id = user_id) AS username,
+             scope, auth_time, created_at, expires_at, NULL AS spent_at, NULL AS revoked_at"
+    );
+    let mut query = sqlx::query_as::<_, BatchRow>(&sql);
+    for r in &batch {
+        query = query
+            .bind(r.new_hash.as_slice())
+            .bind(r.now)
+            .bind(r.expires_at)
+            .bind(r.old_hash.as_slice())
+            .bind(r.client_id.as_str());
+    }
+    match query.fetch_all(writer).await {
+        Ok(rows) => {
+            let mut rows: Vec<Option<BatchRow>> = rows.into_iter().map(Some).collect();
+            for req in batch {
+                let row = rows
+                    .iter_mut()
+                    .find(|r| r.as_ref().is_some_and(|r| r.parent_hash == req.old_hash))
+                    .and_then(Option::take);
+                let _ = req.reply.send(Ok(row.map(|r| r.info)));
+            }
+        }
+        Err(e) => {
+            // the statement as a whole failed (nothing was written): every caller
+            // retries on its own
+            tracing::warn!(error = %e, size = batch.len(), "batched refresh rotation failed");
+            for req in batch {
+                let _ = req.reply.send(Err(StoreError::BatchFailed));
+            }
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct BatchRow {
+    parent_hash: Vec<u8>,
+    #[sqlx(flatten)]
+    info: RefreshInfo,
+}
