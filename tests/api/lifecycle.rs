@@ -265,6 +265,65 @@ async fn one_refresh_token_presented_by_16_concurrent_requests_succeeds_exactly_
     );
 }
 
+/// Concurrent rotations of different families are group-committed on SQLite (one
+/// statement for all rotations waiting for the writer): each must get its own successor,
+/// and a token presented three times in the same burst must still rotate exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_of_many_families_each_rotate_once_in_a_burst() {
+    let app = spawn_app().await;
+    app.add_user(USER, PASSWORD).await;
+    let mut families = Vec::new();
+    for _ in 0..12 {
+        let browser = app.another_browser();
+        families
+            .push(field(&browser.tokens_for(USER, PASSWORD).await, "refresh_token").to_string());
+    }
+    let app = Arc::new(app);
+    // twelve families, the first one presented three times
+    let mut presented: Vec<(usize, String)> = families.iter().cloned().enumerate().collect();
+    presented.push((0, families[0].clone()));
+    presented.push((0, families[0].clone()));
+    let tasks: Vec<_> = presented
+        .into_iter()
+        .map(|(family, token)| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let resp = refresh(&app, CLIENT, &token, &[]).await;
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                (family, status, body)
+            })
+        })
+        .collect();
+    let results: Vec<(usize, u16, Value)> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    for family in 0..12 {
+        let wins: Vec<&Value> = results
+            .iter()
+            .filter(|(f, s, _)| *f == family && *s == 200)
+            .map(|(_, _, b)| b)
+            .collect();
+        assert_eq!(wins.len(), 1, "family {family}: {results:?}");
+        let next = field(wins[0], "refresh_token");
+        if family == 0 {
+            // the two extra presentations were reuse: the family is revoked
+            assert_refresh_refused(&app, next, "family 0 was reused").await;
+        } else {
+            // every other family rotated once and lives on
+            refresh_ok(&app, next).await;
+        }
+    }
+    let distinct: std::collections::HashSet<&str> = results
+        .iter()
+        .filter(|(_, s, _)| *s == 200)
+        .map(|(_, _, b)| field(b, "refresh_token"))
+        .collect();
+    assert_eq!(distinct.len(), 12, "every winner got its own refresh token");
+}
+
 #[tokio::test]
 async fn within_the_reuse_grace_a_repeated_refresh_gets_a_sibling_pair_and_the_family_lives_on() {
     let (app, first) = app_with_grace().await;
