@@ -176,13 +176,52 @@ print(f"  revocation at A refused at B after: min {delays[0]:.0f} ms, p50 {delay
 PY
 }
 
+# CPU seconds used so far by: the authserver instances, PostgreSQL's processes, the whole
+# machine (busy time from /proc/stat)
+cpu_snapshot() {
+  python3 - "${PIDS[@]}" <<'PY'
+import os, sys
+hz = os.sysconf("SC_CLK_TCK")
+def ticks(pid):
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12])
+    except OSError:
+        return 0
+servers = sum(ticks(p) for p in sys.argv[1:])
+pg = 0
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            if open(f"/proc/{pid}/comm").read().strip() == "postgres":
+                pg += ticks(pid)
+        except OSError:
+            pass
+cpu = open("/proc/stat").readline().split()[1:]
+busy = sum(int(x) for x in cpu) - int(cpu[3]) - int(cpu[4])
+print(servers / hz, pg / hz, busy / hz)
+PY
+}
+
+cpu_line() { # $1 = snapshot before, $2 = after
+  python3 - "$1" "$2" <<'PY'
+import sys
+a = [float(x) for x in sys.argv[1].split()]; b = [float(x) for x in sys.argv[2].split()]
+srv, pg, busy = (b[i] - a[i] for i in range(3))
+print(f"  CPU during the refresh run: authserver {srv:.1f} s, PostgreSQL {pg:.1f} s, "
+      f"everything else (load tool, kernel) {busy - srv - pg:.1f} s, of {busy:.1f} s busy")
+PY
+}
+
 for alg in $ALGS; do
   for n in $INSTANCES; do
     echo "== $alg, $n instance(s) on one PostgreSQL, $CONNS connections, ${DURATION}s each =="
     start_cluster "$n" "$alg"
     targets=$(printf 'http://127.0.0.1:%s,' "${PORTS[@]}")
+    before=$(cpu_snapshot)
     TARGETS=${targets%,} "$LOADGEN" "$ISS" refresh "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1 |
       grep -v '^sign-in' | sed 's/^/  /'
+    cpu_line "$before" "$(cpu_snapshot)"
     validate_line
     if [ "$n" -ge 2 ] && [ "$alg" = "$(echo "$ALGS" | awk '{print $1}')" ]; then revocation_delay; fi
     stop_cluster
