@@ -510,6 +510,27 @@ async fn revocation_password_change_and_disable_reach_every_instance_within_the_
         refresh(&a.base, &field(&t, "refresh_token")).await.status(),
         400
     );
+    // a personal access token revoked through the shared database stops working at both
+    let pat = cluster
+        .cli(&["pat", "create", "erin", "--description", "ci"], None)
+        .trim()
+        .to_string();
+    let pat_id = cluster
+        .cli(&["pat", "list", "erin"], None)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    for node in &cluster.nodes {
+        assert_eq!(validate(node, &pat).await, 200, "the PAT is cached");
+    }
+    cluster.cli(&["pat", "revoke", &pat_id], None);
+    for node in &cluster.nodes {
+        time_until("revoked PAT refused", sync_bound(), || async {
+            validate(node, &pat).await == 401
+        })
+        .await;
+    }
     // disabling the user kills their access tokens at every instance
     let t = tokens(a, "erin", "erin-password-34").await;
     let access = field(&t, "access_token");
