@@ -1,17 +1,19 @@
-//! Group commit of refresh rotations on SQLite.
+//! Group commit of refresh rotations.
 //!
 //! SQLite has one writer, and every statement is a hand-off to its connection's thread
-//! plus a commit (a WAL append of every page it touched). Under load, rotations queue for
-//! the writer anyway; the batcher takes every rotation waiting when the writer comes free
-//! and runs them as one `INSERT … SELECT` over a `VALUES` list: one hand-off and one commit
-//! for the whole batch, and no waiting when there is no queue (a lone request is a batch
-//! of one). A rotation the batch did not perform (its parent was not live) is answered
-//! `None`, and its caller takes the single-request slow path (reuse, grace, invalid).
-use sqlx::SqlitePool;
+//! plus a commit (a WAL append of every page it touched); on PostgreSQL every rotation is
+//! a transaction with its own WAL flush. Under load, rotations queue anyway; the batcher
+//! takes every rotation waiting when the previous batch is done and runs them as one
+//! statement over a `VALUES` list: one hand-off and one commit for the whole batch, and no
+//! waiting when there is no queue (a lone request is a batch of one). A rotation the batch
+//! did not perform (its parent was not live) is answered `None`, and its caller takes the
+//! single-request slow path (reuse, grace, invalid). If the statement fails as a whole
+//! (on PostgreSQL, say, a deadlock with another instance's batch over the same tokens),
+//! nothing was written and every caller retries on its own.
 use tokio::sync::{mpsc, oneshot};
 
 use super::tokens::RefreshInfo;
-use super::StoreError;
+use super::{Db, StoreError};
 
 /// Most rotations in one statement (5 parameters each; far under SQLite's limit).
 const MAX_BATCH: usize = 64;
@@ -26,14 +28,14 @@ pub(crate) struct RotateRequest {
     pub(crate) reply: oneshot::Sender<Result<Option<RefreshInfo>, StoreError>>,
 }
 
-/// Starts the batcher on the writer pool; rotations go through the returned sender.
-pub(crate) fn start(writer: SqlitePool) -> mpsc::Sender<RotateRequest> {
+/// Starts the batcher; rotations go through the returned sender.
+pub(crate) fn start(db: Db) -> mpsc::Sender<RotateRequest> {
     let (tx, rx) = mpsc::channel(4096);
-    tokio::spawn(run(writer, rx));
+    tokio::spawn(run(db, rx));
     tx
 }
 
-async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<RotateRequest>) {
+async fn run(writer: Db, mut rx: mpsc::Receiver<RotateRequest>) {
     // a second presentation of a token already in the batch waits for the next batch
     // (one statement must not see its own parent twice)
     let mut deferred: Vec<RotateRequest> = Vec::new();
@@ -63,7 +65,7 @@ async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<RotateRequest>) {
     }
 }
 
-async fn execute(writer: &SqlitePool, batch: Vec<RotateRequest>) {
+async fn execute(db: &Db, batch: Vec<RotateRequest>) {
     let values = (0..batch.len())
         .map(|i| {
             let p = i * 5;
@@ -78,32 +80,24 @@ async fn execute(writer: &SqlitePool, batch: Vec<RotateRequest>) {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    // the successor is inserted only for a live parent; the trigger
-    // `refresh_tokens_spend_parent` spends the parent in the same statement
-    let sql = format!(
-        "WITH q (new_hash, now, expires_at, old_hash, client_id) AS (VALUES {values})
-         INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,
-             auth_time, created_at, expires_at, parent_hash)
-         SELECT q.new_hash, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, q.now,
-             q.expires_at, r.token_hash
-         FROM q JOIN refresh_tokens r ON r.token_hash = q.old_hash
-             JOIN refresh_families f ON f.id = r.family_id
-         WHERE r.spent_at IS NULL AND r.client_id = q.client_id AND r.expires_at > q.now
-           AND f.revoked_at IS NULL
-         RETURNING parent_hash, family_id, client_id, user_id,
-             (SELECT username FROM users WHERE users.id = user_id) AS username,
-             scope, auth_time, created_at, expires_at, NULL AS spent_at, NULL AS revoked_at"
-    );
-    let mut query = sqlx::query_as::<_, BatchRow>(&sql);
-    for r in &batch {
-        query = query
-            .bind(r.new_hash.as_slice())
-            .bind(r.now)
-            .bind(r.expires_at)
-            .bind(r.old_hash.as_slice())
-            .bind(r.client_id.as_str());
-    }
-    match query.fetch_all(writer).await {
+    let result = with_db!(db, |w, _r, pg| {
+        let sql = if pg {
+            postgres_sql(&values)
+        } else {
+            sqlite_sql(&values)
+        };
+        let mut query = sqlx::query_as::<_, BatchRow>(&sql);
+        for r in &batch {
+            query = query
+                .bind(r.new_hash.as_slice())
+                .bind(r.now)
+                .bind(r.expires_at)
+                .bind(r.old_hash.as_slice())
+                .bind(r.client_id.as_str());
+        }
+        query.fetch_all(w).await
+    });
+    match result {
         Ok(rows) => {
             let mut rows: Vec<Option<BatchRow>> = rows.into_iter().map(Some).collect();
             for req in batch {
@@ -123,6 +117,51 @@ async fn execute(writer: &SqlitePool, batch: Vec<RotateRequest>) {
             }
         }
     }
+}
+
+/// SQLite: the successor is inserted only for a live parent; the trigger
+/// `refresh_tokens_spend_parent` spends the parent in the same statement.
+fn sqlite_sql(values: &str) -> String {
+    format!(
+        "WITH q (new_hash, now, expires_at, old_hash, client_id) AS (VALUES {values})
+         INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,
+             auth_time, created_at, expires_at, parent_hash)
+         SELECT q.new_hash, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, q.now,
+             q.expires_at, r.token_hash
+         FROM q JOIN refresh_tokens r ON r.token_hash = q.old_hash
+             JOIN refresh_families f ON f.id = r.family_id
+         WHERE r.spent_at IS NULL AND r.client_id = q.client_id AND r.expires_at > q.now
+           AND f.revoked_at IS NULL
+         RETURNING parent_hash, family_id, client_id, user_id,
+             (SELECT username FROM users WHERE users.id = user_id) AS username,
+             scope, auth_time, created_at, expires_at, NULL AS spent_at, NULL AS revoked_at"
+    )
+}
+
+/// PostgreSQL: the row-locking UPDATE spends each live parent (a concurrent rotation of
+/// the same token on another instance waits for the lock, re-reads the row and finds it
+/// spent), and the INSERT adds a successor for each parent it spent.
+fn postgres_sql(values: &str) -> String {
+    format!(
+        "WITH q (new_hash, now, expires_at, old_hash, client_id) AS (VALUES {values}),
+         parent AS (
+             UPDATE refresh_tokens r SET spent_at = q.now FROM q
+             WHERE r.token_hash = q.old_hash AND r.spent_at IS NULL
+               AND r.client_id = q.client_id AND r.expires_at > q.now
+               AND EXISTS (SELECT 1 FROM refresh_families f
+                           WHERE f.id = r.family_id AND f.revoked_at IS NULL)
+             RETURNING r.token_hash, r.family_id, r.client_id, r.user_id, r.scope,
+                 r.auth_time, q.new_hash, q.now, q.expires_at)
+         INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,
+             auth_time, created_at, expires_at, parent_hash)
+         SELECT new_hash, family_id, client_id, user_id, scope, auth_time, now, expires_at,
+             token_hash
+         FROM parent
+         RETURNING parent_hash, family_id, client_id, user_id,
+             (SELECT username FROM users WHERE users.id = refresh_tokens.user_id) AS username,
+             scope, auth_time, created_at, expires_at, CAST(NULL AS BIGINT) AS spent_at,
+             CAST(NULL AS BIGINT) AS revoked_at"
+    )
 }
 
 #[derive(sqlx::FromRow)]

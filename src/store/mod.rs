@@ -161,7 +161,7 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
-    /// SQLite: refresh rotations are group-committed (see `batch`)
+    /// refresh rotations are group-committed (see `batch`)
     rotations: Option<tokio::sync::mpsc::Sender<batch::RotateRequest>>,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
@@ -186,10 +186,7 @@ impl Store {
                 ))
             }
         };
-        let rotations = match &db {
-            Db::Sqlite { writer, .. } => Some(batch::start(writer.clone())),
-            Db::Postgres(_) => None,
-        };
+        let rotations = Some(batch::start(db.clone()));
         let store = Store {
             db,
             rotations,

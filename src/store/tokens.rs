@@ -251,8 +251,7 @@ impl Store {
              JOIN refresh_families f ON f.id = r.family_id JOIN users u ON u.id = r.user_id
              WHERE r.token_hash = $1"
         );
-        // fast path on SQLite: group-committed with the other rotations waiting for the
-        // writer (see `batch`)
+        // fast path: group-committed with the other rotations waiting (see `batch`)
         let mut batched = false;
         if let Some(rotations) = &self.rotations {
             let (reply, answer) = tokio::sync::oneshot::channel();
