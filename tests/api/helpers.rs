@@ -572,6 +572,28 @@ pub fn authserver_command() -> Command {
     cmd
 }
 
+/// Exchanges a code as [`CLIENT`] at `token_url` with `X-Auth-Secret`.
+pub async fn exchange_code(
+    client: &reqwest::Client,
+    token_url: &str,
+    code: &str,
+    verifier: &str,
+) -> reqwest::Response {
+    client
+        .post(token_url)
+        .header("X-Auth-Secret", SECRET)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", CLIENT),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Runs the `authserver` binary with `--config path`.
 pub fn run_cli(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = authserver_command();
@@ -729,19 +751,7 @@ impl TestApp {
 
     /// Exchanges a code at the token endpoint with `X-Auth-Secret`.
     pub async fn exchange(&self, code: &str, verifier: &str) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/token"))
-            .header("X-Auth-Secret", SECRET)
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT),
-                ("client_id", CLIENT),
-                ("code_verifier", verifier),
-            ])
-            .send()
-            .await
-            .unwrap()
+        exchange_code(&self.client, &self.url("/api/token"), code, verifier).await
     }
 
     /// Signs in and exchanges the code; returns the token response JSON.

@@ -2,16 +2,16 @@
 //! one SQLite file in the api suite), as behind a load balancer: atomic grants across
 //! processes, and caches that follow each other's changes within the documented bound.
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use authserver::oauth::authorize::SSO_COOKIE;
 
 use crate::helpers::lifecycle_helpers::basic;
 use crate::helpers::{
-    bare_client, cookie_value, fresh_database_url, hidden_field, hidden_fields, jwt_parts,
-    location, pkce_pair, query_param, run_cli, set_cookie_header, test_key_path, CLIENT, REDIRECT,
-    SECRET,
+    authserver_command, bare_client, cookie_value, exchange_code, fresh_database_url, hidden_field,
+    hidden_fields, jwt_parts, location, pkce_pair, query_param, run_cli, set_cookie_header,
+    test_key_path, CLIENT, REDIRECT, SECRET,
 };
 
 /// How long a change on one instance may take to reach the others (README "Running
@@ -83,14 +83,10 @@ fn properties(db: &str, port: u16, public_port: u16, fixture_key: bool) -> Strin
 
 async fn start(config: &Path, dir: &Path, port: u16, index: usize) -> Instance {
     let log = std::fs::File::create(dir.join(format!("node-{index}.log"))).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authserver"));
-    cmd.arg("--config").arg(config).arg("serve");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AUTHSERVER_") {
-            cmd.env_remove(k);
-        }
-    }
-    let child = cmd
+    let child = authserver_command()
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -231,19 +227,7 @@ async fn has_session(node: &Instance, cookie: &str) -> bool {
 }
 
 async fn exchange(node: &Instance, code: &str, verifier: &str) -> reqwest::Response {
-    bare_client()
-        .post(node.url("/api/token"))
-        .header("X-Auth-Secret", SECRET)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", CLIENT),
-            ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .unwrap()
+    exchange_code(&bare_client(), &node.url("/api/token"), code, verifier).await
 }
 
 async fn refresh(base: &str, refresh_token: &str) -> reqwest::Response {
