@@ -541,21 +541,7 @@ impl TestApp {
 
     /// The published JWKS key ids.
     pub async fn jwks_kids(&self) -> Vec<String> {
-        let jwks: serde_json::Value = self
-            .client
-            .get(self.url("/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_string())
-            .collect()
+        jwks_kids_at(&self.client, &self.url("/jwks.json")).await
     }
 }
 
@@ -570,6 +556,17 @@ pub fn authserver_command() -> Command {
         }
     }
     cmd
+}
+
+/// The key ids of the JWKS at `url`.
+pub async fn jwks_kids_at(client: &reqwest::Client, url: &str) -> Vec<String> {
+    let jwks: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Exchanges a code as [`CLIENT`] at `token_url` with `X-Auth-Secret`.

@@ -10,8 +10,8 @@ use authserver::oauth::authorize::SSO_COOKIE;
 use crate::helpers::lifecycle_helpers::basic;
 use crate::helpers::{
     authserver_command, bare_client, cookie_value, exchange_code, fresh_database_url, hidden_field,
-    hidden_fields, jwt_parts, location, pkce_pair, query_param, run_cli, set_cookie_header,
-    test_key_path, CLIENT, REDIRECT, SECRET,
+    hidden_fields, jwks_kids_at, jwt_parts, location, pkce_pair, query_param, run_cli,
+    set_cookie_header, test_key_path, CLIENT, REDIRECT, SECRET,
 };
 
 /// How long a change on one instance may take to reach the others (README "Running
@@ -413,22 +413,7 @@ async fn a_key_rotated_through_one_database_is_published_and_used_by_all_instanc
     cluster.add_user("dave", "dave-password-12");
     let kids = |node: &Instance| {
         let url = node.url("/jwks.json");
-        async move {
-            let jwks: serde_json::Value = bare_client()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            jwks["keys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k["kid"].as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        }
+        async move { jwks_kids_at(&bare_client(), &url).await }
     };
     // instances racing on first start agreed on one key
     let first = kids(&cluster.nodes[0]).await;
