@@ -150,7 +150,7 @@ impl ChangeListener {
 
 /// Which database a store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+enum Backend {
     /// `sqlite:` URLs.
     Sqlite,
     /// `postgres://` and `postgresql://` URLs.
@@ -197,7 +197,7 @@ impl Store {
     }
 
     /// The backend a URL selects, if any.
-    pub fn backend_of(url: &str) -> Option<Backend> {
+    fn backend_of(url: &str) -> Option<Backend> {
         if url.starts_with("sqlite:") {
             Some(Backend::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -217,14 +217,6 @@ impl Store {
                 listener.listen("authserver_changes").await?;
                 Ok(Some(ChangeListener(listener)))
             }
-        }
-    }
-
-    /// The backend this store talks to.
-    pub fn backend(&self) -> Backend {
-        match self.db {
-            Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
         }
     }
 
