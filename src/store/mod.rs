@@ -297,10 +297,27 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> 
     Ok(Db::Sqlite { writer, reader })
 }
 
+/// `url` without its password (for error messages).
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("********"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 async fn open_postgres(url: &str, max_connections: u32) -> Result<Db, StoreError> {
     let options = PgConnectOptions::from_str(url)
-        .map_err(|e| StoreError::BadUrl(url.to_string(), e.to_string()))?
+        .map_err(|e| StoreError::BadUrl(redact_url(url), e.to_string()))?
         .application_name("authserver");
+    // one direct connection first: the pool would retry until its timeout and then report
+    // only that it timed out, hiding "connection refused" or "password authentication failed"
+    let probe = sqlx::ConnectOptions::connect(&options)
+        .await
+        .map_err(|e| StoreError::BadUrl(redact_url(url), format!("cannot connect: {e}")))?;
+    let _ = sqlx::Connection::close(probe).await;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections.max(2))
         .min_connections(1)

@@ -156,3 +156,36 @@ async fn version_is_printed() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("authserver "));
 }
+
+#[test]
+fn an_unreachable_postgresql_names_the_key_and_the_cause_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // nothing listens on that port any more
+    let config = dir.path().join("authserver.properties");
+    std::fs::write(
+        &config,
+        format!(
+            "database.url = postgres://authserver:hunter2-secret@127.0.0.1:{port}/authserver\n\
+             authentication.client.ids = webApplicationPlatform\n\
+             authentication.redirect.uri.whitelist = http://localhost:8080/callback\n\
+             authentication.client.secret = test-secret-0123456789\n"
+        ),
+    )
+    .unwrap();
+    let out = crate::helpers::run_cli(&config, &["user", "list"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("database.url"), "{stderr}");
+    // the cause itself, not the pool's "timed out" after 30 s
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password is masked: {stderr}"
+    );
+}
