@@ -104,9 +104,9 @@ run_suite() { # $1 = algorithm
     oha_line "introspect" -m POST -H "X-Auth-Secret: $SECRET" \
       -H "Content-Type: application/x-www-form-urlencoded" -d "token=$tok" "$ISS/api/introspect"
   fi
-  "$LOADGEN" "$ISS" refresh "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1; rss
+  DETAIL=1 "$LOADGEN" "$ISS" refresh "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1; rss
   if [ "$alg" = RS256 ]; then
-    "$LOADGEN" "$ISS" code "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1; rss
+    DETAIL=1 "$LOADGEN" "$ISS" code "$CONNS" "$DURATION" "$SECRET" bench-user bench-password-1; rss
     echo "peak RSS before the wrong-password scenario: $(grep VmHWM /proc/$SERVER_PID/status | awk '{print $2/1024 " MiB"}')"
     # wrong passwords: must stay argon2-slow and throttled (429 after 10 failures per
     # user and per address); not held to the latency or memory targets (two argon2

@@ -166,6 +166,8 @@ fn json_string(json: &str, key: &str) -> Option<String> {
 }
 
 struct Stats {
+    /// the second (from the start) in which each request finished
+    finished_in_second: Vec<u64>,
     latencies_us: Vec<u64>,
     errors: u64,
 }
@@ -251,6 +253,7 @@ async fn main() {
         let mode = mode.clone();
         tasks.push(tokio::spawn(async move {
             let mut stats = Stats {
+                finished_in_second: Vec::new(),
                 latencies_us: Vec::new(),
                 errors: 0,
             };
@@ -264,6 +267,7 @@ async fn main() {
                     let ok = r.status().is_success();
                     let _ = r.bytes().await;
                     stats.latencies_us.push(t.elapsed().as_micros() as u64);
+                    stats.finished_in_second.push(start.elapsed().as_secs());
                     if !ok {
                         stats.errors += 1;
                     }
@@ -304,6 +308,7 @@ async fn main() {
                     );
                     let (status, response) = conn.round_trip(request.as_bytes()).await;
                     stats.latencies_us.push(t.elapsed().as_micros() as u64);
+                    stats.finished_in_second.push(start.elapsed().as_secs());
                     match json_string(&response, "refresh_token") {
                         Some(next) if status == 200 => refresh = next,
                         _ => {
@@ -318,8 +323,14 @@ async fn main() {
     }
     let mut all = Vec::new();
     let mut errors = 0;
+    let mut per_second = vec![0u64; seconds as usize];
     for t in tasks {
         let s = t.await.expect("task");
+        for second in &s.finished_in_second {
+            if let Some(count) = per_second.get_mut(*second as usize) {
+                *count += 1;
+            }
+        }
         all.extend(s.latencies_us);
         errors += s.errors;
     }
@@ -331,6 +342,18 @@ async fn main() {
             .unwrap_or(0) as f64
             / 1000.0
     };
+    // `DETAIL=1`: the tail, and how steady the rate was from one second to the next (on a
+    // CPU-bound run the p99 follows the slowest seconds)
+    if std::env::var("DETAIL").is_ok() {
+        println!(
+            "  p90 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms; requests per second: min {}, max {}",
+            pct(0.9),
+            pct(0.999),
+            pct(1.0),
+            per_second.iter().min().unwrap_or(&0),
+            per_second.iter().max().unwrap_or(&0)
+        );
+    }
     println!(
         "{mode}: {} requests in {elapsed:.2} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors}",
         all.len(),

@@ -9,4 +9,5 @@ pub mod pat;
 pub mod pkce;
 pub mod redirect;
 pub mod scope;
+pub mod signer;
 pub mod tokens;

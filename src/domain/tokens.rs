@@ -137,12 +137,9 @@ pub fn at_hash(access_token: &str) -> String {
 
 /// Signs an access token and an ID token for `m`.
 ///
-/// RSA signatures (about 0.3 ms each) run on the blocking pool, behind a limit of one and
-/// a half per core, so the async workers stay free to move requests and database results
-/// along (a worker stuck signing delays the release of the single SQLite writer). The
-/// limit was measured (`bench/run.sh`, refresh grant, RS256, 2 cores): one per core left
-/// cores idle while signers waited to be scheduled (~1,450/s, p99 ~28 ms), two per core
-/// queued signers behind each other (p99 ~33 ms); one and a half gave ~1,900/s, p99 ~24 ms.
+/// RSA signatures (about 0.3 ms each) run on the signer pool (`domain::signer`), so the
+/// async workers stay free to move requests and database results along; the cheap EC and
+/// Ed25519 signatures run in place.
 pub async fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), AppError> {
     let now = state.now();
     let ring = state.keys.ring();
@@ -197,23 +194,7 @@ pub async fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String
     if !ring.active()?.is_rsa() {
         return sign_both();
     }
-    let _permit = signing_slots()
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(sign_both)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-}
-
-fn signing_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        tokio::sync::Semaphore::new(cores * 3 / 2)
-    })
+    crate::domain::signer::run(sign_both).await?
 }
 
 /// Issues a new refresh family with its first refresh token; returns (family, token).
