@@ -223,9 +223,9 @@ async fn main() {
         logins[logins.len() - 1]
     );
     // for the code grant, mint the codes up front through the SSO session (no argon2)
-    // (enough for 2,000 exchanges a second, all connections minting at once)
+    // (enough for 3,000 exchanges a second, all connections minting at once)
     let per_conn_codes = if mode == "code" {
-        2_000 * seconds as usize / connections.max(1) + 1
+        3_000 * seconds as usize / connections.max(1) + 1
     } else {
         0
     };

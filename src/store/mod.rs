@@ -57,8 +57,36 @@ macro_rules! lock_event_log {
     };
 }
 
+/// Revokes a family inside transaction `$tx` and logs the event (the event-log lock is
+/// taken first: see `lock_event_log!`).
+macro_rules! revoke_family_in {
+    ($tx:expr, $pg:expr, $family_id:expr, $now:expr, $ttl:expr) => {{
+        lock_event_log!($tx, $pg);
+        let changed = sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind($now)
+        .bind($family_id)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            sqlx::query(
+                "INSERT INTO revocation_events (kind, subject, at, expires_at)
+                 VALUES ('family', $1, $2, $3)",
+            )
+            .bind($family_id)
+            .bind($now)
+            .bind($now.saturating_add($ttl))
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
 mod batch;
 mod events;
+mod family_batch;
 mod flows;
 mod keys;
 mod pats;
@@ -163,6 +191,8 @@ pub struct Store {
     db: Db,
     /// refresh rotations are group-committed (see `batch`)
     rotations: Option<tokio::sync::mpsc::Sender<batch::RotateRequest>>,
+    /// new families of code exchanges are group-committed (see `family_batch`)
+    families: Option<tokio::sync::mpsc::Sender<family_batch::FamilyRequest>>,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
     family_event_ttl: i64,
@@ -187,9 +217,11 @@ impl Store {
             }
         };
         let rotations = Some(batch::start(db.clone()));
+        let families = Some(family_batch::start(db.clone()));
         let store = Store {
             db,
             rotations,
+            families,
             family_event_ttl: 86_400,
         };
         store.migrate().await?;

@@ -65,33 +65,6 @@ const REFRESH_COLUMNS: &str =
     "r.family_id, r.client_id, r.user_id, u.username, r.scope, r.auth_time,
     r.created_at, r.expires_at, r.spent_at, f.revoked_at";
 
-/// Revokes a family inside transaction `$tx` and logs the event (the event-log lock is
-/// taken first: see `lock_event_log!`).
-macro_rules! revoke_family_in {
-    ($tx:expr, $pg:expr, $family_id:expr, $now:expr, $ttl:expr) => {{
-        lock_event_log!($tx, $pg);
-        let changed = sqlx::query(
-            "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind($now)
-        .bind($family_id)
-        .execute(&mut *$tx)
-        .await?
-        .rows_affected();
-        if changed > 0 {
-            sqlx::query(
-                "INSERT INTO revocation_events (kind, subject, at, expires_at)
-                 VALUES ('family', $1, $2, $3)",
-            )
-            .bind($family_id)
-            .bind($now)
-            .bind($now.saturating_add($ttl))
-            .execute(&mut *$tx)
-            .await?;
-        }
-    }};
-}
-
 /// Inserts a refresh token (no parent) inside transaction `$tx`.
 macro_rules! insert_refresh {
     ($tx:expr, $r:expr) => {{
@@ -159,6 +132,31 @@ impl Store {
         code_hash: Option<&[u8]>,
     ) -> Result<bool, StoreError> {
         let ttl = self.family_event_ttl;
+        // fast path: group-committed with the other families waiting (see `family_batch`)
+        if let (Some(families), Some(code_hash)) = (&self.families, code_hash) {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let request = super::family_batch::FamilyRequest {
+                family_id: family_id.to_string(),
+                token_hash: first.token_hash.to_vec(),
+                client_id: first.client_id.to_string(),
+                user_id: first.user_id,
+                scope: first.scope.to_string(),
+                auth_time: first.auth_time,
+                now: first.now,
+                expires_at: first.expires_at,
+                code_hash: code_hash.to_vec(),
+                event_ttl: ttl,
+                reply,
+            };
+            if families.send(request).await.is_ok() {
+                match answer.await {
+                    Ok(Ok(live)) => return Ok(live),
+                    // the batch wrote nothing: write this family on its own
+                    Ok(Err(StoreError::BatchFailed)) | Err(_) => {}
+                    Ok(Err(e)) => return Err(e),
+                }
+            }
+        }
         with_db!(&self.db, |w, _r, pg| {
             let mut live = true;
             let mut tx = w.begin().await?;
