@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::import::configured_key;
 use super::signing::{is_rsa, jws_alg_name, parse_alg};
-use super::verify::VerifiedEntry;
 use super::{KeyError, SigningKey};
 use crate::config::{Settings, SigningAlgorithm};
 use crate::store::Store;
@@ -58,6 +57,9 @@ pub struct KeyManager {
     /// when a token with an unknown kid last made this process re-read the keys
     unknown_kid_reload: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// A verified token: its kid, header `typ` and payload JSON.
+pub(super) type VerifiedEntry = (String, Option<String>, Arc<[u8]>);
 
 impl std::fmt::Debug for KeyManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -25,8 +25,6 @@ pub enum VerifyError {
     BadSignature,
 }
 
-pub(super) type VerifiedEntry = (String, Option<String>, Arc<[u8]>);
-
 /// Most tokens remembered as verified.
 pub(super) const MAX_VERIFIED: usize = 20_000;
 
