@@ -37,7 +37,7 @@ pub async fn purge_once(state: &AppState) -> Result<u64, StoreError> {
         tokio::task::yield_now().await;
     }
     // last uses of personal access tokens: once per round, so at most once a minute each
-    crate::domain::pat::flush_usage(state).await?;
+    crate::domain::pat::flush_usage(&state.store, &state.revocations).await?;
     state.revocations.purge(now);
     state.credentials.purge(now);
     state.throttle.purge(now);

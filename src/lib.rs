@@ -15,7 +15,6 @@ pub mod keys;
 pub mod metrics;
 pub mod oauth;
 pub mod password;
-pub mod revocation;
 pub mod startup;
 pub mod state;
 pub mod store;

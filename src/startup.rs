@@ -19,11 +19,11 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::redirect::Whitelist;
+use crate::domain::revocation::Revocations;
 use crate::housekeeping;
 use crate::keys::KeyManager;
 use crate::oauth;
 use crate::oauth::discovery::ProviderMetadata;
-use crate::revocation::Revocations;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::telemetry;
@@ -210,7 +210,7 @@ impl Application {
         listener.abort();
         janitor.abort();
         // last-use times of PATs are kept in memory between flushes: write them now
-        if let Err(e) = crate::domain::pat::flush_usage(&state).await {
+        if let Err(e) = crate::domain::pat::flush_usage(&state.store, &state.revocations).await {
             tracing::warn!(error = %e, "writing PAT last-use times failed");
         }
         state.store.close().await;

@@ -7,8 +7,8 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::redirect::Whitelist;
+use crate::domain::revocation::Revocations;
 use crate::keys::KeyManager;
-use crate::revocation::Revocations;
 use crate::store::Store;
 use crate::throttle::Throttle;
 

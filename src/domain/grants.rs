@@ -306,10 +306,12 @@ async fn secret_key_login(
     params: &Params,
     token: &str,
 ) -> Result<TokenResponse, AppError> {
-    let valid = pat::validate(state, token).await.map_err(|e| match e {
-        AppError::InvalidToken(_) => AppError::InvalidClient(CLIENT_AUTH_FAILED.into()),
-        other => other,
-    })?;
+    let valid = pat::validate(&state.store, &state.revocations, token, state.now())
+        .await
+        .map_err(|e| match e {
+            AppError::InvalidToken(_) => AppError::InvalidClient(CLIENT_AUTH_FAILED.into()),
+            other => other,
+        })?;
     let now = state.now();
     let mut scope =
         Scope::parse_requested(&format!("openid {}", params.get("scope")?.unwrap_or("")))

@@ -8,6 +8,7 @@ pub mod params;
 pub mod pat;
 pub mod pkce;
 pub mod redirect;
+pub mod revocation;
 pub mod scope;
 pub mod signer;
 pub mod tokens;

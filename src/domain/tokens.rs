@@ -287,7 +287,7 @@ pub async fn validate_token(state: &AppState, token: &str) -> Result<ValidToken,
     if !pat::looks_like_pat(token) {
         return validate_jwt(state, token).await;
     }
-    let valid = pat::validate(state, token).await?;
+    let valid = pat::validate(&state.store, &state.revocations, token, state.now()).await?;
     Ok(ValidToken {
         jti: None,
         family: None,
@@ -376,7 +376,7 @@ pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, A
     }
     // minted from a PAT: dies with it (revoked, or the owner disabled, which revokes it)
     if let Some(id) = claims.pat.as_deref() {
-        if !pat::id_live(state, id, now).await? {
+        if !pat::id_live(&state.store, &state.revocations, id, now).await? {
             return Err(revoked());
         }
     }

@@ -59,7 +59,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Admin, AppEr
             "this API needs a personal access token of scope management".into(),
         ));
     }
-    let valid = pat::validate(state, token).await?;
+    let valid = pat::validate(&state.store, &state.revocations, token, state.now()).await?;
     if valid.record.scope != PatScope::Management {
         return Err(AppError::InsufficientScope(
             "this API needs a personal access token of scope management".into(),
