@@ -12,7 +12,7 @@
 //! nothing was written and every caller retries on its own.
 use tokio::sync::{mpsc, oneshot};
 
-use super::tokens::RefreshInfo;
+use super::refresh::RefreshInfo;
 use super::{Db, StoreError};
 
 /// Most rotations in one statement (5 parameters each; far under SQLite's limit).

@@ -1,4 +1,5 @@
 //! Refresh families and refresh tokens.
+use super::refresh::RefreshInfo;
 use super::{Store, StoreError};
 
 /// A new refresh token.
@@ -20,31 +21,6 @@ pub struct NewRefresh<'a> {
     pub now: i64,
     /// Expiry.
     pub expires_at: i64,
-}
-
-/// A stored refresh token.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RefreshInfo {
-    /// Family.
-    pub family_id: String,
-    /// Client it is bound to.
-    pub client_id: String,
-    /// Owner.
-    pub user_id: i64,
-    /// Owner's name.
-    pub username: String,
-    /// Granted scope.
-    pub scope: String,
-    /// Original authentication time.
-    pub auth_time: i64,
-    /// Issued at.
-    pub created_at: i64,
-    /// Expiry.
-    pub expires_at: i64,
-    /// When it was used (rotated).
-    pub spent_at: Option<i64>,
-    /// When its family was revoked.
-    pub revoked_at: Option<i64>,
 }
 
 /// Outcome of presenting a refresh token.
