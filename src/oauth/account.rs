@@ -23,11 +23,11 @@ use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::error::AppError;
 use crate::oauth::authorize::{CSRF_COOKIE, LOGIN_FAILED, SSO_COOKIE};
-use crate::oauth::token::ClientIp;
 use crate::password;
 use crate::state::AppState;
 use crate::store::User;
 use crate::throttle;
+use crate::web::extract::ClientIp;
 use crate::web::{
     self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView, PatLine,
 };

@@ -14,9 +14,9 @@ use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::tokens::IdClaims;
 use crate::error::AppError;
-use crate::oauth::token::ClientIp;
 use crate::state::AppState;
 use crate::store::{CodeGrant, NewCode, User};
+use crate::web::extract::ClientIp;
 use crate::web::{self, LoginView};
 
 /// Cookie holding the SSO session id.

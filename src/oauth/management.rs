@@ -20,11 +20,11 @@ use serde_json::{Map, Value};
 use crate::domain::pat::{self, PatScope};
 use crate::domain::tokens::validate_jwt;
 use crate::error::AppError;
-use crate::oauth::token::header_str;
 use crate::oauth::userinfo::token_from_header;
 use crate::password;
 use crate::state::AppState;
 use crate::store::{NewUser, User};
+use crate::web::extract::header_str;
 
 /// Routes of the management API.
 pub fn router() -> Router<AppState> {

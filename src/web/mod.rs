@@ -7,6 +7,8 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub mod extract;
+
 /// The stylesheet (no inline styles: the CSP forbids them).
 const CSS: &str = include_str!("../../templates/authserver.css");
 
