@@ -224,7 +224,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/authentication", oauth::router())
         .route("/healthz", get(healthz))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(crate::web::metrics::render))
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::from_fn(telemetry::log_request))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

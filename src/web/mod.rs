@@ -8,6 +8,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub mod extract;
+pub mod metrics;
 
 /// The stylesheet (no inline styles: the CSP forbids them).
 const CSS: &str = include_str!("../../templates/authserver.css");
