@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::redirect::Whitelist;
 use crate::domain::revocation::Revocations;
+use crate::domain::services::Services;
 use crate::housekeeping;
 use crate::keys::KeyManager;
 use crate::oauth;
@@ -128,14 +129,16 @@ impl Application {
             whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
             base_path,
             secure_cookies: issuer.scheme() == "https",
-            revocations: Arc::new(revocations),
-            credentials: Arc::new(CredentialCache::new()),
-            throttle: Arc::new(Throttle::new(store.clone())),
-            settings: Arc::new(settings),
-            store,
-            keys: Arc::new(keys),
-            clock,
             discovery,
+            services: Services {
+                revocations: Arc::new(revocations),
+                credentials: Arc::new(CredentialCache::new()),
+                throttle: Arc::new(Throttle::new(store.clone())),
+                settings: Arc::new(settings),
+                store,
+                keys: Arc::new(keys),
+                clock,
+            },
         };
         Ok(Application {
             listener,
@@ -168,7 +171,7 @@ impl Application {
         let state = self.state.clone();
         let reloader = tokio::spawn(reload_loop(state.clone()));
         let listener = tokio::spawn(listen_loop(state.clone()));
-        let janitor = tokio::spawn(housekeeping::run(state.clone()));
+        let janitor = tokio::spawn(housekeeping::run(state.services.clone()));
         let app = router(state.clone());
         tracing::info!(
             port = self.port,

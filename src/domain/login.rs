@@ -2,9 +2,9 @@
 //! behind the throttle.
 use std::net::IpAddr;
 
+use crate::domain::services::Services;
 use crate::error::AppError;
 use crate::password;
-use crate::state::AppState;
 use crate::store::User;
 use crate::throttle;
 
@@ -23,7 +23,7 @@ pub enum PasswordCheck {
 /// argon2id off the runtime (a dummy hash for unknown users, so both cost the same) and
 /// resets the user's count on success.
 pub async fn check_password(
-    state: &AppState,
+    state: &Services,
     username: &str,
     password: &str,
     ip: IpAddr,

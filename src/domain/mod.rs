@@ -10,5 +10,6 @@ pub mod pkce;
 pub mod redirect;
 pub mod revocation;
 pub mod scope;
+pub mod services;
 pub mod signer;
 pub mod tokens;

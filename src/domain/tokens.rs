@@ -5,9 +5,9 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{b64url, random_id, random_token, token_hash};
 use crate::domain::pat;
 use crate::domain::scope::Scope;
+use crate::domain::services::Services;
 use crate::error::AppError;
 use crate::keys::VerifyError;
-use crate::state::AppState;
 use crate::store::{NewRefresh, User};
 
 /// JWT `typ` of access tokens (RFC 9068).
@@ -140,7 +140,7 @@ pub fn at_hash(access_token: &str) -> String {
 /// RSA signatures (about 0.3 ms each) run on the signer pool (`domain::signer`), so the
 /// async workers stay free to move requests and database results along; the cheap EC and
 /// Ed25519 signatures run in place.
-pub async fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), AppError> {
+pub async fn mint_pair(state: &Services, m: &Mint<'_>) -> Result<(String, String), AppError> {
     let now = state.now();
     let ring = state.keys.ring();
     let key = ring.active()?.clone();
@@ -199,7 +199,7 @@ pub async fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String
 
 /// Issues a new refresh family with its first refresh token; returns (family, token).
 pub async fn start_family(
-    state: &AppState,
+    state: &Services,
     user: &User,
     client_id: &str,
     scope: &Scope,
@@ -283,7 +283,7 @@ pub struct ValidToken {
 }
 
 /// Checks a presented access token, ID token or PAT (whichever its shape says it is).
-pub async fn validate_token(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
+pub async fn validate_token(state: &Services, token: &str) -> Result<ValidToken, AppError> {
     if !pat::looks_like_pat(token) {
         return validate_jwt(state, token).await;
     }
@@ -325,7 +325,7 @@ struct AnyClaims {
 
 /// Checks a presented JWT: our signature, our issuer, not expired, user enabled and not
 /// reset since, family or PAT it descends from not revoked.
-pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
+pub async fn validate_jwt(state: &Services, token: &str) -> Result<ValidToken, AppError> {
     let verified = match state.keys.verify_cached(token) {
         // another instance may have rotated the key a moment ago
         Err(VerifyError::UnknownKey) if state.keys.reload_for_unknown_kid(state.now()).await => {
