@@ -18,6 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
+use crate::domain::pending::{self, PendingSeal};
 use crate::domain::redirect::Whitelist;
 use crate::housekeeping;
 use crate::keys::KeyManager;
@@ -105,6 +106,13 @@ impl Application {
             .await?
             .with_token_lifetime(settings.auth.token_expiry);
         let revocations = Revocations::load(&store, clock.now()).await?;
+        let pending_secret = store
+            .shared_secret(
+                pending::SECRET_NAME,
+                &PendingSeal::generate_secret(),
+                clock.now(),
+            )
+            .await?;
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
         let tls = load_tls(&settings).await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
@@ -131,6 +139,7 @@ impl Application {
             revocations: Arc::new(revocations),
             credentials: Arc::new(CredentialCache::new()),
             throttle: Arc::new(Throttle::new(store.clone())),
+            pending: PendingSeal::new(&pending_secret),
             settings: Arc::new(settings),
             store,
             keys: Arc::new(keys),

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
+use crate::domain::pending::PendingSeal;
 use crate::domain::redirect::Whitelist;
 use crate::keys::KeyManager;
 use crate::revocation::Revocations;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub credentials: Arc<CredentialCache>,
     /// Failed-password throttle.
     pub throttle: Arc<Throttle>,
+    /// Seals the pending sign-in into the login form (key shared through the database).
+    pub pending: PendingSeal,
 }
 
 impl AppState {

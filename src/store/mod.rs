@@ -90,6 +90,7 @@ mod family_batch;
 mod flows;
 mod keys;
 mod pats;
+mod secrets;
 mod throttle;
 mod tokens;
 mod users;

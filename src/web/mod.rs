@@ -44,7 +44,7 @@ pub struct LoginView<'a> {
     pub banner: Option<&'a str>,
     /// Error shown above the form.
     pub error: Option<&'a str>,
-    /// Opaque id of the pending authorization request.
+    /// The pending authorization request, sealed (`domain::pending`).
     pub rid: &'a str,
     /// CSRF token (equals the CSRF cookie).
     pub csrf: &'a str,
@@ -158,6 +158,36 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim_matches('"'))
         .filter(|v| !v.is_empty())
+}
+
+/// Name of the CSRF cookie: `__Host-authserver_csrf` over https (the prefix makes the
+/// browser refuse it unless Secure, `Path=/` and without `Domain`, so a sibling host
+/// cannot plant one), `authserver_csrf` over plain http (browsers refuse `__Host-` there).
+pub fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        crate::oauth::authorize::CSRF_HOST_COOKIE
+    } else {
+        crate::oauth::authorize::CSRF_COOKIE
+    }
+}
+
+/// The CSRF token this browser's cookie holds.
+pub fn csrf_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    cookie(headers, csrf_cookie_name(secure))
+}
+
+/// `Set-Cookie` for a new CSRF token (`Path=/` over https, as `__Host-` demands; the
+/// base path over http).
+pub fn set_csrf_cookie(token: &str, base: &str, secure: bool) -> String {
+    let path = if secure { "/" } else { base };
+    set_cookie(
+        csrf_cookie_name(secure),
+        token,
+        path,
+        secure,
+        "Strict",
+        None,
+    )
 }
 
 /// Builds a `Set-Cookie` value.
