@@ -262,3 +262,27 @@ async fn a_login_page_from_one_instance_completes_on_another_sharing_the_databas
     let code = query_param(&location(&resp), "code").unwrap();
     assert_eq!(second.exchange(&code, &verifier).await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_used_login_form_still_needs_the_password_and_this_browser() {
+    // the pending request lives in the form, not on the server: resubmitting it is
+    // signing in again, so it needs the password again and this browser's CSRF cookie
+    let app = spawn_app().await;
+    app.add_user("reed", "reed-password").await;
+    let (page, _) = login_page(&app).await;
+    let resp = app
+        .submit_login(&page, "reed", "reed-password", false)
+        .await;
+    assert_eq!(resp.status(), 303);
+    let resp = app
+        .submit_login(&page, "reed", "wrong-password", false)
+        .await;
+    assert_eq!(resp.status(), 401, "no sign-in without the password");
+    assert!(resp.headers().get("location").is_none());
+    let resp = app
+        .another_browser()
+        .submit_login(&page, "reed", "reed-password", false)
+        .await;
+    assert_eq!(resp.status(), 403, "not from another browser");
+    assert!(resp.headers().get("location").is_none());
+}
