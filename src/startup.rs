@@ -18,6 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
+use crate::domain::pending::{self, PendingSeal};
 use crate::domain::redirect::Whitelist;
 use crate::domain::revocation::Revocations;
 use crate::domain::services::Services;
@@ -106,6 +107,13 @@ impl Application {
             .await?
             .with_token_lifetime(settings.auth.token_expiry);
         let revocations = Revocations::load(&store, clock.now()).await?;
+        let pending_secret = store
+            .shared_secret(
+                pending::SECRET_NAME,
+                &PendingSeal::generate_secret(),
+                clock.now(),
+            )
+            .await?;
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
         let tls = load_tls(&settings).await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
@@ -129,6 +137,7 @@ impl Application {
             whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
             base_path,
             secure_cookies: issuer.scheme() == "https",
+            pending: PendingSeal::new(&pending_secret),
             discovery,
             services: Services {
                 revocations: Arc::new(revocations),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::domain::pending::PendingSeal;
 use crate::domain::redirect::Whitelist;
 use crate::domain::services::Services;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub base_path: Arc<str>,
     /// Whether cookies get `Secure` (the issuer is https).
     pub secure_cookies: bool,
+    /// Seals the pending sign-in into the login form (key shared through the database).
+    pub pending: PendingSeal,
 }
 
 impl Deref for AppState {

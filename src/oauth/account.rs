@@ -22,7 +22,6 @@ use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::error::AppError;
-use crate::oauth::authorize::{CSRF_COOKIE, LOGIN_FAILED, SSO_COOKIE};
 use crate::password;
 use crate::state::AppState;
 use crate::store::User;
@@ -31,6 +30,7 @@ use crate::web::extract::ClientIp;
 use crate::web::{
     self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView, PatLine,
 };
+use crate::web::{LOGIN_FAILED, SSO_COOKIE};
 
 /// Routes of the account page.
 pub fn router() -> Router<AppState> {
@@ -49,8 +49,8 @@ struct Csrf {
 }
 
 impl Csrf {
-    fn of(headers: &HeaderMap) -> Csrf {
-        match web::cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
+    fn of(state: &AppState, headers: &HeaderMap) -> Csrf {
+        match web::csrf_cookie(headers, state.secure_cookies).filter(|c| c.len() == 43) {
             Some(c) => Csrf {
                 token: c.to_string(),
                 is_new: false,
@@ -66,14 +66,7 @@ impl Csrf {
         if self.is_new {
             set_cookie(
                 response,
-                &web::set_cookie(
-                    CSRF_COOKIE,
-                    &self.token,
-                    &state.base_path,
-                    state.secure_cookies,
-                    "Strict",
-                    None,
-                ),
+                &web::set_csrf_cookie(&self.token, &state.base_path, state.secure_cookies),
             );
         }
     }
@@ -86,9 +79,9 @@ fn set_cookie(response: &mut Response, value: &str) {
 }
 
 /// Whether the form echoes the CSRF cookie.
-fn csrf_ok(headers: &HeaderMap, form: &Params) -> bool {
+fn csrf_ok(state: &AppState, headers: &HeaderMap, form: &Params) -> bool {
     let sent = form.get("csrf").ok().flatten().unwrap_or("");
-    match web::cookie(headers, CSRF_COOKIE) {
+    match web::csrf_cookie(headers, state.secure_cookies) {
         Some(cookie) => !sent.is_empty() && ct_eq(cookie.as_bytes(), sent.as_bytes()),
         None => false,
     }
@@ -163,7 +156,7 @@ fn login_view(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let csrf = Csrf::of(headers);
+    let csrf = Csrf::of(state, headers);
     let view = AccountLoginView {
         base: &state.base_path,
         csrf: &csrf.token,
@@ -212,7 +205,7 @@ async fn account_view(
             }
         })
         .collect();
-    let csrf = Csrf::of(headers);
+    let csrf = Csrf::of(state, headers);
     let view = AccountView {
         base: &state.base_path,
         csrf: &csrf.token,
@@ -254,7 +247,7 @@ async fn login_inner(
     ip: IpAddr,
 ) -> Result<Response, AppError> {
     let form = Params::parse(body);
-    if !csrf_ok(headers, &form) {
+    if !csrf_ok(state, headers, &form) {
         return Ok(csrf_page(state));
     }
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
@@ -309,7 +302,7 @@ async fn form_of_user(
     body: &[u8],
 ) -> Result<Result<(User, Params), Response>, AppError> {
     let form = Params::parse(body);
-    if !csrf_ok(headers, &form) {
+    if !csrf_ok(state, headers, &form) {
         return Ok(Err(csrf_page(state)));
     }
     match signed_in(state, headers).await? {

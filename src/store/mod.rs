@@ -91,6 +91,7 @@ mod flows;
 mod keys;
 mod pats;
 mod refresh;
+mod secrets;
 mod throttle;
 mod tokens;
 mod users;

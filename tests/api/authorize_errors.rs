@@ -608,18 +608,3 @@ async fn an_expired_rid_gets_a_400_page() {
         .await;
     assert_error_page(resp, 400, "expired rid").await;
 }
-
-#[tokio::test]
-async fn a_rid_cannot_be_reused_after_a_successful_sign_in() {
-    let app = spawn_app().await;
-    app.add_user("reed", "reed-password").await;
-    let (page, _) = fresh_login_page(&app).await;
-    let resp = app
-        .submit_login(&page, "reed", "reed-password", false)
-        .await;
-    assert_eq!(resp.status(), 303);
-    let resp = app
-        .submit_login(&page, "reed", "reed-password", false)
-        .await;
-    assert_error_page(resp, 400, "reused rid").await;
-}
