@@ -22,7 +22,7 @@ pub struct ServerSettings {
     /// Bind port (`server.port`; 0 picks a free port).
     pub port: u16,
     /// External base URL: http(s), no query or fragment, path without trailing slash
-    /// (the bare root still renders as `/`; use [`Settings::issuer`]).
+    /// (the bare root still renders as `/`; use [`Settings::issuer`](super::Settings::issuer)).
     pub public_url: Url,
     /// `server.ssl.*`.
     pub ssl: SslSettings,
