@@ -257,8 +257,8 @@ pub(super) const KEYS: &[KeySpec] = &[
     KeySpec::new(
         "authentication.signing.algorithm",
         Algorithm,
-        "Algorithm tokens are signed with (case-sensitive); with `ES256` or `EdDSA` an RS256 key \
-         is published as well.",
+        "Algorithm tokens are signed with; with `ES256` or `EdDSA` an RS256 key is also \
+         generated, published and listed in discovery, but not used to sign.",
     )
     .default("RS256"),
     KeySpec::new(
@@ -278,7 +278,8 @@ pub(super) const KEYS: &[KeySpec] = &[
     KeySpec::new(
         "authentication.server.key-store",
         Path,
-        "Teamwork Cloud's PKCS#12 key store (`.p12`/`.pfx`) holding the signing key.",
+        "Teamwork Cloud's PKCS#12 key store (`.p12`/`.pfx`, modern AES or legacy 3DES/RC2) \
+         holding the signing key; JKS must be converted first.",
     ),
     KeySpec::new(
         "authentication.server.key-store-password",
