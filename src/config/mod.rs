@@ -123,7 +123,7 @@ const KEYS: &[KeySpec] = &[
         &["authentication.sso.token.expirity"],
         Some("604800"),
     ),
-    spec("authentication.refresh.token.reuse.grace", Some("0")),
+    spec("authentication.refresh.token.reuse.grace", Some("30")),
     spec("authentication.signing.algorithm", Some("RS256")),
     spec("authentication.signing.key", None),
     spec("authentication.signing.kid", None),
@@ -1485,7 +1485,7 @@ mod tests {
         assert_eq!(a.code_expiry, 60);
         assert_eq!(a.refresh_token_expiry, 1_209_600);
         assert_eq!(a.sso_session_expiry, 604_800);
-        assert_eq!(a.refresh_reuse_grace, 0);
+        assert_eq!(a.refresh_reuse_grace, 30);
         assert_eq!(a.signing_algorithm, SigningAlgorithm::RS256);
         assert_eq!(a.signing_key, None);
         assert_eq!(a.signing_kid, None);

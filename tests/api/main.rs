@@ -21,6 +21,7 @@ mod management;
 mod multi_instance;
 mod operations;
 mod pats;
+mod refresh_family;
 mod signin;
 mod sso;
 mod tls;

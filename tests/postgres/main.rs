@@ -75,6 +75,9 @@ mod operations;
 #[path = "../api/pats.rs"]
 mod pats;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/refresh_family.rs"]
+mod refresh_family;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;
 #[cfg(authserver_pg_tests)]
