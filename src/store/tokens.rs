@@ -362,14 +362,23 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query(
-                    "UPDATE refresh_tokens SET spent_at = $1
-                     WHERE family_id = $2 AND spent_at IS NULL",
-                )
-                .bind(now)
-                .bind(&info.family_id)
-                .execute(&mut *tx)
-                .await?;
+                // A live family has one live token. Finding none means (PostgreSQL) that a
+                // rotation of it committed while this statement waited for its row lock,
+                // and its successor is visible only to the next statement: look again.
+                for _ in 0..3 {
+                    let replaced = sqlx::query(
+                        "UPDATE refresh_tokens SET spent_at = $1
+                         WHERE family_id = $2 AND spent_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(&info.family_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if replaced > 0 {
+                        break;
+                    }
+                }
             }
             insert_refresh!(
                 tx,

@@ -177,6 +177,45 @@ async fn sixteen_concurrent_presentations_within_the_grace_leave_one_live_token(
     assert_eq!(live_tokens(&app, &family(&first)).await, 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn grace_retries_racing_rotations_of_the_live_token_leave_one_live_token() {
+    let (app, first) = signed_in().await;
+    let app = Arc::new(app);
+    let fam = family(&first);
+    let mut old = field(&first, "refresh_token").to_string();
+    for round in 0..5 {
+        // the client's retry of `old` races rotations of the family's live token
+        let live = field(&refresh_ok(&app, &old).await, "refresh_token").to_string();
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let app = app.clone();
+                let token = if i % 2 == 0 {
+                    old.clone()
+                } else {
+                    live.clone()
+                };
+                tokio::spawn(async move {
+                    let resp = refresh(&app, CLIENT, &token, &[]).await;
+                    let status = resp.status();
+                    (status, resp.json::<Value>().await.unwrap())
+                })
+            })
+            .collect();
+        let mut last = None;
+        for task in futures::future::join_all(tasks).await {
+            let (status, body) = task.unwrap();
+            assert_eq!(
+                status, 200,
+                "round {round}: every presentation within the grace"
+            );
+            last = Some(body);
+        }
+        assert_eq!(live_tokens(&app, &fam).await, 1, "round {round}");
+        old = field(&last.unwrap(), "refresh_token").to_string();
+        app.clock.advance(1);
+    }
+}
+
 #[tokio::test]
 async fn a_refresh_narrowed_to_a_scope_without_openid_returns_no_id_token() {
     let (app, first) = signed_in().await;
