@@ -250,10 +250,11 @@ pub(super) const KEYS: &[KeySpec] = &[
     KeySpec::new(
         "authentication.refresh.token.reuse.grace",
         Duration,
-        "Time after a rotation in which reusing the old refresh token (parallel tabs) gets \
-         another fresh pair instead of revoking the family.",
+        "Time after a rotation in which a repeated use of the old refresh token (a retry \
+         after a lost answer, parallel tabs) gets a fresh pair that replaces the family's \
+         live token, instead of revoking the family; 0: strict one-time use.",
     )
-    .default("0"),
+    .default("30"),
     KeySpec::new(
         "authentication.signing.algorithm",
         Algorithm,

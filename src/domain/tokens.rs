@@ -99,8 +99,10 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Lifetime of the access and ID token, seconds.
     pub expires_in: i64,
-    /// JWT ID token.
-    pub id_token: String,
+    /// JWT ID token (only when the scope of the response holds `openid`: a refresh
+    /// narrowed to other scopes gets none, OIDC Core §12.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     /// Granted scope.
     pub scope: String,
     /// One-time refresh token (code and refresh grants).
@@ -135,12 +137,15 @@ pub fn at_hash(access_token: &str) -> String {
     b64url(&digest[..16])
 }
 
-/// Signs an access token and an ID token for `m`.
+/// Signs an access token and, when `m.scope` holds `openid`, an ID token for `m`.
 ///
 /// RSA signatures (about 0.3 ms each) run on the signer pool (`domain::signer`), so the
 /// async workers stay free to move requests and database results along; the cheap EC and
 /// Ed25519 signatures run in place.
-pub async fn mint_pair(state: &Services, m: &Mint<'_>) -> Result<(String, String), AppError> {
+pub async fn mint_pair(
+    state: &Services,
+    m: &Mint<'_>,
+) -> Result<(String, Option<String>), AppError> {
     let now = state.now();
     let ring = state.keys.ring();
     let key = ring.active()?.clone();
@@ -185,11 +190,15 @@ pub async fn mint_pair(state: &Services, m: &Mint<'_>) -> Result<(String, String
         pat: m.pat.map(str::to_string),
         gen: m.user.generation,
     };
-    let mut sign_both = move || -> Result<(String, String), AppError> {
+    let openid = m.scope.contains("openid");
+    let mut sign_both = move || -> Result<(String, Option<String>), AppError> {
         let access_token = key.sign(ACCESS_TYP, &access)?;
+        if !openid {
+            return Ok((access_token, None));
+        }
         id.at_hash = Some(at_hash(&access_token));
         let id_token = key.sign(ID_TYP, &id)?;
-        Ok((access_token, id_token))
+        Ok((access_token, Some(id_token)))
     };
     if !ring.active()?.is_rsa() {
         return sign_both();
@@ -216,6 +225,8 @@ pub async fn start_family(
         .store
         .create_family(
             &family,
+            // the generation the grant was checked under (the caller's copy of the user)
+            user.generation,
             &NewRefresh {
                 token_hash: &hash,
                 family_id: &family,

@@ -22,6 +22,7 @@ mod multi_instance;
 mod operations;
 mod pats;
 mod pending_request;
+mod refresh_family;
 mod signin;
 mod sso;
 mod tls;

@@ -78,6 +78,9 @@ mod pats;
 #[path = "../api/pending_request.rs"]
 mod pending_request;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/refresh_family.rs"]
+mod refresh_family;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;
 #[cfg(authserver_pg_tests)]

@@ -35,7 +35,7 @@ fn defaults_apply_when_only_required_keys_are_set() {
     assert_eq!(a.code_expiry, 60);
     assert_eq!(a.refresh_token_expiry, 1_209_600);
     assert_eq!(a.sso_session_expiry, 604_800);
-    assert_eq!(a.refresh_reuse_grace, 0);
+    assert_eq!(a.refresh_reuse_grace, 30);
     assert_eq!(a.signing_algorithm, SigningAlgorithm::RS256);
     assert_eq!(a.signing_key, None);
     assert_eq!(a.signing_kid, None);
