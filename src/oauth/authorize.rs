@@ -14,6 +14,7 @@ use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::tokens::IdClaims;
 use crate::error::AppError;
+use crate::oauth::device_cookie;
 use crate::oauth::token::ClientIp;
 use crate::state::AppState;
 use crate::store::{CodeGrant, NewCode, User};
@@ -295,7 +296,8 @@ async fn login_inner(
         serde_json::from_str(&json).map_err(|e| AppError::Internal(e.to_string()))?;
     let username = field("username").trim();
     let password = field("password");
-    let user = match check_password(state, username, password, ip).await? {
+    let device = device_cookie::presented_or_new(headers);
+    let user = match check_password(state, username, password, ip, Some(&device)).await? {
         PasswordCheck::Verified(u) => u,
         PasswordCheck::Throttled(wait) => {
             tracing::info!(target: "authserver::audit", "sign-in throttled");
@@ -351,5 +353,6 @@ async fn login_inner(
         remember.then_some(ttl),
     );
     set_cookie(&mut response, &cookie);
+    device_cookie::set(state, &mut response, &device);
     Ok(response)
 }
