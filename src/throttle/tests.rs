@@ -171,13 +171,21 @@ async fn a_known_source_is_admitted_while_the_user_is_locked_on_every_instance_a
         1
     );
     assert_eq!(
-        refused(other.begin_password(&source(road, Some("other")), now).await),
+        refused(
+            other
+                .begin_password(&source(road, Some("other")), now)
+                .await
+        ),
         1
     );
     // the known address and the known device are admitted, on the other instance too
     let a = admitted(other.begin_password(&source(home, None), now).await);
     other.succeeded(a).await.unwrap();
-    let a = admitted(other.begin_password(&source(road, Some("cookie")), now).await);
+    let a = admitted(
+        other
+            .begin_password(&source(road, Some("cookie")), now)
+            .await,
+    );
     other.succeeded(a).await.unwrap();
     // the device is bound to alice
     let bob = Source {
@@ -194,7 +202,11 @@ async fn a_known_source_is_admitted_while_the_user_is_locked_on_every_instance_a
         admitted(t.begin_password(&source(road, Some("cookie")), now).await);
     }
     assert_eq!(
-        refused(other.begin_password(&source(road, Some("cookie")), now).await),
+        refused(
+            other
+                .begin_password(&source(road, Some("cookie")), now)
+                .await
+        ),
         1
     );
     let a = admitted(t.begin_password(&source(home, None), now).await);
