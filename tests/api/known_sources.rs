@@ -356,3 +356,32 @@ async fn a_thousand_wrong_passwords_from_many_addresses_do_not_keep_the_users_kn
         429
     );
 }
+
+#[tokio::test]
+async fn housekeeping_keeps_a_known_source_until_it_expires() {
+    let app = app_behind_proxy().await;
+    app.add_user("alice", "alice-password").await;
+    let (status, device) =
+        browser_sign_in(&app, "alice", "alice-password", "192.0.2.40", None).await;
+    assert_eq!(status, 303);
+    let device = device.unwrap();
+    let sources = "SELECT COUNT(*) FROM login_throttle WHERE key LIKE 'k:%' OR key LIKE 'd:%'";
+    assert_eq!(app.sql_i64(sources).await, 2);
+    // a week later the address and the device are still known
+    app.clock.advance(7 * 86_400);
+    authserver::housekeeping::purge_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(app.sql_i64(sources).await, 2);
+    lock_from_elsewhere(&app, "alice").await;
+    let (status, _) =
+        browser_sign_in(&app, "alice", "alice-password", "192.0.2.41", Some(&device)).await;
+    assert_eq!(status, 303);
+    // past a year without a sign-in both are gone
+    app.clock
+        .advance(authserver::throttle::DEVICE_TTL + 2 * 86_400);
+    authserver::housekeeping::purge_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(app.sql_i64(sources).await, 0);
+}
