@@ -221,14 +221,12 @@ pub async fn client_credentials(
         let pending = state.credentials.pending(&fingerprint);
         let outcome = pending
             .get_or_try_init(|| async {
-                let attempt = match state
-                    .throttle
-                    .begin(
-                        vec![throttle::user_key(&basic.user), throttle::ip_key(client_ip)],
-                        now,
-                    )
-                    .await?
-                {
+                let source = throttle::Source {
+                    username: &basic.user,
+                    ip: client_ip,
+                    device: None,
+                };
+                let attempt = match state.throttle.begin_password(&source, now).await? {
                     Ok(attempt) => attempt,
                     Err(wait) => return Ok::<_, crate::store::StoreError>(Err(wait)),
                 };

@@ -22,6 +22,7 @@ use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::error::AppError;
+use crate::oauth::device_cookie;
 use crate::password;
 use crate::state::AppState;
 use crate::store::User;
@@ -254,7 +255,8 @@ async fn login_inner(
     let username = field("username").trim();
     let password = field("password");
     let now = state.now();
-    let user = match check_password(state, username, password, ip).await? {
+    let device = device_cookie::presented_or_new(headers);
+    let user = match check_password(state, username, password, ip, Some(&device)).await? {
         PasswordCheck::Verified(u) => u,
         PasswordCheck::Throttled(wait) => {
             tracing::info!(target: "authserver::audit", "account sign-in throttled");
@@ -291,6 +293,7 @@ async fn login_inner(
         None,
     );
     set_cookie(&mut r, &cookie);
+    device_cookie::set(state, &mut r, &device);
     Ok(r)
 }
 
@@ -466,14 +469,12 @@ async fn change_password_inner(
         return refuse(capitalised(&e)).await;
     }
     // the current password is a password check like any other: throttled
-    let attempt = match state
-        .throttle
-        .begin(
-            vec![throttle::user_key(&user.username), throttle::ip_key(ip)],
-            state.now(),
-        )
-        .await?
-    {
+    let source = throttle::Source {
+        username: &user.username,
+        ip,
+        device: device_cookie::presented(headers),
+    };
+    let attempt = match state.throttle.begin_password(&source, state.now()).await? {
         Ok(a) => a,
         Err(wait) => return Ok(throttled_page(state, wait)),
     };

@@ -15,6 +15,7 @@ use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pending::PendingError;
 use crate::error::AppError;
+use crate::oauth::device_cookie;
 use crate::state::AppState;
 use crate::store::{CodeGrant, NewCode, User};
 use crate::web::extract::ClientIp;
@@ -312,7 +313,8 @@ async fn login_inner(
     };
     let username = field("username").trim();
     let password = field("password");
-    let user = match check_password(state, username, password, ip).await? {
+    let device = device_cookie::presented_or_new(headers);
+    let user = match check_password(state, username, password, ip, Some(&device)).await? {
         PasswordCheck::Verified(u) => u,
         PasswordCheck::Throttled(wait) => {
             tracing::info!(target: "authserver::audit", "sign-in throttled");
@@ -367,5 +369,6 @@ async fn login_inner(
         remember.then_some(ttl),
     );
     set_cookie(&mut response, &cookie);
+    device_cookie::set(state, &mut response, &device);
     Ok(response)
 }

@@ -92,7 +92,7 @@ impl Store {
                 WHERE expires_at < $1 OR ended_at < $1 - 86400 LIMIT $2)",
             "DELETE FROM login_throttle WHERE key IN
                (SELECT key FROM login_throttle
-                WHERE last < $1 - 86400 AND locked_until < $1 LIMIT $2)",
+                WHERE last < $1 - 86400 AND locked_until < $1 AND known_until < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM refresh_families WHERE id IN

@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod key_import;
 mod keys;
+mod known_sources;
 mod lifecycle;
 mod lockout;
 mod logging;

@@ -53,6 +53,9 @@ mod key_import;
 #[path = "../api/keys.rs"]
 mod keys;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/known_sources.rs"]
+mod known_sources;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/lifecycle.rs"]
 mod lifecycle;
 #[cfg(authserver_pg_tests)]
