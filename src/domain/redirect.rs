@@ -19,6 +19,10 @@ pub enum RedirectError {
     /// Parses, but is not in canonical form (userinfo, fragment, dot-segments, …).
     #[error("redirect_uri is not in canonical form: {0}")]
     NotCanonical(&'static str),
+    /// Its query holds a parameter of the authorization response (`code`, `state`, `iss`, …)
+    /// that the whitelist entry does not: the client would read the caller's value.
+    #[error("redirect_uri carries a parameter of the authorization response in its query")]
+    ReservedParameter,
     /// Canonical, but no whitelist entry admits it.
     #[error("redirect_uri is not in authentication.redirect.uri.whitelist")]
     NotWhitelisted,
@@ -120,36 +124,60 @@ impl Whitelist {
     /// Checks `candidate`; on success returns it unchanged.
     pub fn check(&self, candidate: &str) -> Result<RedirectUri, RedirectError> {
         let url = canonical(candidate)?;
-        if self
-            .entries
-            .iter()
-            .any(|e| e.raw == candidate || e.admits(&url))
-        {
-            Ok(RedirectUri(candidate.to_string()))
-        } else {
-            Err(RedirectError::NotWhitelisted)
+        let mut planted = false;
+        for entry in &self.entries {
+            if entry.raw == candidate {
+                return Ok(RedirectUri(candidate.to_string()));
+            }
+            match entry.admits(&url) {
+                Admits::Yes => return Ok(RedirectUri(candidate.to_string())),
+                Admits::PlantedParameter => planted = true,
+                Admits::No => {}
+            }
         }
+        Err(if planted {
+            RedirectError::ReservedParameter
+        } else {
+            RedirectError::NotWhitelisted
+        })
     }
 }
 
+/// Whether one entry admits a candidate.
+enum Admits {
+    Yes,
+    No,
+    /// On the entry's boundary, but the query adds a response parameter.
+    PlantedParameter,
+}
+
 impl Entry {
-    fn admits(&self, url: &Url) -> bool {
+    fn admits(&self, url: &Url) -> Admits {
         if self.url.scheme() != url.scheme() || self.url.host_str() != url.host_str() {
-            return false;
+            return Admits::No;
         }
         if !self.any_port && self.url.port() != url.port() {
-            return false;
+            return Admits::No;
         }
         let prefix = rest(&self.url);
         let candidate = rest(url);
         let Some(tail) = candidate.strip_prefix(prefix.as_str()) else {
-            return false;
+            return Admits::No;
         };
-        tail.is_empty()
+        let on_boundary = tail.is_empty()
             || prefix.ends_with('/')
             || prefix.ends_with('?')
             || tail.starts_with('/')
-            || tail.starts_with('?')
+            || tail.starts_with('?');
+        if !on_boundary {
+            return Admits::No;
+        }
+        let own = response_parameter_counts(self.url.query());
+        let sent = response_parameter_counts(url.query());
+        if sent.iter().zip(own).any(|(sent, own)| *sent > own) {
+            return Admits::PlantedParameter;
+        }
+        Admits::Yes
     }
 }
 
@@ -212,6 +240,9 @@ fn authority(raw: &str) -> &str {
     after.split(['/', '?', '#']).next().unwrap_or(after)
 }
 
+/// Whether a segment of the raw path is `.` or `..` once percent-decoded (repeatedly: a
+/// proxy in front may decode once more) and cut at its first `;`. Tomcat and Jetty strip
+/// `;` parameters before resolving dot-segments, so `..;` climbs out of `/webapp/` there.
 fn raw_path_has_dot_segment(raw: &str) -> bool {
     let after = raw.split_once("://").map(|(_, r)| r).unwrap_or(raw);
     let path = match after.find('/') {
@@ -220,9 +251,54 @@ fn raw_path_has_dot_segment(raw: &str) -> bool {
     };
     let path = path.split('?').next().unwrap_or(path);
     path.split('/').any(|seg| {
-        let s = seg.to_ascii_lowercase().replace("%2e", ".");
-        s == "." || s == ".."
+        let decoded = fully_decoded(seg.as_bytes());
+        let name = decoded.split(|&b| b == b';').next().unwrap_or(&decoded);
+        name == b"." || name == b".."
     })
+}
+
+/// Percent-decodes until nothing changes (bounded: each round shortens the input).
+fn fully_decoded(bytes: &[u8]) -> Vec<u8> {
+    let mut current = bytes.to_vec();
+    loop {
+        let next: Vec<u8> = percent_encoding::percent_decode(&current).collect();
+        if next == current {
+            return current;
+        }
+        current = next;
+    }
+}
+
+/// Parameters the authorization response (and its error form) adds to the redirect URI,
+/// and OpenID Connect Session Management's `session_state`. A redirect URI that carries
+/// them already would hand the client the caller's values first.
+const RESPONSE_PARAMETERS: &[&str] = &[
+    "code",
+    "state",
+    "iss",
+    "error",
+    "error_description",
+    "error_uri",
+    "session_state",
+];
+
+/// How often each response parameter names a key of `query`. Keys are decoded as a form
+/// would, compared without case, and `;` counts as a separator too (some frameworks
+/// split on it).
+fn response_parameter_counts(query: Option<&str>) -> [usize; RESPONSE_PARAMETERS.len()] {
+    let mut counts = [0; RESPONSE_PARAMETERS.len()];
+    let Some(query) = query else {
+        return counts;
+    };
+    for piece in query.split(['&', ';']) {
+        for (key, _) in form_urlencoded::parse(piece.as_bytes()) {
+            let key = key.trim().to_ascii_lowercase();
+            if let Some(i) = RESPONSE_PARAMETERS.iter().position(|p| *p == key) {
+                counts[i] += 1;
+            }
+        }
+    }
+    counts
 }
 
 #[cfg(test)]
@@ -261,7 +337,7 @@ mod tests {
         ok("https://web.example.com/webapp/page");
         ok("https://cb.example.com/cb");
         ok("https://cb.example.com/cb/deeper");
-        ok("https://cb.example.com/cb?state=x");
+        ok("https://cb.example.com/cb?tab=x");
         ok("http://localhost:8080/callback");
         ok("https://q.example.com/cb?tenant=1");
     }
@@ -311,6 +387,91 @@ mod tests {
     }
 
     #[test]
+    fn segments_that_are_dot_segments_once_their_parameters_are_removed_are_refused() {
+        // Tomcat and Jetty drop `;` parameters before resolving dot-segments
+        for uri in [
+            "https://web.example.com/webapp/..;/evil",
+            "https://web.example.com/webapp/..;jsessionid=1/evil",
+            "https://web.example.com/webapp/.;/evil",
+            "https://web.example.com/webapp/.;x=y",
+            "https://web.example.com/webapp/%2e%2e;/evil",
+            "https://web.example.com/webapp/%2E%2e;/evil",
+            "https://web.example.com/webapp/.%2E;a;b/evil",
+            "https://web.example.com/webapp/%2e;/evil",
+            "https://web.example.com/webapp/..%3b/evil",
+            "https://web.example.com/webapp/..%3B/evil",
+            "https://web.example.com/webapp/%252e%252e;/evil",
+            "https://web.example.com/webapp/%25252e%25252e%25253b/evil",
+            "https://app.example.com/..;",
+            "https://cb.example.com/cb/..;/x?y=1",
+        ] {
+            refused(uri);
+            assert_eq!(
+                wl().check(uri),
+                Err(RedirectError::NotCanonical("has dot-segments")),
+                "{uri}"
+            );
+        }
+        ok("https://web.example.com/webapp/page;jsessionid=1");
+        ok("https://web.example.com/webapp/..a/page");
+        ok("https://web.example.com/webapp/...;/page");
+        ok("https://web.example.com/webapp/a;..");
+        ok("https://web.example.com/webapp/page?next=..;/x");
+    }
+
+    #[test]
+    fn response_parameters_planted_in_the_query_are_refused() {
+        for uri in [
+            "http://localhost:8080/callback?code=INJECTED",
+            "http://localhost:8080/callback?code=INJECTED&iss=https%3A%2F%2Fevil",
+            "http://localhost:8080/callback?x=1&state=s",
+            "http://localhost:8080/callback?iss=x",
+            "http://localhost:8080/callback?error=access_denied",
+            "http://localhost:8080/callback?error_description=x",
+            "http://localhost:8080/callback?error_uri=x",
+            "http://localhost:8080/callback?session_state=x",
+            "http://localhost:8080/callback?code",
+            "http://localhost:8080/callback?%63ode=x",
+            "http://localhost:8080/callback?CODE=x",
+            "http://localhost:8080/callback?x=1;code=x",
+            "http://localhost:8080/callback/deeper?code=x",
+            "https://app.example.com/?state=x",
+            "https://q.example.com/cb?tenant=1/x&code=x",
+        ] {
+            assert_eq!(
+                wl().check(uri),
+                Err(RedirectError::ReservedParameter),
+                "{uri}"
+            );
+        }
+        ok("http://localhost:8080/callback?codes=1");
+        ok("http://localhost:8080/callback?x=code&y=state");
+        ok("https://q.example.com/cb?tenant=1/x&tab=2");
+    }
+
+    #[test]
+    fn a_whitelist_entry_keeps_its_own_response_parameters() {
+        let wl = Whitelist::new(&[
+            "https://s.example.com/cb?state=fixed",
+            "https://t.example.com/cb?",
+        ]);
+        assert!(wl.check("https://s.example.com/cb?state=fixed").is_ok());
+        assert!(wl.check("https://s.example.com/cb?state=fixed/x").is_ok());
+        assert!(wl.check("https://t.example.com/cb?x=1").is_ok());
+        for planted in [
+            "https://s.example.com/cb?state=fixed/x&state=evil",
+            "https://s.example.com/cb?state=fixed/x&code=evil",
+            "https://t.example.com/cb?code=evil",
+        ] {
+            assert_eq!(
+                wl.check(planted),
+                Err(RedirectError::ReservedParameter),
+                "{planted}"
+            );
+        }
+    }
+
+    #[test]
     fn a_loopback_entry_without_port_admits_any_port() {
         ok("http://127.0.0.1/native");
         ok("http://127.0.0.1:51234/native");
@@ -323,10 +484,10 @@ mod tests {
 
     #[test]
     fn params_are_appended_to_the_exact_uri() {
-        let r = wl().check("https://cb.example.com/cb?state=x").unwrap();
+        let r = wl().check("https://cb.example.com/cb?tab=x").unwrap();
         assert_eq!(
             r.with_params(&[("code", "a b"), ("iss", "https://i/x")]),
-            "https://cb.example.com/cb?state=x&code=a+b&iss=https%3A%2F%2Fi%2Fx"
+            "https://cb.example.com/cb?tab=x&code=a+b&iss=https%3A%2F%2Fi%2Fx"
         );
         let r = wl().check("https://cb.example.com/cb").unwrap();
         assert_eq!(
@@ -375,7 +536,8 @@ mod fuzz {
         let atom = prop::sample::select(vec![
             "/", "/", "?", "&", "=", ".", "..", "%2e", "%2E", "%2f", "%2F", "%5c", "%5C", "\\",
             "#", "@", ":", "%", "%zz", "%40", "%00", "a", "b", "cb", "native", "callback",
-            "webapp", "v6", "tenant=1", " ", "é", "\u{0}", "\t", ";", "~", "+", "%20",
+            "webapp", "v6", "tenant=1", " ", "é", "\u{0}", "\t", ";", "~", "+", "%20", "..;", ".;",
+            "%2e%2e;", "%3b", "%3B", "%252e", "code=", "state=", "iss=", "%63ode", "Error=",
         ]);
         prop::collection::vec(atom, 0..8).prop_map(|v| v.concat())
     }
@@ -453,13 +615,39 @@ mod fuzz {
         prop_assert!(!uri.contains('\\'), "{}", uri);
         let path = url.path().to_ascii_lowercase();
         prop_assert!(!path.contains("%2f") && !path.contains("%5c"), "{}", uri);
+        // as Tomcat sees a segment: decoded (a proxy may decode once more), `;` parameters off
+        let as_servlet_sees = |segment: &str| {
+            let mut s = segment.to_string();
+            for _ in 0..8 {
+                s = s
+                    .replace("%25", "%")
+                    .replace("%2e", ".")
+                    .replace("%3b", ";");
+            }
+            s.split(';').next().unwrap_or("").to_string()
+        };
         prop_assert!(
             path.split('/')
-                .map(|s| s.replace("%2e", "."))
+                .map(as_servlet_sees)
                 .all(|s| s != "." && s != ".."),
             "{} has a dot-segment",
             uri
         );
+        let reserved = [
+            "code",
+            "state",
+            "iss",
+            "error",
+            "error_description",
+            "error_uri",
+            "session_state",
+        ];
+        if let Some(query) = url.query() {
+            for (key, _) in form_urlencoded::parse(query.replace(';', "&").as_bytes()) {
+                let key = key.trim().to_ascii_lowercase();
+                prop_assert!(!reserved.contains(&key.as_str()), "{} plants {}", uri, key);
+            }
+        }
         let same_origin = ENTRIES.iter().any(|raw| {
             let Ok(entry) = Url::parse(raw) else {
                 return false;
