@@ -241,8 +241,9 @@ fn authority(raw: &str) -> &str {
 }
 
 /// Whether a segment of the raw path is `.` or `..` once percent-decoded (repeatedly: a
-/// proxy in front may decode once more) and cut at its first `;`. Tomcat and Jetty strip
-/// `;` parameters before resolving dot-segments, so `..;` climbs out of `/webapp/` there.
+/// proxy in front may decode once more; a slash that appears only then also ends a
+/// segment) and cut at its first `;`. Tomcat and Jetty strip `;` parameters before
+/// resolving dot-segments, so `..;` climbs out of `/webapp/` there.
 fn raw_path_has_dot_segment(raw: &str) -> bool {
     let after = raw.split_once("://").map(|(_, r)| r).unwrap_or(raw);
     let path = match after.find('/') {
@@ -252,9 +253,31 @@ fn raw_path_has_dot_segment(raw: &str) -> bool {
     let path = path.split('?').next().unwrap_or(path);
     path.split('/').any(|seg| {
         let decoded = fully_decoded(seg.as_bytes());
-        let name = decoded.split(|&b| b == b';').next().unwrap_or(&decoded);
-        name == b"." || name == b".."
+        decoded.split(|&b| b == b'/' || b == b'\\').any(|part| {
+            let name = part.split(|&b| b == b';').next().unwrap_or(part);
+            is_dot_name(name)
+        })
     })
+}
+
+/// `.` or `..`, also with a dot written as overlong UTF-8 (`%c0%ae`, `%e0%80%ae`), which
+/// old servlet containers decoded to a dot.
+fn is_dot_name(name: &[u8]) -> bool {
+    let mut dots = 0;
+    let mut rest = name;
+    while !rest.is_empty() {
+        rest = if let Some(r) = rest.strip_prefix(b".") {
+            r
+        } else if let Some(r) = rest.strip_prefix(&[0xc0, 0xae]) {
+            r
+        } else if let Some(r) = rest.strip_prefix(&[0xe0, 0x80, 0xae]) {
+            r
+        } else {
+            return false;
+        };
+        dots += 1;
+    }
+    dots == 1 || dots == 2
 }
 
 /// Percent-decodes until nothing changes (bounded: each round shortens the input).
@@ -404,6 +427,10 @@ mod tests {
             "https://web.example.com/webapp/%25252e%25252e%25253b/evil",
             "https://app.example.com/..;",
             "https://cb.example.com/cb/..;/x?y=1",
+            "https://web.example.com/webapp/%c0%ae%c0%ae;/evil",
+            "https://web.example.com/webapp/%C0%AE%e0%80%ae/evil",
+            "https://web.example.com/webapp/x%252f..%252fevil",
+            "https://web.example.com/webapp/x%255c..;%255cevil",
         ] {
             refused(uri);
             assert_eq!(
