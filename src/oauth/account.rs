@@ -29,7 +29,8 @@ use crate::store::User;
 use crate::throttle;
 use crate::web::extract::ClientIp;
 use crate::web::{
-    self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView, PatLine,
+    self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView,
+    PatDraft, PatLine,
 };
 use crate::web::{LOGIN_FAILED, SSO_COOKIE};
 
@@ -177,6 +178,7 @@ async fn account_view(
     status: StatusCode,
     notice: Option<&str>,
     error: Option<&str>,
+    draft: PatDraft<'_>,
 ) -> Result<Response, AppError> {
     let now = state.now();
     let cache = state.revocations.pats();
@@ -215,6 +217,7 @@ async fn account_view(
         pats: &lines,
         notice,
         error,
+        draft,
     };
     let mut r = web::html(status, &view, None);
     csrf.set_on(state, &mut r);
@@ -223,7 +226,18 @@ async fn account_view(
 
 async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let result = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => account_view(&state, &headers, &user, StatusCode::OK, None, None).await,
+        Ok(Some(user)) => {
+            account_view(
+                &state,
+                &headers,
+                &user,
+                StatusCode::OK,
+                None,
+                None,
+                PatDraft::default(),
+            )
+            .await
+        }
         Ok(None) => Ok(login_view(&state, &headers, "", None, StatusCode::OK)),
         Err(e) => Err(e),
     };
@@ -314,22 +328,40 @@ async fn form_of_user(
     }
 }
 
-async fn create_pat(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    create_pat_inner(&state, &headers, &body)
+async fn create_pat(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    create_pat_inner(&state, &headers, &body, ip)
         .await
         .unwrap_or_else(|e| internal_page(&state, e))
 }
 
+/// Creates a PAT. An SSO cookie alone is not enough ("sudo mode"): a token outlives the
+/// session and may never expire, so the current password is checked again, through the
+/// login form's throttle and argon2 verification.
 async fn create_pat_inner(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
+    ip: IpAddr,
 ) -> Result<Response, AppError> {
     let (user, form) = match form_of_user(state, headers, body).await? {
         Ok(f) => f,
         Err(response) => return Ok(response),
     };
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
+    let draft = PatDraft {
+        description: field("description"),
+        validity: field("expires_in_days"),
+        scope: field("scope"),
+    };
+    let user = &user;
+    let refuse = |status: StatusCode, message: String| async move {
+        account_view(state, headers, user, status, None, Some(&message), draft).await
+    };
     let request = pat::parse_validity(field("expires_in_days")).and_then(|expires_in_days| {
         let scope = match field("scope") {
             "" => PatScope::Data,
@@ -337,32 +369,43 @@ async fn create_pat_inner(
         };
         Ok((expires_in_days, scope))
     });
-    let issued = match request {
-        Ok((expires_in_days, scope)) => {
-            let request = PatRequest {
-                description: field("description"),
-                scope,
-                expires_in_days,
-            };
-            pat::issue(&state.store, &user, &request, state.now()).await
-        }
-        Err(e) => Err(e),
+    let (expires_in_days, scope) = match request {
+        Ok(r) => r,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, capitalised(&e.to_string())).await,
     };
-    let issued = match issued {
-        Ok(i) => i,
-        Err(PatError::Store(e)) => return Err(e.into()),
-        Err(e) => {
-            let message = capitalised(&e.to_string());
-            return account_view(
-                state,
-                headers,
-                &user,
+    let current = field("current_password");
+    if current.is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Enter your current password to create a token.".into(),
+        )
+        .await;
+    }
+    let device = device_cookie::presented(headers);
+    match check_password(state, &user.username, current, ip, device).await? {
+        PasswordCheck::Verified(u) if u.id == user.id => {}
+        PasswordCheck::Throttled(wait) => {
+            tracing::info!(target: "authserver::audit", user = %user.username, "token creation throttled");
+            return Ok(throttled_page(state, wait));
+        }
+        PasswordCheck::Verified(_) | PasswordCheck::Refused => {
+            tracing::info!(target: "authserver::audit", user = %user.username, "token creation refused: wrong current password");
+            return refuse(
                 StatusCode::BAD_REQUEST,
-                None,
-                Some(&message),
+                "The current password is wrong; no token was created.".into(),
             )
             .await;
         }
+    }
+    let request = PatRequest {
+        description: field("description"),
+        scope,
+        expires_in_days,
+    };
+    let issued = match pat::issue(&state.store, user, &request, state.now()).await {
+        Ok(i) => i,
+        Err(PatError::Store(e)) => return Err(e.into()),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, capitalised(&e.to_string())).await,
     };
     let expires = issued
         .expires_at
@@ -415,6 +458,7 @@ async fn revoke_pat_inner(
             StatusCode::NOT_FOUND,
             None,
             Some("You have no such token."),
+            PatDraft::default(),
         )
         .await;
     }
@@ -459,6 +503,7 @@ async fn change_password_inner(
             StatusCode::BAD_REQUEST,
             None,
             Some(&message),
+            PatDraft::default(),
         )
         .await
     };

@@ -270,6 +270,29 @@ pub struct AccountView<'a> {
     pub notice: Option<&'a str>,
     /// Error message.
     pub error: Option<&'a str>,
+    /// What the create-token form shows (a refused request's values, or the defaults).
+    pub draft: PatDraft<'a>,
+}
+
+/// The create-token form's values.
+#[derive(Debug, Clone, Copy)]
+pub struct PatDraft<'a> {
+    /// Description.
+    pub description: &'a str,
+    /// Validity: `7`, `30`, `90`, `365` or `never`.
+    pub validity: &'a str,
+    /// `data` or `management`.
+    pub scope: &'a str,
+}
+
+impl Default for PatDraft<'_> {
+    fn default() -> Self {
+        PatDraft {
+            description: "",
+            validity: "30",
+            scope: "data",
+        }
+    }
 }
 
 /// The page showing a new personal access token, once.

@@ -346,6 +346,10 @@ async fn signout_to_a_post_logout_redirect_uri_outside_the_whitelist_is_a_400_pa
         "https://evil.example.com/",
         "http://localhost:8080/callback.evil.net",
         "http://localhost:8080@evil.net/callback",
+        "http://localhost:8080/callback/..;/evil",
+        "http://localhost:8080/callback/%2e%2e;/evil",
+        "http://localhost:8080/callback?state=planted",
+        "http://localhost:8080/callback?iss=https%3A%2F%2Fevil.example.com",
     ] {
         let resp = signout_get(
             &app,
