@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `check-config`, `user …`, `keys rotate`, `pat …`.
+//! The command line: `serve` (default), `check-config`, `config reference`, `user …`,
+//! `keys rotate`, `pat …`.
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ pub enum Command {
     Serve,
     /// Validate the configuration and print the effective settings (secrets masked).
     CheckConfig,
+    /// The configuration itself (needs no properties file).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Apply the database migrations and exit.
     Migrate,
     /// Manage users.
@@ -50,6 +54,14 @@ pub enum Command {
     /// Manage personal access tokens.
     #[command(subcommand)]
     Pat(PatCommand),
+}
+
+/// `config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the reference of every key (type, default, aliases, meaning) as Markdown;
+    /// docs/configuration.md is its output.
+    Reference,
 }
 
 /// `pat …`
@@ -195,6 +207,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn run_cli(cli: Cli) -> Result<(), Failure> {
+    if let Some(Command::Config(ConfigCommand::Reference)) = cli.command {
+        print!("{}", crate::config::reference());
+        return Ok(());
+    }
     let settings = load_settings(&cli.config)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -211,6 +227,10 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
         Command::CheckConfig => {
             print!("{}", settings.report());
             println!("# configuration OK ({})", cli.config.display());
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Reference) => {
+            print!("{}", crate::config::reference());
             Ok(())
         }
         Command::Migrate => runtime()?.block_on(async {

@@ -2,7 +2,7 @@
 //! the database's write lock.
 use std::time::Duration;
 
-use crate::state::AppState;
+use crate::domain::services::Services;
 use crate::store::StoreError;
 
 /// Rows deleted per statement.
@@ -11,7 +11,7 @@ pub const BATCH: i64 = 500;
 pub const INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs forever (aborted at shutdown).
-pub async fn run(state: AppState) {
+pub async fn run(state: Services) {
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -25,7 +25,7 @@ pub async fn run(state: AppState) {
 }
 
 /// One full purge round; returns the number of rows deleted.
-pub async fn purge_once(state: &AppState) -> Result<u64, StoreError> {
+pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
     let now = state.now();
     let mut total = 0;
     loop {
@@ -37,7 +37,7 @@ pub async fn purge_once(state: &AppState) -> Result<u64, StoreError> {
         tokio::task::yield_now().await;
     }
     // last uses of personal access tokens: once per round, so at most once a minute each
-    crate::domain::pat::flush_usage(state).await?;
+    crate::domain::pat::flush_usage(&state.store, &state.revocations).await?;
     state.revocations.purge(now);
     state.credentials.purge(now);
     state.throttle.purge(now);

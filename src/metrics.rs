@@ -1,21 +1,19 @@
-//! Prometheus metrics (`GET /metrics`, only to `server.metrics.allow`).
+//! Prometheus metrics: the recorder, the request middleware and the counters the domain
+//! bumps (the `GET /metrics` endpoint, only to `server.metrics.allow`, is
+//! [`crate::web::metrics`]).
 //!
 //! Names: `authserver_http_requests_total{route,method,status}`,
 //! `authserver_http_request_duration_seconds{route}` (histogram),
 //! `authserver_tokens_issued_total{grant}`, `authserver_login_failures_total{kind}`,
 //! `authserver_throttled_total{kind}`, `authserver_refresh_reuse_total`,
 //! `authserver_db_connections{pool,state}`.
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::state::AppState;
 
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -99,50 +97,4 @@ pub fn throttled(kind: &'static str) {
 /// A spent refresh token came back.
 pub fn refresh_reuse() {
     metrics::counter!("authserver_refresh_reuse_total").increment(1);
-}
-
-/// `GET /metrics`.
-pub async fn render(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Response {
-    let ip = peer.ip();
-    let allowed = state
-        .settings
-        .server
-        .metrics_allow
-        .iter()
-        .any(|n| n.contains(&ip));
-    if !allowed {
-        return (
-            StatusCode::FORBIDDEN,
-            "metrics are not available to this address",
-        )
-            .into_response();
-    }
-    let Some(handle) = handle() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "metrics recorder unavailable",
-        )
-            .into_response();
-    };
-    for (pool, size, idle) in state.store.pool_usage() {
-        metrics::gauge!("authserver_db_connections", "pool" => pool, "state" => "open")
-            .set(size as f64);
-        metrics::gauge!("authserver_db_connections", "pool" => pool, "state" => "idle")
-            .set(idle as f64);
-    }
-    let (families, jtis, pats) = state.revocations.sizes();
-    metrics::gauge!("authserver_revoked_families").set(families as f64);
-    metrics::gauge!("authserver_revoked_tokens").set(jtis as f64);
-    metrics::gauge!("authserver_revoked_pats").set(pats as f64);
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4"),
-        )],
-        handle.render(),
-    )
-        .into_response()
 }

@@ -18,12 +18,14 @@ use tower_http::timeout::TimeoutLayer;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
+use crate::domain::pending::{self, PendingSeal};
 use crate::domain::redirect::Whitelist;
+use crate::domain::revocation::Revocations;
+use crate::domain::services::Services;
 use crate::housekeeping;
 use crate::keys::KeyManager;
 use crate::oauth;
 use crate::oauth::discovery::ProviderMetadata;
-use crate::revocation::Revocations;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::telemetry;
@@ -105,6 +107,13 @@ impl Application {
             .await?
             .with_token_lifetime(settings.auth.token_expiry);
         let revocations = Revocations::load(&store, clock.now()).await?;
+        let pending_secret = store
+            .shared_secret(
+                pending::SECRET_NAME,
+                &PendingSeal::generate_secret(),
+                clock.now(),
+            )
+            .await?;
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
         let tls = load_tls(&settings).await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
@@ -128,14 +137,17 @@ impl Application {
             whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
             base_path,
             secure_cookies: issuer.scheme() == "https",
-            revocations: Arc::new(revocations),
-            credentials: Arc::new(CredentialCache::new()),
-            throttle: Arc::new(Throttle::new(store.clone())),
-            settings: Arc::new(settings),
-            store,
-            keys: Arc::new(keys),
-            clock,
+            pending: PendingSeal::new(&pending_secret),
             discovery,
+            services: Services {
+                revocations: Arc::new(revocations),
+                credentials: Arc::new(CredentialCache::new()),
+                throttle: Arc::new(Throttle::new(store.clone())),
+                settings: Arc::new(settings),
+                store,
+                keys: Arc::new(keys),
+                clock,
+            },
         };
         Ok(Application {
             listener,
@@ -168,7 +180,7 @@ impl Application {
         let state = self.state.clone();
         let reloader = tokio::spawn(reload_loop(state.clone()));
         let listener = tokio::spawn(listen_loop(state.clone()));
-        let janitor = tokio::spawn(housekeeping::run(state.clone()));
+        let janitor = tokio::spawn(housekeeping::run(state.services.clone()));
         let app = router(state.clone());
         tracing::info!(
             port = self.port,
@@ -210,7 +222,7 @@ impl Application {
         listener.abort();
         janitor.abort();
         // last-use times of PATs are kept in memory between flushes: write them now
-        if let Err(e) = crate::domain::pat::flush_usage(&state).await {
+        if let Err(e) = crate::domain::pat::flush_usage(&state.store, &state.revocations).await {
             tracing::warn!(error = %e, "writing PAT last-use times failed");
         }
         state.store.close().await;
@@ -224,7 +236,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/authentication", oauth::router())
         .route("/healthz", get(healthz))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(crate::web::metrics::render))
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::from_fn(telemetry::log_request))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

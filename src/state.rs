@@ -1,28 +1,21 @@
-//! The state every handler shares.
+//! The state every handler shares: the domain's [`Services`] plus what only the web layer
+//! needs (the discovery document, the redirect whitelist, cookie path and flags).
+use std::ops::Deref;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::clock::SharedClock;
-use crate::config::Settings;
-use crate::domain::credentials::CredentialCache;
+use crate::domain::pending::PendingSeal;
 use crate::domain::redirect::Whitelist;
-use crate::keys::KeyManager;
-use crate::revocation::Revocations;
-use crate::store::Store;
-use crate::throttle::Throttle;
+use crate::domain::services::Services;
 
-/// Shared application state (cheap to clone).
+/// Shared application state (cheap to clone). Dereferences to [`Services`], so
+/// `state.settings`, `state.store`, `state.now()` work as before and `&state` is accepted
+/// where a domain function takes `&Services`.
 #[derive(Clone)]
 pub struct AppState {
-    /// Validated settings.
-    pub settings: Arc<Settings>,
-    /// Database.
-    pub store: Store,
-    /// Signing keys.
-    pub keys: Arc<KeyManager>,
-    /// Time source.
-    pub clock: SharedClock,
+    /// Settings, database, keys, clock and caches.
+    pub services: Services,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
     /// The redirect URI whitelist, parsed once.
@@ -31,27 +24,14 @@ pub struct AppState {
     pub base_path: Arc<str>,
     /// Whether cookies get `Secure` (the issuer is https).
     pub secure_cookies: bool,
-    /// Revocation state and user cache.
-    pub revocations: Arc<Revocations>,
-    /// Verified client_credentials cache.
-    pub credentials: Arc<CredentialCache>,
-    /// Failed-password throttle.
-    pub throttle: Arc<Throttle>,
+    /// Seals the pending sign-in into the login form (key shared through the database).
+    pub pending: PendingSeal,
 }
 
-impl AppState {
-    /// Current time in seconds.
-    pub fn now(&self) -> i64 {
-        self.clock.now()
-    }
-    /// Applies new revocation events (right after this process wrote some).
-    pub async fn sync_revocations(&self) {
-        if let Err(e) = self.revocations.poll(&self.store, self.now()).await {
-            tracing::warn!(error = %e, "reading revocation events failed");
-        }
-    }
-    /// The issuer identifier.
-    pub fn issuer(&self) -> String {
-        self.settings.issuer()
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
     }
 }

@@ -7,7 +7,8 @@ use crate::domain::pkce::CodeChallenge;
 use crate::domain::redirect::{RedirectUri, Whitelist};
 use crate::domain::scope::Scope;
 
-/// A validated authorization request, kept server-side while the user signs in.
+/// A validated authorization request. While the user signs in it travels sealed in the
+/// login form (`domain::pending`), without the two hints (used only to show the page).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthRequest {
     /// Allowed client.
@@ -29,8 +30,10 @@ pub struct AuthRequest {
     /// `max_age` in seconds.
     pub max_age: Option<i64>,
     /// `login_hint`.
+    #[serde(skip)]
     pub login_hint: Option<String>,
-    /// `id_token_hint` as sent (verified by the caller).
+    /// `id_token_hint` as sent (verified by the caller: `domain::hint`).
+    #[serde(skip)]
     pub id_token_hint: Option<String>,
 }
 
@@ -88,6 +91,36 @@ fn page_param<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, Aut
         .map_err(|_| AuthorizeError::Page(format!("The parameter {name} was sent more than once.")))
 }
 
+/// Longest accepted value of each parameter, bytes (after percent-decoding). Longer is a
+/// 400 page, before anything else is looked at: the values end up in the login form and
+/// some are echoed to the client, so their size is bounded whoever sends them.
+pub const MAX_LENGTHS: &[(&str, usize)] = &[
+    ("client_id", 256),
+    ("redirect_uri", 2048),
+    ("state", 2048),
+    ("nonce", 512),
+    ("scope", 1024),
+    ("login_hint", 256),
+    ("id_token_hint", 8192),
+    ("code_challenge", 128),
+    ("code_challenge_method", 16),
+    ("response_type", 64),
+    ("response_mode", 64),
+    ("prompt", 64),
+    ("max_age", 20),
+];
+
+fn check_lengths(params: &Params) -> Result<(), AuthorizeError> {
+    for (name, max) in MAX_LENGTHS {
+        if params.longest(name) > *max {
+            return Err(AuthorizeError::Page(format!(
+                "The parameter {name} is longer than {max} bytes."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Validates the request parameters. Unknown parameters (and `display`, `ui_locales`,
 /// `claims_locales`, `acr_values`) are accepted and ignored.
 pub fn validate(
@@ -95,6 +128,7 @@ pub fn validate(
     settings: &Settings,
     whitelist: &Whitelist,
 ) -> Result<AuthRequest, AuthorizeError> {
+    check_lengths(params)?;
     let client_id = page_param(params, "client_id")?
         .ok_or_else(|| AuthorizeError::Page("The request has no client_id.".into()))?;
     if !settings.is_allowed_client(client_id) {
@@ -123,9 +157,6 @@ pub fn validate(
         })
     };
     get("state")?;
-    if state.as_ref().is_some_and(|s| s.len() > 2048) {
-        return Err(fail("invalid_request", "state is longer than 2048 bytes"));
-    }
     if get("request")?.is_some() {
         return Err(fail(
             "request_not_supported",
@@ -180,9 +211,6 @@ pub fn validate(
         ),
     };
     let nonce = get("nonce")?;
-    if nonce.is_some_and(|n| n.len() > 512) {
-        return Err(fail("invalid_request", "nonce is longer than 512 bytes"));
-    }
     let mut prompt_none = false;
     let mut prompt_login = false;
     if let Some(prompt) = get("prompt")? {
@@ -211,12 +239,8 @@ pub fn validate(
     if max_age == Some(0) {
         prompt_login = true;
     }
-    let login_hint = get("login_hint")?
-        .filter(|h| h.len() <= 256)
-        .map(str::to_string);
-    let id_token_hint = get("id_token_hint")?
-        .filter(|h| h.len() <= 8192)
-        .map(str::to_string);
+    let login_hint = get("login_hint")?.map(str::to_string);
+    let id_token_hint = get("id_token_hint")?.map(str::to_string);
     Ok(AuthRequest {
         client_id: client_id.to_string(),
         redirect_uri: redirect_uri.as_str().to_string(),

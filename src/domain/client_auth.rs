@@ -56,17 +56,34 @@ pub fn parse_basic(header: &str) -> Option<BasicCredentials> {
     })
 }
 
-/// RFC 6749 §2.3.1: client_secret_basic credentials are form-urlencoded before base64.
-fn form_decode(s: &str) -> String {
-    let mut out = String::new();
-    for (k, v) in form_urlencoded::parse(s.as_bytes()) {
-        out.push_str(&k);
-        if !v.is_empty() {
-            out.push('=');
-            out.push_str(&v);
-        }
+/// RFC 6749 §2.3.1: client_secret_basic credentials are form-urlencoded (Appendix B:
+/// `+` for a space, percent-encoding) before base64. Decoded as one value, never split at
+/// `&` or `=`; `None` if the result is not UTF-8.
+fn form_value_decode(s: &str) -> Option<String> {
+    let plus_as_space = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .ok()
+        .map(|d| d.into_owned())
+}
+
+/// Whether a Basic password is the secret, as sent or decoded: many clients do not encode,
+/// and a secret with `+`, `/` or `=` (base64) must work either way. Both comparisons are
+/// constant-time and both always run.
+fn basic_secret_ok(settings: &Settings, password: &str) -> bool {
+    let secret = &settings.auth.client_secret;
+    let decoded = form_value_decode(password).unwrap_or_default();
+    let raw_ok = secret.ct_eq(password.as_bytes());
+    let decoded_ok = secret.ct_eq(decoded.as_bytes());
+    raw_ok | decoded_ok
+}
+
+/// The client a Basic user names: as sent if that is an allowed client, else decoded.
+fn basic_client_id(settings: &Settings, user: &str) -> String {
+    if settings.is_allowed_client(user) {
+        return user.to_string();
     }
-    out
+    form_value_decode(user).unwrap_or_else(|| user.to_string())
 }
 
 /// How the request authenticated the client.
@@ -125,8 +142,8 @@ pub fn authenticate(
     let mut basic_client = None;
     if let Some(b) = &basic {
         presented += 1;
-        ok &= secret_ok(&form_decode(&b.password));
-        basic_client = Some(form_decode(&b.user));
+        ok &= basic_secret_ok(settings, &b.password);
+        basic_client = Some(basic_client_id(settings, &b.user));
     }
     if let Some(s) = form_secret {
         presented += 1;
@@ -195,6 +212,84 @@ mod tests {
         ] {
             assert!(parse_basic(&bad).is_none(), "{bad:?} should be refused");
         }
+    }
+}
+
+#[cfg(test)]
+mod basic_secret {
+    use std::path::Path;
+
+    use super::*;
+
+    fn settings(secret: &str) -> Settings {
+        let text = format!(
+            "authentication.client.ids = webApplicationPlatform, a+b\n\
+             authentication.redirect.uri.whitelist = https://app.example.com/cb\n\
+             authentication.client.secret = {secret}\n"
+        );
+        Settings::from_str(&text, Path::new("authserver.properties"), &[])
+            .unwrap()
+            .settings
+    }
+
+    fn basic_ok(settings: &Settings, user: &str, password: &str) -> Result<String, AppError> {
+        let header = format!("Basic {}", STANDARD.encode(format!("{user}:{password}")));
+        authenticate(
+            settings,
+            None,
+            Some(&header),
+            &Params::parse(b""),
+            false,
+            ClientId::Required,
+        )
+        .map(|c| c.client_id)
+    }
+
+    #[test]
+    fn a_secret_is_accepted_as_sent_or_percent_decoded_but_never_split() {
+        let s = settings("s3cret");
+        let client = "webApplicationPlatform";
+        assert_eq!(basic_ok(&s, client, "s3cret").unwrap(), client);
+        assert_eq!(basic_ok(&s, client, "s3%63ret").unwrap(), client);
+        assert_eq!(
+            basic_ok(&s, "webApplication%50latform", "s3cret").unwrap(),
+            client
+        );
+        for wrong in [
+            "s3cret=",
+            "s3cret&",
+            "&s3cret",
+            "s3&cret",
+            "s3=cret",
+            "s3cret&junk",
+            "s3cre",
+        ] {
+            assert!(basic_ok(&s, client, wrong).is_err(), "{wrong:?}");
+        }
+        assert!(basic_ok(&s, "webApplicationPlatform=", "s3cret").is_err());
+        assert!(basic_ok(&s, "webApplication&Platform", "s3cret").is_err());
+    }
+
+    #[test]
+    fn a_base64_secret_works_raw_and_form_encoded() {
+        let secret = "q+/Zm2Yb0V/x+3kT9Lr=Ae==";
+        let s = settings(secret);
+        let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        assert!(basic_ok(&s, "webApplicationPlatform", secret).is_ok());
+        assert!(basic_ok(&s, "webApplicationPlatform", &encoded).is_ok());
+        assert!(basic_ok(&s, "webApplicationPlatform", &secret.replace('+', " ")).is_err());
+        assert!(basic_ok(&s, "webApplicationPlatform", &secret.replace('+', "%20")).is_err());
+    }
+
+    #[test]
+    fn a_secret_with_a_space_works_form_encoded_with_a_plus() {
+        let s = settings("two words");
+        assert!(basic_ok(&s, "webApplicationPlatform", "two+words").is_ok());
+        assert!(basic_ok(&s, "webApplicationPlatform", "two%20words").is_ok());
+        assert!(basic_ok(&s, "webApplicationPlatform", "two words").is_ok());
+        // a client ID with a `+`, sent unencoded, is still that client
+        assert_eq!(basic_ok(&s, "a+b", "two words").unwrap(), "a+b");
+        assert_eq!(basic_ok(&s, "a%2Bb", "two words").unwrap(), "a+b");
     }
 }
 
@@ -414,8 +509,17 @@ mod fuzz {
                 prop_assert_eq!(s, SECRET);
             }
             if let Some(b) = &basic {
-                prop_assert_eq!(form_decode(&b.password), SECRET);
-                prop_assert_eq!(&form_decode(&b.user), &client.client_id);
+                prop_assert!(
+                    b.password == SECRET || form_value_decode(&b.password).as_deref() == Some(SECRET),
+                    "{:?}",
+                    b
+                );
+                prop_assert!(
+                    b.user == client.client_id
+                        || form_value_decode(&b.user).as_deref() == Some(client.client_id.as_str()),
+                    "{:?}",
+                    client
+                );
             } else if let Some(c) = form_client {
                 prop_assert_eq!(c, client.client_id.as_str());
             }
@@ -428,7 +532,7 @@ mod fuzz {
         }
 
         #[test]
-        fn rfc6749_encoded_basic_credentials_authenticate(
+        fn rfc6749_encoded_and_unencoded_basic_credentials_authenticate(
             client in prop::sample::select(CLIENTS.to_vec()),
             scheme in scheme(),
             wrong in any::<String>(),
@@ -438,6 +542,11 @@ mod fuzz {
             };
             let params = Params::parse(b"");
             let ok = authenticate(settings(), None, Some(&header(SECRET)), &params, false, ClientId::Required)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(ok.client_id.as_str(), client);
+            // many clients do not encode: the secret as it is works too
+            let unencoded = format!("{scheme} {}", b64(format!("{client}:{SECRET}")));
+            let ok = authenticate(settings(), None, Some(&unencoded), &params, false, ClientId::Required)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(ok.client_id.as_str(), client);
             if wrong != SECRET {

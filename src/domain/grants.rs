@@ -6,10 +6,10 @@ use crate::domain::params::Params;
 use crate::domain::pat;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
+use crate::domain::services::Services;
 use crate::domain::tokens::{mint_pair, start_family, Mint, TokenResponse};
 use crate::error::AppError;
 use crate::password;
-use crate::state::AppState;
 use crate::store::{CodeUse, Rotation};
 use crate::throttle;
 
@@ -17,7 +17,7 @@ const BAD_CODE: &str = "the authorization code is invalid, expired or was alread
 
 /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
 pub async fn authorization_code(
-    state: &AppState,
+    state: &Services,
     client: &AuthenticatedClient,
     params: &Params,
 ) -> Result<TokenResponse, AppError> {
@@ -107,7 +107,7 @@ const BAD_REFRESH: &str = "the refresh token is invalid, expired or revoked";
 
 /// `grant_type=refresh_token` (RFC 6749 §6) with one-time rotation and reuse detection.
 pub async fn refresh_token(
-    state: &AppState,
+    state: &Services,
     client: &AuthenticatedClient,
     params: &Params,
 ) -> Result<TokenResponse, AppError> {
@@ -196,7 +196,7 @@ pub async fn refresh_token(
 /// user's `username:password`. Repeated valid calls are served from the verified-
 /// credential cache; everything else pays argon2 behind the throttle.
 pub async fn client_credentials(
-    state: &AppState,
+    state: &Services,
     client: &AuthenticatedClient,
     params: &Params,
     authorization: Option<&str>,
@@ -221,14 +221,12 @@ pub async fn client_credentials(
         let pending = state.credentials.pending(&fingerprint);
         let outcome = pending
             .get_or_try_init(|| async {
-                let attempt = match state
-                    .throttle
-                    .begin(
-                        vec![throttle::user_key(&basic.user), throttle::ip_key(client_ip)],
-                        now,
-                    )
-                    .await?
-                {
+                let source = throttle::Source {
+                    username: &basic.user,
+                    ip: client_ip,
+                    device: None,
+                };
+                let attempt = match state.throttle.begin_password(&source, now).await? {
                     Ok(attempt) => attempt,
                     Err(wait) => return Ok::<_, crate::store::StoreError>(Err(wait)),
                 };
@@ -301,15 +299,17 @@ pub async fn client_credentials(
 /// `pat:management`, so resource servers can tell such tokens apart; the tokens carry the
 /// `pat` claim, never outlive the PAT and fail validation once it is revoked.
 async fn secret_key_login(
-    state: &AppState,
+    state: &Services,
     client: &AuthenticatedClient,
     params: &Params,
     token: &str,
 ) -> Result<TokenResponse, AppError> {
-    let valid = pat::validate(state, token).await.map_err(|e| match e {
-        AppError::InvalidToken(_) => AppError::InvalidClient(CLIENT_AUTH_FAILED.into()),
-        other => other,
-    })?;
+    let valid = pat::validate(&state.store, &state.revocations, token, state.now())
+        .await
+        .map_err(|e| match e {
+            AppError::InvalidToken(_) => AppError::InvalidClient(CLIENT_AUTH_FAILED.into()),
+            other => other,
+        })?;
     let now = state.now();
     let mut scope =
         Scope::parse_requested(&format!("openid {}", params.get("scope")?.unwrap_or("")))

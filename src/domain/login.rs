@@ -2,9 +2,9 @@
 //! behind the throttle.
 use std::net::IpAddr;
 
+use crate::domain::services::Services;
 use crate::error::AppError;
 use crate::password;
-use crate::state::AppState;
 use crate::store::User;
 use crate::throttle;
 
@@ -19,17 +19,23 @@ pub enum PasswordCheck {
     Throttled(u64),
 }
 
-/// Counts the attempt against the user name and the client address, verifies with
-/// argon2id off the runtime (a dummy hash for unknown users, so both cost the same) and
-/// resets the user's count on success.
+/// Counts the attempt against the throttle keys of its source (the client address and the
+/// browser's device cookie, see `crate::throttle`), verifies with argon2id off the runtime
+/// (a dummy hash for unknown users, so both cost the same) and on success takes the count
+/// back and marks the address and the device known for the user.
 pub async fn check_password(
-    state: &AppState,
+    state: &Services,
     username: &str,
     password: &str,
     ip: IpAddr,
+    device: Option<&str>,
 ) -> Result<PasswordCheck, AppError> {
-    let keys = vec![throttle::user_key(username), throttle::ip_key(ip)];
-    let attempt = match state.throttle.begin(keys, state.now()).await? {
+    let source = throttle::Source {
+        username,
+        ip,
+        device,
+    };
+    let attempt = match state.throttle.begin_password(&source, state.now()).await? {
         Ok(a) => a,
         Err(wait) => {
             crate::metrics::throttled("login");

@@ -58,6 +58,16 @@ impl Params {
         }
     }
 
+    /// Length in bytes of the longest value sent for `name` (0 when absent).
+    pub fn longest(&self, name: &str) -> usize {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.len())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Whether no parameter at all was sent.
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
@@ -90,6 +100,15 @@ mod tests {
             None,
             "codes never come from the query"
         );
+    }
+
+    #[test]
+    fn longest_measures_every_value_sent_for_a_name() {
+        let p = Params::parse(b"a=12&b=&a=12345&c=x%20y");
+        assert_eq!(p.longest("a"), 5, "repeats count too");
+        assert_eq!(p.longest("b"), 0);
+        assert_eq!(p.longest("c"), 3, "decoded bytes");
+        assert_eq!(p.longest("zzz"), 0);
     }
 
     #[test]

@@ -5,9 +5,9 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{b64url, random_id, random_token, token_hash};
 use crate::domain::pat;
 use crate::domain::scope::Scope;
+use crate::domain::services::Services;
 use crate::error::AppError;
 use crate::keys::VerifyError;
-use crate::state::AppState;
 use crate::store::{NewRefresh, User};
 
 /// JWT `typ` of access tokens (RFC 9068).
@@ -99,8 +99,10 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Lifetime of the access and ID token, seconds.
     pub expires_in: i64,
-    /// JWT ID token.
-    pub id_token: String,
+    /// JWT ID token (only when the scope of the response holds `openid`: a refresh
+    /// narrowed to other scopes gets none, OIDC Core §12.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     /// Granted scope.
     pub scope: String,
     /// One-time refresh token (code and refresh grants).
@@ -135,12 +137,15 @@ pub fn at_hash(access_token: &str) -> String {
     b64url(&digest[..16])
 }
 
-/// Signs an access token and an ID token for `m`.
+/// Signs an access token and, when `m.scope` holds `openid`, an ID token for `m`.
 ///
 /// RSA signatures (about 0.3 ms each) run on the signer pool (`domain::signer`), so the
 /// async workers stay free to move requests and database results along; the cheap EC and
 /// Ed25519 signatures run in place.
-pub async fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String), AppError> {
+pub async fn mint_pair(
+    state: &Services,
+    m: &Mint<'_>,
+) -> Result<(String, Option<String>), AppError> {
     let now = state.now();
     let ring = state.keys.ring();
     let key = ring.active()?.clone();
@@ -185,11 +190,15 @@ pub async fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String
         pat: m.pat.map(str::to_string),
         gen: m.user.generation,
     };
-    let mut sign_both = move || -> Result<(String, String), AppError> {
+    let openid = m.scope.contains("openid");
+    let mut sign_both = move || -> Result<(String, Option<String>), AppError> {
         let access_token = key.sign(ACCESS_TYP, &access)?;
+        if !openid {
+            return Ok((access_token, None));
+        }
         id.at_hash = Some(at_hash(&access_token));
         let id_token = key.sign(ID_TYP, &id)?;
-        Ok((access_token, id_token))
+        Ok((access_token, Some(id_token)))
     };
     if !ring.active()?.is_rsa() {
         return sign_both();
@@ -199,7 +208,7 @@ pub async fn mint_pair(state: &AppState, m: &Mint<'_>) -> Result<(String, String
 
 /// Issues a new refresh family with its first refresh token; returns (family, token).
 pub async fn start_family(
-    state: &AppState,
+    state: &Services,
     user: &User,
     client_id: &str,
     scope: &Scope,
@@ -216,6 +225,8 @@ pub async fn start_family(
         .store
         .create_family(
             &family,
+            // the generation the grant was checked under (the caller's copy of the user)
+            user.generation,
             &NewRefresh {
                 token_hash: &hash,
                 family_id: &family,
@@ -283,11 +294,11 @@ pub struct ValidToken {
 }
 
 /// Checks a presented access token, ID token or PAT (whichever its shape says it is).
-pub async fn validate_token(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
+pub async fn validate_token(state: &Services, token: &str) -> Result<ValidToken, AppError> {
     if !pat::looks_like_pat(token) {
         return validate_jwt(state, token).await;
     }
-    let valid = pat::validate(state, token).await?;
+    let valid = pat::validate(&state.store, &state.revocations, token, state.now()).await?;
     Ok(ValidToken {
         jti: None,
         family: None,
@@ -325,7 +336,7 @@ struct AnyClaims {
 
 /// Checks a presented JWT: our signature, our issuer, not expired, user enabled and not
 /// reset since, family or PAT it descends from not revoked.
-pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, AppError> {
+pub async fn validate_jwt(state: &Services, token: &str) -> Result<ValidToken, AppError> {
     let verified = match state.keys.verify_cached(token) {
         // another instance may have rotated the key a moment ago
         Err(VerifyError::UnknownKey) if state.keys.reload_for_unknown_kid(state.now()).await => {
@@ -376,7 +387,7 @@ pub async fn validate_jwt(state: &AppState, token: &str) -> Result<ValidToken, A
     }
     // minted from a PAT: dies with it (revoked, or the owner disabled, which revokes it)
     if let Some(id) = claims.pat.as_deref() {
-        if !pat::id_live(state, id, now).await? {
+        if !pat::id_live(&state.store, &state.revocations, id, now).await? {
             return Err(revoked());
         }
     }

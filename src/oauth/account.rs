@@ -22,15 +22,17 @@ use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::error::AppError;
-use crate::oauth::authorize::{CSRF_COOKIE, LOGIN_FAILED, SSO_COOKIE};
-use crate::oauth::token::ClientIp;
+use crate::oauth::device_cookie;
 use crate::password;
 use crate::state::AppState;
 use crate::store::User;
 use crate::throttle;
+use crate::web::extract::ClientIp;
 use crate::web::{
-    self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView, PatLine,
+    self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView,
+    PatDraft, PatLine,
 };
+use crate::web::{LOGIN_FAILED, SSO_COOKIE};
 
 /// Routes of the account page.
 pub fn router() -> Router<AppState> {
@@ -49,8 +51,8 @@ struct Csrf {
 }
 
 impl Csrf {
-    fn of(headers: &HeaderMap) -> Csrf {
-        match web::cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
+    fn of(state: &AppState, headers: &HeaderMap) -> Csrf {
+        match web::csrf_cookie(headers, state.secure_cookies).filter(|c| c.len() == 43) {
             Some(c) => Csrf {
                 token: c.to_string(),
                 is_new: false,
@@ -66,14 +68,7 @@ impl Csrf {
         if self.is_new {
             set_cookie(
                 response,
-                &web::set_cookie(
-                    CSRF_COOKIE,
-                    &self.token,
-                    &state.base_path,
-                    state.secure_cookies,
-                    "Strict",
-                    None,
-                ),
+                &web::set_csrf_cookie(&self.token, &state.base_path, state.secure_cookies),
             );
         }
     }
@@ -86,9 +81,9 @@ fn set_cookie(response: &mut Response, value: &str) {
 }
 
 /// Whether the form echoes the CSRF cookie.
-fn csrf_ok(headers: &HeaderMap, form: &Params) -> bool {
+fn csrf_ok(state: &AppState, headers: &HeaderMap, form: &Params) -> bool {
     let sent = form.get("csrf").ok().flatten().unwrap_or("");
-    match web::cookie(headers, CSRF_COOKIE) {
+    match web::csrf_cookie(headers, state.secure_cookies) {
         Some(cookie) => !sent.is_empty() && ct_eq(cookie.as_bytes(), sent.as_bytes()),
         None => false,
     }
@@ -163,7 +158,7 @@ fn login_view(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let csrf = Csrf::of(headers);
+    let csrf = Csrf::of(state, headers);
     let view = AccountLoginView {
         base: &state.base_path,
         csrf: &csrf.token,
@@ -183,6 +178,7 @@ async fn account_view(
     status: StatusCode,
     notice: Option<&str>,
     error: Option<&str>,
+    draft: PatDraft<'_>,
 ) -> Result<Response, AppError> {
     let now = state.now();
     let cache = state.revocations.pats();
@@ -212,7 +208,7 @@ async fn account_view(
             }
         })
         .collect();
-    let csrf = Csrf::of(headers);
+    let csrf = Csrf::of(state, headers);
     let view = AccountView {
         base: &state.base_path,
         csrf: &csrf.token,
@@ -221,6 +217,7 @@ async fn account_view(
         pats: &lines,
         notice,
         error,
+        draft,
     };
     let mut r = web::html(status, &view, None);
     csrf.set_on(state, &mut r);
@@ -229,7 +226,18 @@ async fn account_view(
 
 async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let result = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => account_view(&state, &headers, &user, StatusCode::OK, None, None).await,
+        Ok(Some(user)) => {
+            account_view(
+                &state,
+                &headers,
+                &user,
+                StatusCode::OK,
+                None,
+                None,
+                PatDraft::default(),
+            )
+            .await
+        }
         Ok(None) => Ok(login_view(&state, &headers, "", None, StatusCode::OK)),
         Err(e) => Err(e),
     };
@@ -254,14 +262,15 @@ async fn login_inner(
     ip: IpAddr,
 ) -> Result<Response, AppError> {
     let form = Params::parse(body);
-    if !csrf_ok(headers, &form) {
+    if !csrf_ok(state, headers, &form) {
         return Ok(csrf_page(state));
     }
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
     let username = field("username").trim();
     let password = field("password");
     let now = state.now();
-    let user = match check_password(state, username, password, ip).await? {
+    let device = device_cookie::presented_or_new(headers);
+    let user = match check_password(state, username, password, ip, Some(&device)).await? {
         PasswordCheck::Verified(u) => u,
         PasswordCheck::Throttled(wait) => {
             tracing::info!(target: "authserver::audit", "account sign-in throttled");
@@ -298,6 +307,7 @@ async fn login_inner(
         None,
     );
     set_cookie(&mut r, &cookie);
+    device_cookie::set(state, &mut r, &device);
     Ok(r)
 }
 
@@ -309,7 +319,7 @@ async fn form_of_user(
     body: &[u8],
 ) -> Result<Result<(User, Params), Response>, AppError> {
     let form = Params::parse(body);
-    if !csrf_ok(headers, &form) {
+    if !csrf_ok(state, headers, &form) {
         return Ok(Err(csrf_page(state)));
     }
     match signed_in(state, headers).await? {
@@ -318,22 +328,40 @@ async fn form_of_user(
     }
 }
 
-async fn create_pat(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    create_pat_inner(&state, &headers, &body)
+async fn create_pat(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    create_pat_inner(&state, &headers, &body, ip)
         .await
         .unwrap_or_else(|e| internal_page(&state, e))
 }
 
+/// Creates a PAT. An SSO cookie alone is not enough ("sudo mode"): a token outlives the
+/// session and may never expire, so the current password is checked again, through the
+/// login form's throttle and argon2 verification.
 async fn create_pat_inner(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
+    ip: IpAddr,
 ) -> Result<Response, AppError> {
     let (user, form) = match form_of_user(state, headers, body).await? {
         Ok(f) => f,
         Err(response) => return Ok(response),
     };
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
+    let draft = PatDraft {
+        description: field("description"),
+        validity: field("expires_in_days"),
+        scope: field("scope"),
+    };
+    let user = &user;
+    let refuse = |status: StatusCode, message: String| async move {
+        account_view(state, headers, user, status, None, Some(&message), draft).await
+    };
     let request = pat::parse_validity(field("expires_in_days")).and_then(|expires_in_days| {
         let scope = match field("scope") {
             "" => PatScope::Data,
@@ -341,32 +369,43 @@ async fn create_pat_inner(
         };
         Ok((expires_in_days, scope))
     });
-    let issued = match request {
-        Ok((expires_in_days, scope)) => {
-            let request = PatRequest {
-                description: field("description"),
-                scope,
-                expires_in_days,
-            };
-            pat::issue(&state.store, &user, &request, state.now()).await
-        }
-        Err(e) => Err(e),
+    let (expires_in_days, scope) = match request {
+        Ok(r) => r,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, capitalised(&e.to_string())).await,
     };
-    let issued = match issued {
-        Ok(i) => i,
-        Err(PatError::Store(e)) => return Err(e.into()),
-        Err(e) => {
-            let message = capitalised(&e.to_string());
-            return account_view(
-                state,
-                headers,
-                &user,
+    let current = field("current_password");
+    if current.is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Enter your current password to create a token.".into(),
+        )
+        .await;
+    }
+    let device = device_cookie::presented(headers);
+    match check_password(state, &user.username, current, ip, device).await? {
+        PasswordCheck::Verified(u) if u.id == user.id => {}
+        PasswordCheck::Throttled(wait) => {
+            tracing::info!(target: "authserver::audit", user = %user.username, "token creation throttled");
+            return Ok(throttled_page(state, wait));
+        }
+        PasswordCheck::Verified(_) | PasswordCheck::Refused => {
+            tracing::info!(target: "authserver::audit", user = %user.username, "token creation refused: wrong current password");
+            return refuse(
                 StatusCode::BAD_REQUEST,
-                None,
-                Some(&message),
+                "The current password is wrong; no token was created.".into(),
             )
             .await;
         }
+    }
+    let request = PatRequest {
+        description: field("description"),
+        scope,
+        expires_in_days,
+    };
+    let issued = match pat::issue(&state.store, user, &request, state.now()).await {
+        Ok(i) => i,
+        Err(PatError::Store(e)) => return Err(e.into()),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, capitalised(&e.to_string())).await,
     };
     let expires = issued
         .expires_at
@@ -419,6 +458,7 @@ async fn revoke_pat_inner(
             StatusCode::NOT_FOUND,
             None,
             Some("You have no such token."),
+            PatDraft::default(),
         )
         .await;
     }
@@ -463,6 +503,7 @@ async fn change_password_inner(
             StatusCode::BAD_REQUEST,
             None,
             Some(&message),
+            PatDraft::default(),
         )
         .await
     };
@@ -473,14 +514,12 @@ async fn change_password_inner(
         return refuse(capitalised(&e)).await;
     }
     // the current password is a password check like any other: throttled
-    let attempt = match state
-        .throttle
-        .begin(
-            vec![throttle::user_key(&user.username), throttle::ip_key(ip)],
-            state.now(),
-        )
-        .await?
-    {
+    let source = throttle::Source {
+        username: &user.username,
+        ip,
+        device: device_cookie::presented(headers),
+    };
+    let attempt = match state.throttle.begin_password(&source, state.now()).await? {
         Ok(a) => a,
         Err(wait) => return Ok(throttled_page(state, wait)),
     };

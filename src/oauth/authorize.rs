@@ -10,23 +10,18 @@ use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::authorize::{self, AuthRequest, AuthorizeError};
+use crate::domain::hint;
 use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
-use crate::domain::tokens::IdClaims;
+use crate::domain::pending::PendingError;
 use crate::error::AppError;
-use crate::oauth::token::ClientIp;
+use crate::oauth::device_cookie;
 use crate::state::AppState;
 use crate::store::{CodeGrant, NewCode, User};
+use crate::web::extract::ClientIp;
 use crate::web::{self, LoginView};
 
-/// Cookie holding the SSO session id.
-pub const SSO_COOKIE: &str = "authserver_sso";
-/// Cookie holding the CSRF token forms must echo.
-pub const CSRF_COOKIE: &str = "authserver_csrf";
-/// How long a pending sign-in waits for the user.
-const PENDING_TTL: i64 = 1800;
-/// The one message for every failed sign-in.
-pub const LOGIN_FAILED: &str = "Invalid username or password.";
+pub use crate::web::{CSRF_COOKIE, CSRF_HOST_COOKIE, LOGIN_FAILED, SSO_COOKIE};
 
 /// Routes of the browser sign-in.
 pub fn router() -> Router<AppState> {
@@ -112,15 +107,26 @@ async fn authorize_valid(
         Some(sid) => state.store.live_session(&token_hash(sid), now).await?,
         None => None,
     };
-    let hinted_sub = request.id_token_hint.as_deref().and_then(|hint| {
-        state
-            .keys
-            .ring()
-            .verify::<IdClaims>(hint)
-            .ok()
-            .filter(|(_, c)| c.iss == state.issuer())
-            .map(|(_, c)| c.sub)
-    });
+    // a hint must be one of our ID tokens; anything else is refused, never kept
+    let hinted_sub = match request.id_token_hint.as_deref() {
+        None => None,
+        Some(token) => {
+            let verified = state.keys.verify_fresh(token, now).await;
+            match hint::id_token_claims(verified, &state.issuer(), &state.settings) {
+                Ok(claims) => Some(claims.sub),
+                Err(description) => {
+                    let e = AuthorizeError::Redirect {
+                        redirect_uri: request.redirect(),
+                        error: "invalid_request",
+                        description: description.into(),
+                        state: request.state.clone(),
+                    };
+                    let location = e.location(&state.issuer()).unwrap_or_default();
+                    return Ok(redirect(status, &location));
+                }
+            }
+        }
+    };
     if let Some(session) = session {
         let user = state.store.user_by_id(session.user_id).await?;
         if let Some(user) = user {
@@ -143,12 +149,6 @@ async fn authorize_valid(
             &e.location(&state.issuer()).unwrap_or_default(),
         ));
     }
-    let rid = random_token();
-    let json = serde_json::to_string(&request).map_err(|e| AppError::Internal(e.to_string()))?;
-    state
-        .store
-        .put_auth_request(&token_hash(&rid), &json, now, PENDING_TTL)
-        .await?;
     let username = request
         .login_hint
         .clone()
@@ -158,7 +158,7 @@ async fn authorize_valid(
         state,
         headers,
         &request,
-        &rid,
+        None,
         &username,
         None,
         StatusCode::OK,
@@ -166,23 +166,37 @@ async fn authorize_valid(
 }
 
 /// Renders the login form for a pending request (setting the CSRF cookie if needed).
+/// `sealed` is the request as the form posted it (a failed sign-in shows it again as is,
+/// so its expiry stays); `None` seals `request` for this browser now.
 fn login_page(
     state: &AppState,
     headers: &HeaderMap,
     request: &AuthRequest,
-    rid: &str,
+    sealed: Option<&str>,
     username: &str,
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let existing = web::cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43);
+    let existing = web::csrf_cookie(headers, state.secure_cookies).filter(|c| c.len() == 43);
     let csrf = existing.map(str::to_string).unwrap_or_else(random_token);
+    let rid = match sealed {
+        Some(s) => s.to_string(),
+        None => match state.pending.seal(request, &csrf, state.now()) {
+            Some(s) => s,
+            None => {
+                return internal_page(
+                    state,
+                    AppError::Internal("the pending request cannot be sealed".into()),
+                )
+            }
+        },
+    };
     let view = LoginView {
         base: &state.base_path,
         client_name: &request.client_id,
         banner: state.settings.auth.login_banner_text.as_deref(),
         error,
-        rid,
+        rid: &rid,
         csrf: &csrf,
         username,
     };
@@ -193,14 +207,7 @@ fn login_page(
     if existing.is_none() {
         set_cookie(
             &mut response,
-            &web::set_cookie(
-                CSRF_COOKIE,
-                &csrf,
-                &state.base_path,
-                state.secure_cookies,
-                "Strict",
-                None,
-            ),
+            &web::set_csrf_cookie(&csrf, &state.base_path, state.secure_cookies),
         );
     }
     response
@@ -272,30 +279,42 @@ async fn login_inner(
     let form = Params::parse(body);
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
     let rid = field("rid");
-    let csrf_ok = match web::cookie(headers, CSRF_COOKIE) {
+    let cookie = web::csrf_cookie(headers, state.secure_cookies);
+    let csrf_ok = match cookie {
         Some(cookie) => {
             !field("csrf").is_empty() && ct_eq(cookie.as_bytes(), field("csrf").as_bytes())
         }
         None => false,
     };
-    if !csrf_ok {
+    let (true, Some(csrf)) = (csrf_ok, cookie) else {
         return Ok(web::error_page(
             &state.base_path,
             StatusCode::FORBIDDEN,
             "Your sign-in form has expired",
             "The form was not submitted from this browser's sign-in page (cookies may be blocked).",
         ));
-    }
-    let now = state.now();
-    let rid_hash = token_hash(rid);
-    let Some(json) = state.store.get_auth_request(&rid_hash, now).await? else {
-        return Ok(bad_request_page(state, "This sign-in request has expired."));
     };
-    let request: AuthRequest =
-        serde_json::from_str(&json).map_err(|e| AppError::Internal(e.to_string()))?;
+    let now = state.now();
+    let request = match state.pending.open(rid, csrf, now) {
+        Ok(r) => r,
+        Err(PendingError::Expired) => {
+            return Ok(bad_request_page(
+                state,
+                "This sign-in request has expired. Go back to the application and sign in again.",
+            ))
+        }
+        Err(PendingError::Invalid) => {
+            tracing::info!(target: "authserver::audit", "sign-in form altered or from another browser");
+            return Ok(bad_request_page(
+                state,
+                "This sign-in form was altered or started in another browser. Go back to the application and sign in again.",
+            ));
+        }
+    };
     let username = field("username").trim();
     let password = field("password");
-    let user = match check_password(state, username, password, ip).await? {
+    let device = device_cookie::presented_or_new(headers);
+    let user = match check_password(state, username, password, ip, Some(&device)).await? {
         PasswordCheck::Verified(u) => u,
         PasswordCheck::Throttled(wait) => {
             tracing::info!(target: "authserver::audit", "sign-in throttled");
@@ -320,14 +339,13 @@ async fn login_inner(
                 state,
                 headers,
                 &request,
-                rid,
+                Some(rid),
                 username,
                 Some(LOGIN_FAILED),
                 StatusCode::UNAUTHORIZED,
             ));
         }
     };
-    state.store.delete_auth_request(&rid_hash).await?;
     let remember = !field("remember").is_empty();
     let sid = random_token();
     let ttl = i64::try_from(state.settings.auth.sso_session_expiry).unwrap_or(i64::MAX);
@@ -351,5 +369,6 @@ async fn login_inner(
         remember.then_some(ttl),
     );
     set_cookie(&mut response, &cookie);
+    device_cookie::set(state, &mut response, &device);
     Ok(response)
 }

@@ -13,9 +13,9 @@ use crate::domain::params::Params;
 use crate::domain::pat::looks_like_pat;
 use crate::domain::tokens::validate_token;
 use crate::error::AppError;
-use crate::oauth::token::{header_str, require_form};
 use crate::oauth::userinfo::introspection_json;
 use crate::state::AppState;
+use crate::web::extract::{header_str, require_form};
 
 /// Routes of these endpoints.
 pub fn router() -> Router<AppState> {

@@ -20,11 +20,11 @@ use serde_json::{Map, Value};
 use crate::domain::pat::{self, PatScope};
 use crate::domain::tokens::validate_jwt;
 use crate::error::AppError;
-use crate::oauth::token::header_str;
 use crate::oauth::userinfo::token_from_header;
 use crate::password;
 use crate::state::AppState;
 use crate::store::{NewUser, User};
+use crate::web::extract::header_str;
 
 /// Routes of the management API.
 pub fn router() -> Router<AppState> {
@@ -59,7 +59,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Admin, AppEr
             "this API needs a personal access token of scope management".into(),
         ));
     }
-    let valid = pat::validate(state, token).await?;
+    let valid = pat::validate(&state.store, &state.revocations, token, state.now()).await?;
     if valid.record.scope != PatScope::Management {
         return Err(AppError::InsufficientScope(
             "this API needs a personal access token of scope management".into(),

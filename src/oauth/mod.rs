@@ -5,6 +5,7 @@ use crate::state::AppState;
 
 pub mod account;
 pub mod authorize;
+pub mod device_cookie;
 pub mod discovery;
 pub mod introspect;
 pub mod jwks;

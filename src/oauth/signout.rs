@@ -7,12 +7,12 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
+use crate::domain::hint;
 use crate::domain::params::Params;
 use crate::domain::redirect::RedirectUri;
-use crate::domain::tokens::IdClaims;
 use crate::error::AppError;
-use crate::oauth::authorize::{CSRF_COOKIE, SSO_COOKIE};
 use crate::state::AppState;
+use crate::web::SSO_COOKIE;
 use crate::web::{self, SignedOutView, SignoutView};
 
 /// Routes of this endpoint.
@@ -90,28 +90,27 @@ async fn signout_inner(
         None => None,
     };
     // a valid id_token_hint (expired is fine) of the signed-in user proves the request
-    // comes from the relying party: sign out at once
-    let hint_ok = params
-        .get("id_token_hint")
-        .ok()
-        .flatten()
-        .and_then(|hint| state.keys.ring().verify::<IdClaims>(hint).ok())
-        .is_some_and(|(_, c)| {
-            c.iss == state.issuer()
-                && state.settings.is_allowed_client(&c.aud)
-                && session_user.as_deref().is_none_or(|u| u == c.sub)
-        });
+    // comes from the relying party: sign out at once. Only an ID token (issued to the
+    // client, never handed to resource servers) counts; an access token does not.
+    let hint_ok = match params.get("id_token_hint").ok().flatten() {
+        Some(token) => {
+            let verified = state.keys.verify_fresh(token, now).await;
+            hint::id_token_claims(verified, &state.issuer(), &state.settings)
+                .is_ok_and(|c| session_user.as_deref().is_none_or(|u| u == c.sub))
+        }
+        None => false,
+    };
     let confirmed = method == Method::POST
         && params.get("confirm").ok().flatten().is_some()
         && match (
-            web::cookie(headers, CSRF_COOKIE),
+            web::csrf_cookie(headers, state.secure_cookies),
             params.get("csrf").ok().flatten(),
         ) {
             (Some(cookie), Some(field)) => ct_eq(cookie.as_bytes(), field.as_bytes()),
             _ => false,
         };
     if session.is_some() && !hint_ok && !confirmed {
-        let existing = web::cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43);
+        let existing = web::csrf_cookie(headers, state.secure_cookies).filter(|c| c.len() == 43);
         let csrf = existing.map(str::to_string).unwrap_or_else(random_token);
         let view = SignoutView {
             base: &state.base_path,
@@ -128,14 +127,7 @@ async fn signout_inner(
         if existing.is_none() {
             append_cookie(
                 &mut response,
-                &web::set_cookie(
-                    CSRF_COOKIE,
-                    &csrf,
-                    &state.base_path,
-                    state.secure_cookies,
-                    "Strict",
-                    None,
-                ),
+                &web::set_csrf_cookie(&csrf, &state.base_path, state.secure_cookies),
             );
         }
         return Ok(response);

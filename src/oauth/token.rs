@@ -1,8 +1,6 @@
 //! `POST /api/token`: the token endpoint.
 use axum::body::Bytes;
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -13,57 +11,11 @@ use crate::domain::grants;
 use crate::domain::params::Params;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::extract::{header_str, require_form, ClientIp};
 
 /// Routes of this endpoint.
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/token", post(token))
-}
-
-/// Header values as `&str` (non-UTF-8 counts as absent).
-pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The client's address for throttling: the TCP peer, or the forwarded one when the peer
-/// is a trusted proxy (an extractor, so every handler derives it the same way).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
-impl axum::extract::FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        Ok(ClientIp(crate::throttle::client_ip(
-            peer,
-            header_str(&parts.headers, "x-forwarded-for"),
-            &state.settings.server.trusted_proxies,
-        )))
-    }
-}
-
-/// Refuses bodies that are not form-encoded (JSON at the token endpoint is a client bug).
-pub fn require_form(headers: &HeaderMap) -> Result<(), AppError> {
-    match header_str(headers, header::CONTENT_TYPE.as_str()) {
-        None => Ok(()),
-        Some(ct)
-            if ct
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded") =>
-        {
-            Ok(())
-        }
-        Some(_) => Err(AppError::InvalidRequest(
-            "the request body must be application/x-www-form-urlencoded".into(),
-        )),
-    }
 }
 
 async fn token(

@@ -11,8 +11,8 @@ use crate::domain::params::Params;
 use crate::domain::scope::Scope;
 use crate::domain::tokens::{validate_token, TokenKind, ValidToken};
 use crate::error::AppError;
-use crate::oauth::token::header_str;
 use crate::state::AppState;
+use crate::web::extract::header_str;
 
 /// Routes of these endpoints.
 pub fn router() -> Router<AppState> {

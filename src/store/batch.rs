@@ -12,7 +12,7 @@
 //! nothing was written and every caller retries on its own.
 use tokio::sync::{mpsc, oneshot};
 
-use super::tokens::RefreshInfo;
+use super::refresh::RefreshInfo;
 use super::{Db, StoreError};
 
 /// Most rotations in one statement (5 parameters each; far under SQLite's limit).
@@ -119,7 +119,8 @@ async fn execute(db: &Db, batch: Vec<RotateRequest>) {
     }
 }
 
-/// SQLite: the successor is inserted only for a live parent; the trigger
+/// SQLite: the successor is inserted only for a live parent (family not revoked, granted
+/// under the user's current generation); the trigger
 /// `refresh_tokens_spend_parent` spends the parent in the same statement.
 fn sqlite_sql(values: &str) -> String {
     format!(
@@ -129,9 +130,9 @@ fn sqlite_sql(values: &str) -> String {
          SELECT q.new_hash, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, q.now,
              q.expires_at, r.token_hash
          FROM q JOIN refresh_tokens r ON r.token_hash = q.old_hash
-             JOIN refresh_families f ON f.id = r.family_id
+             JOIN refresh_families f ON f.id = r.family_id JOIN users u ON u.id = f.user_id
          WHERE r.spent_at IS NULL AND r.client_id = q.client_id AND r.expires_at > q.now
-           AND f.revoked_at IS NULL
+           AND f.revoked_at IS NULL AND f.generation = u.generation
          RETURNING parent_hash, family_id, client_id, user_id,
              (SELECT username FROM users WHERE users.id = user_id) AS username,
              scope, auth_time, created_at, expires_at, NULL AS spent_at, NULL AS revoked_at"
@@ -148,8 +149,9 @@ fn postgres_sql(values: &str) -> String {
              UPDATE refresh_tokens r SET spent_at = q.now FROM q
              WHERE r.token_hash = q.old_hash AND r.spent_at IS NULL
                AND r.client_id = q.client_id AND r.expires_at > q.now
-               AND EXISTS (SELECT 1 FROM refresh_families f
-                           WHERE f.id = r.family_id AND f.revoked_at IS NULL)
+               AND EXISTS (SELECT 1 FROM refresh_families f JOIN users u ON u.id = f.user_id
+                           WHERE f.id = r.family_id AND f.revoked_at IS NULL
+                             AND f.generation = u.generation)
              RETURNING r.token_hash, r.family_id, r.client_id, r.user_id, r.scope,
                  r.auth_time, q.new_hash, q.now, q.expires_at)
          INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,

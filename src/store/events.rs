@@ -85,8 +85,6 @@ impl Store {
         let statements = [
             "DELETE FROM authorization_codes WHERE code_hash IN
                (SELECT code_hash FROM authorization_codes WHERE expires_at < $1 - 3600 LIMIT $2)",
-            "DELETE FROM authorization_requests WHERE id_hash IN
-               (SELECT id_hash FROM authorization_requests WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM refresh_tokens WHERE token_hash IN
                (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM sso_sessions WHERE id_hash IN
@@ -94,7 +92,7 @@ impl Store {
                 WHERE expires_at < $1 OR ended_at < $1 - 86400 LIMIT $2)",
             "DELETE FROM login_throttle WHERE key IN
                (SELECT key FROM login_throttle
-                WHERE last < $1 - 86400 AND locked_until < $1 LIMIT $2)",
+                WHERE last < $1 - 86400 AND locked_until < $1 AND known_until < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM refresh_families WHERE id IN

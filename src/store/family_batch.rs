@@ -21,6 +21,8 @@ pub(crate) struct FamilyRequest {
     pub(crate) token_hash: Vec<u8>,
     pub(crate) client_id: String,
     pub(crate) user_id: i64,
+    /// the user's generation the grant was checked under
+    pub(crate) generation: i64,
     pub(crate) scope: String,
     pub(crate) auth_time: i64,
     pub(crate) now: i64,
@@ -82,8 +84,9 @@ fn placeholders(rows: usize, width: usize) -> String {
 /// Writes the batch in one transaction; returns the families created revoked.
 async fn write(db: &Db, batch: &[FamilyRequest]) -> Result<Vec<String>, StoreError> {
     let families_sql = format!(
-        "INSERT INTO refresh_families (id, user_id, client_id, created_at) VALUES {}",
-        placeholders(batch.len(), 4)
+        "INSERT INTO refresh_families (id, user_id, client_id, created_at, generation)
+         VALUES {}",
+        placeholders(batch.len(), 5)
     );
     let tokens_sql = format!(
         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope,
@@ -107,7 +110,8 @@ async fn write(db: &Db, batch: &[FamilyRequest]) -> Result<Vec<String>, StoreErr
                 .bind(r.family_id.as_str())
                 .bind(r.user_id)
                 .bind(r.client_id.as_str())
-                .bind(r.now);
+                .bind(r.now)
+                .bind(r.generation);
         }
         families.execute(&mut *tx).await?;
         let mut tokens = sqlx::query(&tokens_sql);

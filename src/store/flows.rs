@@ -1,4 +1,4 @@
-//! Sign-in state: pending authorization requests, SSO sessions, authorization codes.
+//! Sign-in state: SSO sessions, authorization codes.
 use super::{Store, StoreError};
 
 /// An SSO session row.
@@ -60,58 +60,6 @@ pub enum CodeUse {
 }
 
 impl Store {
-    /// Stores a pending authorization request for `ttl` seconds.
-    pub async fn put_auth_request(
-        &self,
-        id_hash: &[u8],
-        json: &str,
-        now: i64,
-        ttl: i64,
-    ) -> Result<(), StoreError> {
-        with_db!(&self.db, |w, _r, _pg| sqlx::query(
-            "INSERT INTO authorization_requests (id_hash, request_json, created_at, expires_at)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id_hash)
-        .bind(json)
-        .bind(now)
-        .bind(now.saturating_add(ttl))
-        .execute(w)
-        .await?
-        .rows_affected());
-        Ok(())
-    }
-
-    /// A live pending request.
-    pub async fn get_auth_request(
-        &self,
-        id_hash: &[u8],
-        now: i64,
-    ) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> = with_db!(&self.db, |_w, r, _pg| {
-            sqlx::query_as(
-            "SELECT request_json FROM authorization_requests WHERE id_hash = $1 AND expires_at > $2",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .fetch_optional(r)
-        .await?
-        });
-        Ok(row.map(|r| r.0))
-    }
-
-    /// Removes a pending request (after a successful sign-in).
-    pub async fn delete_auth_request(&self, id_hash: &[u8]) -> Result<(), StoreError> {
-        with_db!(&self.db, |w, _r, _pg| sqlx::query(
-            "DELETE FROM authorization_requests WHERE id_hash = $1"
-        )
-        .bind(id_hash)
-        .execute(w)
-        .await?
-        .rows_affected());
-        Ok(())
-    }
-
     /// Starts an SSO session.
     pub async fn create_session(
         &self,

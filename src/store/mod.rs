@@ -90,6 +90,8 @@ mod family_batch;
 mod flows;
 mod keys;
 mod pats;
+mod refresh;
+mod secrets;
 mod throttle;
 mod tokens;
 mod users;
@@ -98,7 +100,8 @@ pub use events::RevocationEvent;
 pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
 pub use pats::{NewPat, PatRow};
-pub use tokens::{NewRefresh, RefreshInfo, Rotation};
+pub use refresh::RefreshInfo;
+pub use tokens::{NewRefresh, Rotation};
 pub use users::{NewUser, User};
 
 /// Storage failures.

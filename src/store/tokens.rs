@@ -1,4 +1,5 @@
 //! Refresh families and refresh tokens.
+use super::refresh::RefreshInfo;
 use super::{Store, StoreError};
 
 /// A new refresh token.
@@ -20,31 +21,6 @@ pub struct NewRefresh<'a> {
     pub now: i64,
     /// Expiry.
     pub expires_at: i64,
-}
-
-/// A stored refresh token.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RefreshInfo {
-    /// Family.
-    pub family_id: String,
-    /// Client it is bound to.
-    pub client_id: String,
-    /// Owner.
-    pub user_id: i64,
-    /// Owner's name.
-    pub username: String,
-    /// Granted scope.
-    pub scope: String,
-    /// Original authentication time.
-    pub auth_time: i64,
-    /// Issued at.
-    pub created_at: i64,
-    /// Expiry.
-    pub expires_at: i64,
-    /// When it was used (rotated).
-    pub spent_at: Option<i64>,
-    /// When its family was revoked.
-    pub revoked_at: Option<i64>,
 }
 
 /// Outcome of presenting a refresh token.
@@ -88,21 +64,24 @@ macro_rules! insert_refresh {
 }
 
 /// The rotation fast path on SQLite, one statement: the successor is inserted only if its
-/// parent is live, and the trigger `refresh_tokens_spend_parent` spends the parent in the
+/// parent is live (its family not revoked and granted under the user's current
+/// generation), and the trigger `refresh_tokens_spend_parent` spends the parent in the
 /// same statement (statements are atomic, and there is one writer).
 const ROTATE_SQLITE: &str = "INSERT INTO refresh_tokens (token_hash, family_id, client_id,
          user_id, scope, auth_time, created_at, expires_at, parent_hash)
      SELECT $1, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, $2, $3,
          r.token_hash
      FROM refresh_tokens r JOIN refresh_families f ON f.id = r.family_id
+         JOIN users u ON u.id = f.user_id
      WHERE r.token_hash = $4 AND r.spent_at IS NULL AND r.client_id = $5
-       AND r.expires_at > $2 AND f.revoked_at IS NULL
+       AND r.expires_at > $2 AND f.revoked_at IS NULL AND f.generation = u.generation
      RETURNING family_id, client_id, user_id,
          (SELECT username FROM users WHERE users.id = user_id) AS username,
          scope, auth_time, created_at, expires_at, NULL AS spent_at, NULL AS revoked_at";
 
 /// The rotation fast path on PostgreSQL, one statement: the row-locking UPDATE spends the
-/// parent only if it is live, and the INSERT adds the successor only for a parent it
+/// parent only if it is live (as on SQLite: the family's generation is checked in the
+/// same statement), and the INSERT adds the successor only for a parent it
 /// spent. Under READ COMMITTED a concurrent second UPDATE of the same row waits for the
 /// first to commit, re-reads the row, finds it spent and inserts nothing: exactly one
 /// winner, on any number of instances.
@@ -110,8 +89,9 @@ const ROTATE_POSTGRES: &str = "WITH parent AS (
          UPDATE refresh_tokens r SET spent_at = $2
          WHERE r.token_hash = $4 AND r.spent_at IS NULL AND r.client_id = $5
            AND r.expires_at > $2
-           AND EXISTS (SELECT 1 FROM refresh_families f
-                       WHERE f.id = r.family_id AND f.revoked_at IS NULL)
+           AND EXISTS (SELECT 1 FROM refresh_families f JOIN users u ON u.id = f.user_id
+                       WHERE f.id = r.family_id AND f.revoked_at IS NULL
+                         AND f.generation = u.generation)
          RETURNING r.token_hash, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time)
      INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
          created_at, expires_at, parent_hash)
@@ -124,10 +104,14 @@ const ROTATE_POSTGRES: &str = "WITH parent AS (
 impl Store {
     /// Starts a family and stores its first refresh token, in one transaction. When the
     /// family comes from a code that was replayed meanwhile, it is born revoked (and
-    /// `false` is returned).
+    /// `false` is returned). `generation` is the user's generation the grant was checked
+    /// under: the family's refresh tokens rotate only while the user still has it (a
+    /// password change that ran while this exchange was under way ends the family at its
+    /// first refresh).
     pub async fn create_family(
         &self,
         family_id: &str,
+        generation: i64,
         first: &NewRefresh<'_>,
         code_hash: Option<&[u8]>,
     ) -> Result<bool, StoreError> {
@@ -140,6 +124,7 @@ impl Store {
                 token_hash: first.token_hash.to_vec(),
                 client_id: first.client_id.to_string(),
                 user_id: first.user_id,
+                generation,
                 scope: first.scope.to_string(),
                 auth_time: first.auth_time,
                 now: first.now,
@@ -161,13 +146,14 @@ impl Store {
             let mut live = true;
             let mut tx = w.begin().await?;
             sqlx::query(
-                "INSERT INTO refresh_families (id, user_id, client_id, created_at)
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO refresh_families (id, user_id, client_id, created_at, generation)
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(family_id)
             .bind(first.user_id)
             .bind(first.client_id)
             .bind(first.now)
+            .bind(generation)
             .execute(&mut *tx)
             .await?;
             insert_refresh!(tx, first);
@@ -233,7 +219,9 @@ impl Store {
 
     /// Rotates a refresh token atomically: of concurrent presentations of one live token
     /// exactly one wins, across every process on the database; the others see a spent
-    /// token (reuse, or a sibling within `grace`).
+    /// token (reuse, or within `grace` a sibling that replaces the family's live token).
+    /// A family granted under another generation of its user than the current one does
+    /// not rotate (checked in the rotating statement itself).
     pub async fn rotate_refresh(
         &self,
         old_hash: &[u8],
@@ -311,7 +299,20 @@ impl Store {
             else {
                 return Ok(Rotation::Invalid);
             };
-            if info.revoked_at.is_some() || info.client_id != client_id || info.expires_at <= now {
+            // the family must have been granted under the user's current generation (a
+            // password change or disable since, even one the family escaped, ends it)
+            let current: Option<(i64,)> = sqlx::query_as(
+                "SELECT f.generation FROM refresh_families f JOIN users u ON u.id = f.user_id
+                 WHERE f.id = $1 AND f.generation = u.generation",
+            )
+            .bind(&info.family_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if info.revoked_at.is_some()
+                || info.client_id != client_id
+                || info.expires_at <= now
+                || current.is_none()
+            {
                 tx.commit().await?;
                 return Ok(Rotation::Invalid);
             }
@@ -323,6 +324,36 @@ impl Store {
                     return Ok(Rotation::Reused {
                         family_id: info.family_id,
                     });
+                }
+                // within the grace (a client retrying a refresh whose answer it never got,
+                // or two tabs refreshing at once): the new token replaces every live token
+                // of the family, so a family never has two live chains. Whoever holds a
+                // replaced token meets reuse detection with it after the grace: a thief
+                // racing the client cannot keep a second chain. PostgreSQL: the family's
+                // row lock orders concurrent presentations (the later one then sees and
+                // spends the earlier one's token); SQLite has one writer.
+                if pg {
+                    sqlx::query("SELECT id FROM refresh_families WHERE id = $1 FOR UPDATE")
+                        .bind(&info.family_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // A live family has one live token. Finding none means (PostgreSQL) that a
+                // rotation of it committed while this statement waited for its row lock,
+                // and its successor is visible only to the next statement: look again.
+                for _ in 0..3 {
+                    let replaced = sqlx::query(
+                        "UPDATE refresh_tokens SET spent_at = $1
+                         WHERE family_id = $2 AND spent_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(&info.family_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if replaced > 0 {
+                        break;
+                    }
                 }
             }
             insert_refresh!(

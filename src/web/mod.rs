@@ -7,6 +7,9 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub mod extract;
+pub mod metrics;
+
 /// The stylesheet (no inline styles: the CSP forbids them).
 const CSS: &str = include_str!("../../templates/authserver.css");
 
@@ -44,7 +47,7 @@ pub struct LoginView<'a> {
     pub banner: Option<&'a str>,
     /// Error shown above the form.
     pub error: Option<&'a str>,
-    /// Opaque id of the pending authorization request.
+    /// The pending authorization request, sealed (`domain::pending`).
     pub rid: &'a str,
     /// CSRF token (equals the CSRF cookie).
     pub csrf: &'a str,
@@ -160,6 +163,45 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Cookie holding the SSO session id.
+pub const SSO_COOKIE: &str = "authserver_sso";
+/// Cookie holding the CSRF token forms must echo.
+pub const CSRF_COOKIE: &str = "authserver_csrf";
+/// The CSRF cookie's name over https (`__Host-`: Secure, `Path=/`, no `Domain`).
+pub const CSRF_HOST_COOKIE: &str = "__Host-authserver_csrf";
+/// The one message for every failed sign-in.
+pub const LOGIN_FAILED: &str = "Invalid username or password.";
+
+/// Name of the CSRF cookie: `__Host-authserver_csrf` over https (the prefix makes the
+/// browser refuse it unless Secure, `Path=/` and without `Domain`, so a sibling host
+/// cannot plant one), `authserver_csrf` over plain http (browsers refuse `__Host-` there).
+pub fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        CSRF_HOST_COOKIE
+    } else {
+        CSRF_COOKIE
+    }
+}
+
+/// The CSRF token this browser's cookie holds.
+pub fn csrf_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    cookie(headers, csrf_cookie_name(secure))
+}
+
+/// `Set-Cookie` for a new CSRF token (`Path=/` over https, as `__Host-` demands; the
+/// base path over http).
+pub fn set_csrf_cookie(token: &str, base: &str, secure: bool) -> String {
+    let path = if secure { "/" } else { base };
+    set_cookie(
+        csrf_cookie_name(secure),
+        token,
+        path,
+        secure,
+        "Strict",
+        None,
+    )
+}
+
 /// Builds a `Set-Cookie` value.
 pub fn set_cookie(
     name: &str,
@@ -228,6 +270,29 @@ pub struct AccountView<'a> {
     pub notice: Option<&'a str>,
     /// Error message.
     pub error: Option<&'a str>,
+    /// What the create-token form shows (a refused request's values, or the defaults).
+    pub draft: PatDraft<'a>,
+}
+
+/// The create-token form's values.
+#[derive(Debug, Clone, Copy)]
+pub struct PatDraft<'a> {
+    /// Description.
+    pub description: &'a str,
+    /// Validity: `7`, `30`, `90`, `365` or `never`.
+    pub validity: &'a str,
+    /// `data` or `management`.
+    pub scope: &'a str,
+}
+
+impl Default for PatDraft<'_> {
+    fn default() -> Self {
+        PatDraft {
+            description: "",
+            validity: "30",
+            scope: "data",
+        }
+    }
 }
 
 /// The page showing a new personal access token, once.

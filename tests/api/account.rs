@@ -19,10 +19,16 @@ fn assert_secure_page(resp: &reqwest::Response) {
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
 }
 
-/// Creates a PAT on the page and returns (id, token, the result page's HTML).
-async fn create_on_page(app: &TestApp, description: &str, scope: &str) -> (String, String, String) {
+/// Creates a PAT on the page (confirmed with `password`) and returns (id, token, the result
+/// page's HTML).
+async fn create_on_page(
+    app: &TestApp,
+    password: &str,
+    description: &str,
+    scope: &str,
+) -> (String, String, String) {
     let page = app.get(&app.url("/account")).await.text().await.unwrap();
-    let resp = create_pat_on_page(app, &page, description, "30", scope).await;
+    let resp = create_pat_on_page(app, &page, password, description, "30", scope).await;
     assert_eq!(resp.status(), 200);
     assert_secure_page(&resp);
     let html = resp.text().await.unwrap();
@@ -101,7 +107,8 @@ async fn a_user_creates_a_pat_sees_it_once_and_revokes_it() {
     let app = spawn_app().await;
     app.add_user("alice", "alice-password").await;
     account_page_after_sign_in(&app, "alice", "alice-password").await;
-    let (id, token, html) = create_on_page(&app, "backup <script> job", "data").await;
+    let (id, token, html) =
+        create_on_page(&app, "alice-password", "backup <script> job", "data").await;
     assert!(authserver::domain::pat::looks_like_pat(&token), "{token}");
     assert_eq!(html.matches(&token).count(), 1, "shown exactly once");
     assert!(
@@ -166,7 +173,8 @@ async fn management_tokens_are_offered_to_administrators_only() {
 
     let html = account_page_after_sign_in(&app, "alice", "alice-password").await;
     assert!(!html.contains("value=\"management\""), "{html}");
-    let resp = create_pat_on_page(&app, &html, "sneaky", "30", "management").await;
+    let resp =
+        create_pat_on_page(&app, &html, "alice-password", "sneaky", "30", "management").await;
     assert_eq!(resp.status(), 400);
     let text = resp.text().await.unwrap();
     assert!(text.contains("administrators"), "{text}");
@@ -175,7 +183,7 @@ async fn management_tokens_are_offered_to_administrators_only() {
     let admin = app.another_browser();
     let html = account_page_after_sign_in(&admin, "root", "root-password").await;
     assert!(html.contains("value=\"management\""), "{html}");
-    let (_, token, _) = create_on_page(&admin, "provisioning", "management").await;
+    let (_, token, _) = create_on_page(&admin, "root-password", "provisioning", "management").await;
     let resp = crate::helpers::pat_helpers::with_bearer(
         &admin,
         reqwest::Method::GET,
@@ -189,6 +197,73 @@ async fn management_tokens_are_offered_to_administrators_only() {
 }
 
 #[tokio::test]
+async fn creating_a_pat_asks_for_the_current_password_again_through_the_login_throttle() {
+    let app = spawn_app().await;
+    app.add_user("alice", "alice-password").await;
+    let html = account_page_after_sign_in(&app, "alice", "alice-password").await;
+    let create_form = html
+        .split("id=\"create-pat\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</form>").next())
+        .expect("the create form");
+    assert!(
+        create_form.contains("name=\"current_password\" type=\"password\""),
+        "the create form asks for the password: {create_form}"
+    );
+    // the SSO cookie alone creates nothing
+    for (password, message) in [
+        ("", "Enter your current password"),
+        ("wrong-password", "current password is wrong"),
+        ("alice-password ", "current password is wrong"),
+    ] {
+        let resp = create_pat_on_page(
+            &app,
+            &html,
+            password,
+            "stolen <b>cookie</b>",
+            "never",
+            "data",
+        )
+        .await;
+        assert_eq!(resp.status(), 400, "{password:?}");
+        assert_secure_page(&resp);
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(message), "{password:?}: {text}");
+        assert!(text.contains("class=\"error\""), "{text}");
+        // the form comes back with what was typed (escaped), the password field empty
+        assert!(
+            text.contains("value=\"stolen &#60;b&#62;cookie&#60;/b&#62;\"")
+                || text.contains("value=\"stolen &lt;b&gt;cookie&lt;/b&gt;\""),
+            "{text}"
+        );
+        assert!(text.contains("<option value=\"never\" selected>"), "{text}");
+        assert!(!text.contains("alice-password"), "{text}");
+    }
+    assert!(app.state.store.list_pats(None).await.unwrap().is_empty());
+
+    // wrong passwords count like the login form's (through the same throttle): 10 failures
+    // from this browser lock it, even for the right password
+    for _ in 0..8 {
+        let resp = create_pat_on_page(&app, &html, "wrong-password", "x", "30", "data").await;
+        assert_eq!(resp.status(), 400);
+    }
+    let resp = create_pat_on_page(&app, &html, "alice-password", "x", "30", "data").await;
+    assert_eq!(resp.status(), 429, "throttled even with the right password");
+    assert!(resp.headers().get("retry-after").is_some());
+    assert!(resp.text().await.unwrap().contains("Try again in"));
+    // the failures counted against this browser's device cookie: another browser from the
+    // user's known address is not locked out by them (the throttle's known sources)
+    assert_eq!(
+        account_sign_in(&app.another_browser(), "alice", "alice-password")
+            .await
+            .status(),
+        303,
+        "a known source of alice's is not locked out by this device's failures"
+    );
+    assert!(app.state.store.list_pats(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn bad_input_on_the_create_form_is_explained() {
     let app = spawn_app().await;
     app.add_user("alice", "alice-password").await;
@@ -199,7 +274,8 @@ async fn bad_input_on_the_create_form_is_explained() {
         ("ok", "soon", "data", "validity"),
         ("ok", "30", "everything", "scope"),
     ] {
-        let resp = create_pat_on_page(&app, &html, description, validity, scope).await;
+        let resp =
+            create_pat_on_page(&app, &html, "alice-password", description, validity, scope).await;
         assert_eq!(resp.status(), 400, "{description:?} {validity:?} {scope:?}");
         let text = resp.text().await.unwrap();
         assert!(text.contains("class=\"error\""), "{text}");
@@ -207,7 +283,7 @@ async fn bad_input_on_the_create_form_is_explained() {
     }
     assert!(app.state.store.list_pats(None).await.unwrap().is_empty());
     // "never" is a validity
-    let resp = create_pat_on_page(&app, &html, "forever", "never", "data").await;
+    let resp = create_pat_on_page(&app, &html, "alice-password", "forever", "never", "data").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains("expires never"));
 }
@@ -280,7 +356,7 @@ async fn changing_the_password_ends_sessions_and_refresh_tokens_but_keeps_pats()
     let code = crate::helpers::query_param(&location(&resp), "code").unwrap();
     let tokens: serde_json::Value = app.exchange(&code, &verifier).await.json().await.unwrap();
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
-    let (_, pat, _) = create_on_page(&app, "ci", "data").await;
+    let (_, pat, _) = create_on_page(&app, "alice-password", "ci", "data").await;
     let html = app.get(&app.url("/account")).await.text().await.unwrap();
     let csrf = hidden_field(&html, "csrf").unwrap();
     let change = |current: &'static str, new: &'static str, again: &'static str| {

@@ -158,6 +158,30 @@ async fn version_is_printed() {
 }
 
 #[test]
+fn config_reference_needs_no_properties_file_and_is_the_checked_in_docs_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::helpers::authserver_command()
+        .current_dir(dir.path())
+        .args(["config", "reference"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains("| `authentication.token.expiry` | duration | `900` (15 minutes) | `authentication.token.expirity`, `authentication.token.ttl` |"));
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+    assert!(
+        std::fs::read_to_string(&docs).unwrap_or_default() == printed,
+        "{} is out of date; regenerate it with: \
+         cargo run -- config reference > docs/configuration.md",
+        docs.display()
+    );
+}
+
+#[test]
 fn an_unreachable_postgresql_names_the_key_and_the_cause_without_the_password() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")

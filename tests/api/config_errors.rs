@@ -202,3 +202,78 @@ classification.loginbannertext = Authorized\\ use only\n";
     assert!(out.contains("MAGICDRAW"), "{out}");
     assert!(!out.contains("café-secret-value"), "secret masked");
 }
+
+/// Runs `authserver serve` with the shipped properties file and `env`; kills it (and
+/// fails) if it is still running after 20 s, i.e. if it started instead of refusing.
+fn serve_shipped_file(env: &[(&str, &str)]) -> Output {
+    let dir = TempDir::new().unwrap();
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("authserver.properties");
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let mut cmd = authserver_command();
+    cmd.current_dir(dir.path())
+        .arg("--config")
+        .arg(&shipped)
+        .arg("serve")
+        .env("AUTHSERVER_SERVER_PORT", "0")
+        .env("AUTHSERVER_DATABASE_URL", &db)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("the server started: {}", stderr(&o));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_development_secret_refuses_to_serve_on_a_non_loopback_address() {
+    let o = serve_shipped_file(&[("AUTHSERVER_SERVER_ADDRESS", "0.0.0.0")]);
+    assert_config_error(
+        &o,
+        &[
+            "authentication.client.secret",
+            "development value",
+            "server.address is 0.0.0.0",
+            "AUTHSERVER_AUTHENTICATION_CLIENT_SECRET",
+        ],
+    );
+    assert!(!stderr(&o).contains("dev-secret-change-before-production"));
+}
+
+#[test]
+fn the_development_secret_refuses_to_serve_behind_an_https_public_url() {
+    let o = serve_shipped_file(&[("AUTHSERVER_SERVER_PUBLIC_URL", "https://auth.example.com")]);
+    assert_config_error(
+        &o,
+        &[
+            "authentication.client.secret",
+            "server.public.url is https://auth.example.com",
+            "AUTHSERVER_AUTHENTICATION_CLIENT_SECRET",
+        ],
+    );
+}
+
+#[test]
+fn a_secret_from_the_environment_lets_the_shipped_file_run_anywhere() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("authserver.properties");
+    let o = check(
+        &path,
+        &[
+            ("AUTHSERVER_SERVER_ADDRESS", "0.0.0.0"),
+            ("AUTHSERVER_SERVER_PUBLIC_URL", "https://auth.example.com"),
+            (
+                "AUTHSERVER_AUTHENTICATION_CLIENT_SECRET",
+                "a-real-secret-for-tests",
+            ),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -1,6 +1,8 @@
 //! Durability: the real binary is killed with SIGKILL in the middle of a load of sign-ins,
 //! code exchanges and refresh rotations, restarted on the same database, and every token a
-//! client received must still work (or have been rotated), with nothing half-written.
+//! client received must still work, with nothing half-written. A refresh in flight at the
+//! kill may have committed without its answer reaching the client: the client's retry of
+//! its last refresh token comes within the default reuse grace (30 s) and must succeed.
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -414,13 +416,17 @@ async fn tokens_issued_before_a_sigkill_survive_the_restart() {
     // every family the clients were told about is there, live; every last refresh token of a
     // chain without a refresh in flight is there, unspent
     let mut losses = Vec::new();
+    // the chains whose in-flight refresh committed before the kill
+    let mut committed = std::collections::HashSet::new();
     for chain in &chains {
         match refresh_row(&database_url, &chain.refresh_token)
             .await
             .as_deref()
         {
             Some("live family, unspent") => {}
-            Some("live family, spent") if chain.in_flight => {}
+            Some("live family, spent") if chain.in_flight => {
+                committed.insert(chain.family.clone());
+            }
             other => losses.push(format!(
                 "family {}: last refresh token in the database: {other:?} (in flight: {})",
                 chain.family, chain.in_flight
@@ -444,7 +450,9 @@ async fn tokens_issued_before_a_sigkill_survive_the_restart() {
             }
         }
     }
-    // then the last refresh token of each chain, once
+    // then the last refresh token of each chain, once: a chain whose refresh was in flight
+    // retries it (within the reuse grace, so a committed rotation it never saw does not
+    // end its session)
     let mut in_flight_rotated = 0;
     let mut in_flight_not_committed = 0;
     for chain in &chains {
@@ -468,13 +476,12 @@ async fn tokens_issued_before_a_sigkill_survive_the_restart() {
                 if validate_status(&base, fresh).await != 200 {
                     losses.push(format!("family {}: a fresh token fails", chain.family));
                 }
-                if chain.in_flight {
+                if committed.contains(&chain.family) {
+                    in_flight_rotated += 1;
+                } else if chain.in_flight {
                     in_flight_not_committed += 1;
                 }
             }
-            // the in-flight rotation committed: the token was legitimately rotated (and
-            // presenting it again is the reuse that revokes the family, as it should)
-            (400, true) if body["error"] == "invalid_grant" => in_flight_rotated += 1,
             _ => losses.push(format!(
                 "family {}: the last refresh token answers {status} {body} (in flight: {})",
                 chain.family, chain.in_flight
@@ -492,16 +499,15 @@ async fn tokens_issued_before_a_sigkill_survive_the_restart() {
         "durability: before the SIGKILL {logins} sign-ins, {exchanges} code exchanges, \
          {refreshes} refresh rotations by {CLIENTS} clients in {LOAD:?}; {unanswered} requests \
          unanswered at the kill ({} refreshes in flight: {in_flight_rotated} had committed, \
-         {in_flight_not_committed} had not)",
+         {in_flight_not_committed} had not; every retry succeeded within the reuse grace)",
         chains.iter().filter(|c| c.in_flight).count()
     );
     println!(
         "durability: after the restart {verified} of {tokens_seen} received tokens verified \
-         ({} chains; {in_flight_rotated} refresh tokens legitimately rotated by the \
-         in-flight request); losses: {}",
+         ({} chains); losses: {}",
         chains.len(),
         losses.len()
     );
     assert!(losses.is_empty(), "lost after SIGKILL: {losses:#?}");
-    assert_eq!(verified + in_flight_rotated, tokens_seen);
+    assert_eq!(verified, tokens_seen);
 }

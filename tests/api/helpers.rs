@@ -1232,10 +1232,12 @@ pub mod pat_helpers {
         page.text().await.unwrap()
     }
 
-    /// Submits the create-token form of the account page `html`; returns the response.
+    /// Submits the create-token form of the account page `html`, confirming with the
+    /// current `password`; returns the response.
     pub async fn create_pat_on_page(
         app: &TestApp,
         html: &str,
+        password: &str,
         description: &str,
         validity: &str,
         scope: &str,
@@ -1248,6 +1250,7 @@ pub mod pat_helpers {
                 ("description", description),
                 ("expires_in_days", validity),
                 ("scope", scope),
+                ("current_password", password),
             ])
             .send()
             .await

@@ -278,6 +278,8 @@ fn junk_authorize_query(rng: &mut Rng) -> String {
                 "http://localhost:8080.evil.net/callback",
                 "http://localhost:8080@evil.net/callback",
                 "http://localhost:8080/callback/../x",
+                "http://localhost:8080/callback/..;/x",
+                "http://localhost:8080/callback?code=INJECTED",
                 "http://localhost:8080/callback#frag",
                 "HTTP://localhost:8080/callback",
                 "javascript:alert(1)",

@@ -27,14 +27,18 @@ async fn signed_in(app: &TestApp) -> Value {
     app.tokens_for(USER, PASSWORD).await
 }
 
-/// A server whose refresh reuse grace is 30 s, with alice signed in.
+/// A server whose refresh reuse grace is 30 s (the default, set explicitly), with alice
+/// signed in.
 async fn app_with_grace() -> (TestApp, Value) {
-    let app = AppBuilder::new()
-        .set("authentication.refresh.token.reuse.grace", "30")
-        .spawn()
-        .await;
+    let app = grace("30").await;
     let tokens = signed_in(&app).await;
     (app, tokens)
+}
+
+/// A server with reuse grace `secs` ("0": strict one-time use).
+async fn grace(secs: &str) -> TestApp {
+    let key = "authentication.refresh.token.reuse.grace";
+    AppBuilder::new().set(key, secs).spawn().await
 }
 
 /// The refresh family an access (or ID) token of a token response descends from.
@@ -189,7 +193,7 @@ async fn a_refresh_token_returns_new_id_access_and_refresh_tokens_of_the_same_fa
 async fn reusing_a_spent_refresh_token_is_invalid_grant_and_revokes_the_whole_family() {
     let (app, first) = app_with_tokens().await;
     let second = refresh_ok(&app, field(&first, "refresh_token")).await;
-
+    app.clock.advance(31); // past the default reuse grace
     let resp = refresh(&app, CLIENT, field(&first, "refresh_token"), &[]).await;
     oauth_error(resp, 400, "invalid_grant").await;
 
@@ -221,7 +225,8 @@ async fn reusing_a_spent_refresh_token_is_invalid_grant_and_revokes_the_whole_fa
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_refresh_token_presented_by_16_concurrent_requests_succeeds_exactly_once_and_the_reuse_revokes_the_family(
 ) {
-    let (app, tokens) = app_with_tokens().await;
+    let app = grace("0").await;
+    let tokens = signed_in(&app).await;
     let app = Arc::new(app);
     let refresh_token = field(&tokens, "refresh_token").to_string();
     let tasks: Vec<_> = (0..16)
@@ -270,7 +275,7 @@ async fn one_refresh_token_presented_by_16_concurrent_requests_succeeds_exactly_
 /// and a token presented three times in the same burst must still rotate exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_rotations_of_many_families_each_rotate_once_in_a_burst() {
-    let app = spawn_app().await;
+    let app = grace("0").await;
     app.add_user(USER, PASSWORD).await;
     let mut families = Vec::new();
     for _ in 0..12 {
@@ -353,9 +358,10 @@ async fn within_the_reuse_grace_a_repeated_refresh_gets_a_sibling_pair_and_the_f
             "the family is not revoked"
         );
     }
-    // both branches go on working
-    refresh_ok(&app, field(&second, "refresh_token")).await;
+    // the sibling replaced `second` as the family's live token (within the grace `second`
+    // still gets a pair: see refresh_family.rs for what happens after it)
     refresh_ok(&app, field(&sibling, "refresh_token")).await;
+    refresh_ok(&app, field(&second, "refresh_token")).await;
 }
 
 #[tokio::test]
@@ -520,7 +526,8 @@ async fn a_refresh_scope_beyond_the_granted_one_is_invalid_scope_and_does_not_sp
 async fn a_spent_refresh_token_reused_with_an_over_broad_scope_still_revokes_the_family() {
     let (app, first) = app_with_tokens().await;
     let second = refresh_ok(&app, field(&first, "refresh_token")).await;
-    // a reuse is a reuse, whatever else the request says: the token is checked first
+    app.clock.advance(31); // past the default reuse grace
+                           // a reuse is a reuse, whatever else the request says: the token is checked first
     let resp = refresh(
         &app,
         CLIENT,
@@ -723,7 +730,8 @@ async fn validate_userinfo_and_introspect_reject_unexpired_tokens_of_a_revoked_f
     let (status, _, info) = userinfo(&app, field(&first, "access_token")).await;
     assert_eq!(status, 200, "{info}");
     refresh_ok(&app, field(&first, "refresh_token")).await;
-    // reuse of the spent token revokes the family
+    app.clock.advance(31);
+    // reuse of the spent token (past the grace) revokes the family
     let resp = refresh(&app, CLIENT, field(&first, "refresh_token"), &[]).await;
     oauth_error(resp, 400, "invalid_grant").await;
     assert_rejected_everywhere(&app, &first, "a revoked family").await;

@@ -7,13 +7,13 @@ use crate::helpers::{bare_client, hidden_field, spawn_app, AppBuilder, TestApp, 
 
 /// A login page (its `rid` and `csrf` stay valid until a sign-in succeeds; after a
 /// success the browser holds an SSO session, so ask with `app.another_browser()`).
-async fn login_page(app: &TestApp) -> String {
+pub(crate) async fn login_page(app: &TestApp) -> String {
     let (_, challenge) = crate::helpers::pkce_pair();
     app.login_page(&app.authorize_url(&challenge, &[])).await
 }
 
 /// Submits the login form of `page` as if from `from` (an `X-Forwarded-For` address).
-async fn login_from(
+pub(crate) async fn login_from(
     app: &TestApp,
     page: &str,
     user: &str,
@@ -32,7 +32,7 @@ async fn login_from(
     req.send().await.unwrap()
 }
 
-async fn assert_throttled_page(resp: reqwest::Response) {
+pub(crate) async fn assert_throttled_page(resp: reqwest::Response) {
     assert_eq!(resp.status(), 429);
     let retry: u64 = resp.headers()["retry-after"]
         .to_str()
@@ -50,7 +50,7 @@ async fn assert_throttled_page(resp: reqwest::Response) {
 
 /// A server that believes `X-Forwarded-For` from the tests (so each test can play several
 /// client addresses).
-async fn app_behind_proxy() -> TestApp {
+pub(crate) async fn app_behind_proxy() -> TestApp {
     AppBuilder::new()
         .set("server.trusted.proxies", "127.0.0.1/32")
         .spawn()
@@ -270,4 +270,77 @@ async fn a_thousand_concurrent_wrong_passwords_reach_argon2_about_ten_times_and_
         429
     );
     client_credentials_ok(&app, CLIENT, "worker", "worker-password").await;
+}
+
+#[tokio::test]
+async fn a_correct_password_from_a_busy_address_neither_creates_nor_extends_its_lock() {
+    let app = app_behind_proxy().await;
+    app.add_user("alice", "alice-password").await;
+    app.add_user("bob", "bob-password").await;
+    let page = login_page(&app).await;
+    // one office behind one NAT: ten typos of unknown names lock the address for 1 s
+    let office = Some("203.0.113.20");
+    for i in 0..10 {
+        let resp = login_from(&app, &page, &format!("nobody{i}"), "typo", office).await;
+        assert_eq!(resp.status(), 401, "attempt {}", i + 1);
+    }
+    assert_throttled_page(login_from(&app, &page, "alice", "alice-password", office).await).await;
+    app.clock.advance(2);
+    // once the lock is over, right passwords from the office go through, one after the
+    // other in the same second: a success never locks the address
+    for (user, password) in [("alice", "alice-password"), ("bob", "bob-password")] {
+        let browser = app.another_browser();
+        let page = login_page(&browser).await;
+        let resp = login_from(&browser, &page, user, password, office).await;
+        assert_eq!(resp.status(), 303, "{user} from the office");
+    }
+    let browser = app.another_browser();
+    let page = login_page(&browser).await;
+    let resp = login_from(&browser, &page, "alice", "alice-password", office).await;
+    assert_eq!(resp.status(), 303, "alice again from the office");
+}
+
+#[tokio::test]
+async fn failures_counted_against_an_address_are_forgotten_over_time() {
+    let app = app_behind_proxy().await;
+    let page = login_page(&app).await;
+    let office = Some("203.0.113.21");
+    for i in 0..10 {
+        let resp = login_from(&app, &page, &format!("nobody{i}"), "typo", office).await;
+        assert_eq!(resp.status(), 401, "attempt {}", i + 1);
+    }
+    assert_eq!(
+        login_from(&app, &page, "nobody", "typo", office)
+            .await
+            .status(),
+        429
+    );
+    // one failure is forgotten every ADDRESS_DECAY seconds: after ten of them the address
+    // has a clean record and nine typos in a row are answered, not throttled
+    app.clock.advance(10 * authserver::throttle::ADDRESS_DECAY);
+    let page = login_page(&app).await;
+    for i in 0..9 {
+        let resp = login_from(&app, &page, &format!("later{i}"), "typo", office).await;
+        assert_eq!(resp.status(), 401, "attempt {} after the decay", i + 1);
+    }
+}
+
+#[tokio::test]
+async fn a_success_from_an_address_does_not_wipe_its_failures() {
+    let app = app_behind_proxy().await;
+    app.add_user("mallory", "mallory-password").await;
+    let page = login_page(&app).await;
+    let attacker = Some("203.0.113.22");
+    for i in 0..9 {
+        let resp = login_from(&app, &page, &format!("victim{i}"), "guess", attacker).await;
+        assert_eq!(resp.status(), 401, "attempt {}", i + 1);
+    }
+    // signing in to their own account between guesses does not buy the attacker more
+    let browser = app.another_browser();
+    let own = login_page(&browser).await;
+    let resp = login_from(&browser, &own, "mallory", "mallory-password", attacker).await;
+    assert_eq!(resp.status(), 303);
+    let resp = login_from(&app, &page, "victim9", "guess", attacker).await;
+    assert_eq!(resp.status(), 401);
+    assert_throttled_page(login_from(&app, &page, "victim10", "guess", attacker).await).await;
 }

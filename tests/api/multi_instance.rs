@@ -70,8 +70,10 @@ fn properties(db: &str, port: u16, public_port: u16, fixture_key: bool) -> Strin
          authentication.client.ids = webApplicationPlatform, MAGICDRAW, twc-rest-api\n\
          authentication.redirect.uri.whitelist = {REDIRECT}\n\
          authentication.client.secret = {SECRET}\n\
-         logging.level = warn\n"
+         logging.level = warn\n\
+         authentication.refresh.token.reuse.grace = 0\n"
     );
+    // (strict one-time use: the races of these tests count every reuse as one)
     if fixture_key {
         text.push_str(&format!(
             "authentication.signing.key = {}\n",

@@ -445,10 +445,17 @@ async fn last_use_is_kept_in_memory_and_written_by_housekeeping() {
             last_used(&app, &id).await
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        pat::flush_usage(&app.state).await.unwrap();
+        pat::flush_usage(&app.state.store, &app.state.revocations)
+            .await
+            .unwrap();
     }
     // nothing new since: nothing to write
-    assert_eq!(pat::flush_usage(&app.state).await.unwrap(), 0);
+    assert_eq!(
+        pat::flush_usage(&app.state.store, &app.state.revocations)
+            .await
+            .unwrap(),
+        0
+    );
     let out = app.cli(&["pat", "list", "alice"], None);
     assert!(
         stdout(&out).contains(&format!(
@@ -586,7 +593,9 @@ async fn no_pat_ever_reaches_the_log() {
     .await
     .unwrap();
     assert_dead_everywhere(&app, &token, &minted).await;
-    pat::flush_usage(&app.state).await.unwrap();
+    pat::flush_usage(&app.state.store, &app.state.revocations)
+        .await
+        .unwrap();
 
     let log = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
     assert!(log.contains("/api/validate"), "the log was captured: {log}");

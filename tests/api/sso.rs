@@ -1,7 +1,7 @@
 //! The browser's SSO session: reuse across requests and clients, `prompt`, `max_age`, the
 //! cookie's attributes, sign-out, and what ends a session. `TestApp::client` keeps cookies
 //! like a browser; `bare_client()` is a browser without them.
-use authserver::oauth::authorize::{CSRF_COOKIE, SSO_COOKIE};
+use authserver::oauth::authorize::{CSRF_COOKIE, CSRF_HOST_COOKIE, SSO_COOKIE};
 
 use crate::helpers::*;
 
@@ -265,7 +265,7 @@ async fn ticking_stay_signed_in_gives_the_sso_cookie_the_session_lifetime_as_max
 }
 
 #[tokio::test]
-async fn with_an_https_public_url_the_sso_and_csrf_cookies_are_secure() {
+async fn with_an_https_public_url_the_sso_and_csrf_cookies_are_secure_and_csrf_is_a_host_cookie() {
     let app = AppBuilder::new()
         .set("server.public.url", "https://auth.example.com")
         .spawn()
@@ -276,11 +276,15 @@ async fn with_an_https_public_url_the_sso_and_csrf_cookies_are_secure() {
     // the test still talks to 127.0.0.1 over http; only the advertised URLs change
     let resp = app.get(&app.authorize_url(&challenge, &[])).await;
     assert_eq!(resp.status(), 200);
-    let csrf = set_cookie_header(&resp, CSRF_COOKIE).expect("a CSRF cookie");
     assert!(
-        cookie_attributes(&csrf).iter().any(|(k, _)| k == "secure"),
-        "{csrf}"
+        set_cookie_header(&resp, CSRF_COOKIE).is_none(),
+        "no plain name"
     );
+    let csrf = set_cookie_header(&resp, CSRF_HOST_COOKIE).expect("a __Host- CSRF cookie");
+    let attrs = cookie_attributes(&csrf);
+    assert!(attrs.iter().any(|(k, _)| k == "secure"), "{csrf}");
+    assert!(attrs.contains(&("path".into(), "/".into())), "{csrf}");
+    assert!(!attrs.iter().any(|(k, _)| k == "domain"), "{csrf}");
     let page = resp.text().await.unwrap();
     let resp = app.submit_login(&page, ALICE, ALICE_PW, false).await;
     let sso = set_cookie_header(&resp, SSO_COOKIE).expect("an SSO cookie");
@@ -342,6 +346,10 @@ async fn signout_to_a_post_logout_redirect_uri_outside_the_whitelist_is_a_400_pa
         "https://evil.example.com/",
         "http://localhost:8080/callback.evil.net",
         "http://localhost:8080@evil.net/callback",
+        "http://localhost:8080/callback/..;/evil",
+        "http://localhost:8080/callback/%2e%2e;/evil",
+        "http://localhost:8080/callback?state=planted",
+        "http://localhost:8080/callback?iss=https%3A%2F%2Fevil.example.com",
     ] {
         let resp = signout_get(
             &app,
@@ -405,9 +413,14 @@ async fn signout_with_an_invalid_or_foreign_id_token_hint_asks_for_confirmation(
     let other = app.another_browser();
     let bobs = other.tokens_for("bob", "bob-password-12").await;
     let bobs_id_token = bobs["id_token"].as_str().unwrap();
+    // alice's own access token: signed by us, her `sub`, the client as audience, but no
+    // ID token
+    let alices = app.another_browser().tokens_for(ALICE, ALICE_PW).await;
+    let alices_access_token = alices["access_token"].as_str().unwrap();
     for (what, hint) in [
         ("another user's ID token", bobs_id_token),
         ("garbage", "not.a.jwt"),
+        ("her access token", alices_access_token),
     ] {
         let resp = signout_get(
             &app,

@@ -6,8 +6,8 @@
 //
 // Opens <account_url> (/authentication/account), signs in with its own form, and then
 //   - without --revoke: creates a personal access token ("browser token", 30 days, scope
-//     data), reads it from the result page, opens the account page again and prints ONE
-//     line of JSON to stdout:
+//     data, confirmed with the password again), reads it from the result page, opens the
+//     account page again and prints ONE line of JSON to stdout:
 //       {"token": "<asp_…>", "id": "<PAT id>", "listed": <the page lists the id>,
 //        "shown_again": <the token appears on the account page afterwards>}
 //   - with --revoke=ID: clicks the Revoke button of that token and prints
@@ -106,6 +106,8 @@ async function run({ accountUrl, username, password, revoke }) {
     await create.locator('input[name="description"]').fill('browser token');
     await create.locator('select[name="expires_in_days"]').selectOption('30');
     await create.locator('select[name="scope"]').selectOption('data');
+    // "sudo mode": the session alone does not create a token
+    await create.locator('input[name="current_password"][type="password"]').fill(password);
     const created = await submitAndLoad(page, create.locator('button[type="submit"]'));
     if (!created || created.status() !== 200) throw fail(`creating ended with status ${created?.status()}`);
     const shown = page.locator('#new-token');

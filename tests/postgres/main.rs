@@ -29,6 +29,9 @@ mod cli;
 #[path = "../api/client_credentials.rs"]
 mod client_credentials;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/client_secret_basic.rs"]
+mod client_secret_basic;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/code_exchange.rs"]
 mod code_exchange;
 #[cfg(authserver_pg_tests)]
@@ -53,6 +56,9 @@ mod key_import;
 #[path = "../api/keys.rs"]
 mod keys;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/known_sources.rs"]
+mod known_sources;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/lifecycle.rs"]
 mod lifecycle;
 #[cfg(authserver_pg_tests)]
@@ -74,6 +80,15 @@ mod operations;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/pats.rs"]
 mod pats;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/pending_request.rs"]
+mod pending_request;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/redirect_whitelist.rs"]
+mod redirect_whitelist;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/refresh_family.rs"]
+mod refresh_family;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;

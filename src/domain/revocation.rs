@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Mutex as AsyncMutex;
 
-use crate::domain::pat::PatCache;
+use crate::domain::pat::cache::PatCache;
 use crate::store::{RevocationEvent, Store, StoreError, User};
 
 #[derive(Debug, Default)]

@@ -1,0 +1,112 @@
+//! The typed settings: one file per group of keys (`server.*`, `database.*`,
+//! `authentication.*`, `logging.*`), each reading its keys and listing its report rows;
+//! this file assembles them and checks what spans groups.
+
+mod auth;
+mod database;
+mod logging;
+mod server;
+
+use std::path::{Path, PathBuf};
+
+pub use auth::AuthSettings;
+pub use database::DatabaseSettings;
+pub use logging::LoggingSettings;
+pub use server::{ServerSettings, SslSettings};
+
+use super::reader::Reader;
+use super::sources::layered;
+use super::values::{one_line, url_without_trailing_slash};
+use super::{properties, ConfigError};
+
+/// All settings, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The properties file the settings were read from.
+    pub source: PathBuf,
+    /// `server.*`.
+    pub server: ServerSettings,
+    /// `database.*`.
+    pub database: DatabaseSettings,
+    /// `authentication.*`.
+    pub auth: AuthSettings,
+    /// `logging.*`.
+    pub logging: LoggingSettings,
+}
+
+/// Settings plus the warnings found while loading them (unknown keys, ignored aliases…).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The validated settings.
+    pub settings: Settings,
+    /// One line each, ready to print.
+    pub warnings: Vec<String>,
+}
+impl Settings {
+    /// Reads and validates the properties file at `path`, then applies `env` overrides.
+    pub fn load(path: &Path, env: &[(String, String)]) -> Result<Loaded, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_str(&properties::decode(&bytes), path, env)
+    }
+
+    /// Validates properties `text` (`path` only names it in messages), then `env` overrides.
+    pub fn from_str(
+        text: &str,
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Loaded, ConfigError> {
+        let (sources, mut warnings) = layered(text, path, env)?;
+        let reader = Reader::new(path, &sources);
+        let settings = Self::read(&reader, &mut warnings)?;
+        Ok(Loaded { settings, warnings })
+    }
+
+    fn read(r: &Reader<'_>, warnings: &mut Vec<String>) -> Result<Self, ConfigError> {
+        let server = ServerSettings::read(r, warnings)?;
+        let database = DatabaseSettings::read(r)?;
+        let auth = AuthSettings::read(r, &server, warnings)?;
+        let logging = LoggingSettings::read(r)?;
+        Ok(Settings {
+            source: r.path.to_path_buf(),
+            server,
+            database,
+            auth,
+            logging,
+        })
+    }
+
+    /// The OpenID issuer: the public URL + `/authentication`, no trailing slash.
+    pub fn issuer(&self) -> String {
+        format!(
+            "{}/authentication",
+            url_without_trailing_slash(&self.server.public_url)
+        )
+    }
+
+    /// Whether `client_id` gets the permanent token lifetime.
+    pub fn is_permanent_client(&self, client_id: &str) -> bool {
+        self.auth.permanent_clients.iter().any(|c| c == client_id)
+    }
+
+    /// Whether `client_id` is one of `authentication.client.ids`.
+    pub fn is_allowed_client(&self, client_id: &str) -> bool {
+        self.auth.client_ids.iter().any(|c| c == client_id)
+    }
+
+    /// Every effective setting as `key = value` lines (canonical keys, secrets masked).
+    pub fn report(&self) -> String {
+        [
+            self.server.effective(),
+            self.database.effective(),
+            self.auth.effective(),
+            self.logging.effective(),
+        ]
+        .concat()
+        .into_iter()
+        .map(|(key, value)| format!("{key} = {}\n", one_line(&value)))
+        .collect()
+    }
+}
