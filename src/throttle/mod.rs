@@ -1,5 +1,5 @@
-//! Throttling of failed password checks (SPEC "Throttling", README "Throttling and
-//! lockout").
+//! Throttling of failed password checks (SPEC "Throttling"; `docs/security.md`
+//! "Throttling" and `docs/server-to-server.md` "Lockout").
 //!
 //! Every password attempt comes from a *source*: a client address, and on the sign-in
 //! forms a browser's device cookie. Which counters an attempt meets depends on whether the
