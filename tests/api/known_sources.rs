@@ -1,4 +1,4 @@
-//! Known sources (SPEC "Throttling", README "Throttling and lockout"): failures from
+//! Known sources (SPEC "Throttling", docs/security.md "Throttling"): failures from
 //! elsewhere do not lock a user out of a source that recently signed them in (the same
 //! client address, or a browser holding the user's device cookie); unknown sources still
 //! meet the back-off, and a known source keeps its own failure count.

@@ -14,7 +14,7 @@ use crate::helpers::{
     set_cookie_header, test_key_path, CLIENT, REDIRECT, SECRET,
 };
 
-/// How long a change on one instance may take to reach the others (README "Running
+/// How long a change on one instance may take to reach the others (docs/operations.md "Running
 /// several instances"). PostgreSQL: the other instances `LISTEN` and apply a change as soon
 /// as it commits (the bound leaves room for a loaded CI machine). SQLite: the 2 s poll,
 /// plus slack.
