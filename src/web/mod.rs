@@ -8,6 +8,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub mod extract;
+pub mod form_post;
 pub mod metrics;
 
 /// The stylesheet (no inline styles: the CSP forbids them).
@@ -53,6 +54,9 @@ pub struct LoginView<'a> {
     pub csrf: &'a str,
     /// Pre-filled user name.
     pub username: &'a str,
+    /// Whether the "Stay signed in" box is shown
+    /// (`authentication.remember.me.hidden.client.ids`).
+    pub remember_me: bool,
 }
 
 /// A readable error page.
