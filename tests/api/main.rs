@@ -13,6 +13,7 @@ mod discovery;
 mod durability;
 mod helpers;
 mod hostile;
+mod implicit;
 mod key_import;
 mod keys;
 mod known_sources;

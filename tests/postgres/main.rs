@@ -50,6 +50,9 @@ mod helpers;
 #[path = "../api/hostile.rs"]
 mod hostile;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/implicit.rs"]
+mod implicit;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/key_import.rs"]
 mod key_import;
 #[cfg(authserver_pg_tests)]

@@ -294,10 +294,6 @@ impl AuthSettings {
                 self.key_alias.clone().unwrap_or_default(),
             ),
             (
-                "authentication.login.banner.text",
-                self.login_banner_text.clone().unwrap_or_default(),
-            ),
-            (
                 "authentication.client.implicit",
                 self.implicit_clients.join(", "),
             ),
@@ -310,6 +306,10 @@ impl AuthSettings {
                 self.remember_me_hidden_clients.join(", "),
             ),
             ("authentication.disable.credentials", "false".to_string()),
+            (
+                "authentication.login.banner.text",
+                self.login_banner_text.clone().unwrap_or_default(),
+            ),
         ]
     }
 }
