@@ -5,9 +5,7 @@ use crate::config::Settings;
 use crate::domain::params::Params;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::redirect::{RedirectUri, Whitelist};
-use crate::domain::response_type::{
-    FrontResponse, ResponseMode, ResponseType, ResponseTypeError,
-};
+use crate::domain::response_type::{FrontResponse, ResponseMode, ResponseType, ResponseTypeError};
 use crate::domain::scope::Scope;
 
 /// A validated authorization request. While the user signs in it travels sealed in the
@@ -188,15 +186,14 @@ pub fn validate(
         params.get("response_type").ok().flatten(),
         params.get("response_mode").ok().flatten(),
     );
-    let fail = |mode: ResponseMode, error: &'static str, description: &str| {
-        AuthorizeError::Redirect {
+    let fail =
+        |mode: ResponseMode, error: &'static str, description: &str| AuthorizeError::Redirect {
             redirect_uri: redirect_uri.clone(),
             mode,
             error,
             description: description.to_string(),
             state: state.clone(),
-        }
-    };
+        };
     let get = |name: &str| {
         params.get(name).map_err(|_| {
             fail(

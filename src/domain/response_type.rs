@@ -220,7 +220,10 @@ mod tests {
         );
         assert!(ResponseMode::parse(Some("query"), ResponseType::Token).is_err());
         assert!(ResponseMode::parse(Some("query"), ResponseType::CodeIdToken).is_err());
-        assert_eq!(ResponseMode::for_errors(true, Some("token"), None), Fragment);
+        assert_eq!(
+            ResponseMode::for_errors(true, Some("token"), None),
+            Fragment
+        );
         assert_eq!(
             ResponseMode::for_errors(true, Some("token"), Some("query")),
             Fragment

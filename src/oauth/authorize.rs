@@ -204,9 +204,7 @@ fn login_page(
         username,
         remember_me: state.settings.offers_remember_me(&request.client_id),
     };
-    let origin = url::Url::parse(&request.redirect_uri)
-        .ok()
-        .map(|u| u.origin().ascii_serialization());
+    let origin = web::form_target(&request.redirect_uri);
     let mut response = web::html(status, &view, origin.as_deref());
     if existing.is_none() {
         set_cookie(

@@ -97,7 +97,13 @@ impl ProviderMetadata {
             response_types_supported: if settings.auth.implicit_clients.is_empty() {
                 vec!["code"]
             } else {
-                vec!["code", "token", "id_token", "id_token token", "code id_token"]
+                vec![
+                    "code",
+                    "token",
+                    "id_token",
+                    "id_token token",
+                    "code id_token",
+                ]
             },
             response_modes_supported: if settings.auth.implicit_clients.is_empty() {
                 vec!["query"]

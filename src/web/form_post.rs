@@ -44,9 +44,7 @@ pub fn page(base: &str, response: &FrontResponse) -> Response {
         params: &response.params,
         script: SCRIPT,
     };
-    let origin = url::Url::parse(response.redirect_uri.as_str())
-        .ok()
-        .map(|u| u.origin().ascii_serialization());
+    let origin = super::form_target(response.redirect_uri.as_str());
     let mut out = super::html(StatusCode::OK, &view, origin.as_deref());
     let csp = out
         .headers()

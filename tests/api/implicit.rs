@@ -208,7 +208,11 @@ async fn code_id_token_carries_c_hash_and_the_code_is_exchanged_once_at_the_toke
         )
         .url();
     let f = fragment_after_sign_in(&app, auth_url.as_str()).await;
-    assert_eq!(param(&f, "access_token"), None, "code id_token: no access token");
+    assert_eq!(
+        param(&f, "access_token"),
+        None,
+        "code id_token: no access token"
+    );
     let code = param(&f, "code").expect("a code").to_string();
     let id_token: CoreIdToken = param(&f, "id_token").expect("id_token").parse().unwrap();
     let verifier = client.id_token_verifier();
@@ -258,7 +262,10 @@ async fn id_token_alone_carries_the_profile_claims_and_no_access_token() {
     assert_eq!(c["nonce"], "n0nce");
     assert_eq!(c["aud"], DESKTOP);
     assert_eq!(c["name"], format!("{USER} Example"));
-    assert!(c.get("at_hash").is_none() && c.get("c_hash").is_none(), "{c}");
+    assert!(
+        c.get("at_hash").is_none() && c.get("c_hash").is_none(),
+        "{c}"
+    );
 }
 
 #[tokio::test]
@@ -273,7 +280,8 @@ async fn the_implicit_lifetime_follows_the_teamwork_cloud_key() {
         .spawn()
         .await;
     app.add_user(USER, PASSWORD).await;
-    let f = fragment_after_sign_in(&app, &desktop_url(&app, &standard("id_token token", &[]))).await;
+    let f =
+        fragment_after_sign_in(&app, &desktop_url(&app, &standard("id_token token", &[]))).await;
     assert_eq!(param(&f, "expires_in"), Some("600"));
     let (_, c) = jwt_parts(param(&f, "id_token").unwrap());
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 600);
@@ -294,7 +302,8 @@ async fn form_post_renders_a_self_submitting_form_to_the_exact_redirect_uri() {
         .to_str()
         .unwrap()
         .to_string();
-    assert!(csp.contains("form-action 'self' https://md_redirect"), "{csp}");
+    // a CSP host source cannot hold "_": the scheme is the narrowest source browsers take
+    assert!(csp.contains("form-action 'self' https:;"), "{csp}");
     assert!(
         csp.contains(&format!(
             "script-src {}",
@@ -316,7 +325,10 @@ async fn form_post_renders_a_self_submitting_form_to_the_exact_redirect_uri() {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    assert!(field("access_token").is_some_and(|t| !t.is_empty()), "{html}");
+    assert!(
+        field("access_token").is_some_and(|t| !t.is_empty()),
+        "{html}"
+    );
     assert!(field("id_token").is_some_and(|t| !t.is_empty()), "{html}");
     assert_eq!(field("state"), Some("st4te"));
     assert_eq!(field("expires_in"), Some("86400"));
@@ -359,7 +371,13 @@ async fn every_other_client_keeps_getting_unsupported_response_type_in_the_query
         .collect();
     assert_eq!(
         types,
-        ["code", "token", "id_token", "id_token token", "code id_token"]
+        [
+            "code",
+            "token",
+            "id_token",
+            "id_token token",
+            "code id_token"
+        ]
     );
     assert!(doc["response_modes_supported"]
         .as_array()
@@ -375,7 +393,10 @@ async fn every_other_client_keeps_getting_unsupported_response_type_in_the_query
         .await
         .unwrap();
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(doc["response_modes_supported"], serde_json::json!(["query"]));
+    assert_eq!(
+        doc["response_modes_supported"],
+        serde_json::json!(["query"])
+    );
 }
 
 #[tokio::test]
@@ -419,7 +440,10 @@ async fn errors_for_the_desktop_client_go_in_the_fragment_never_in_the_query() {
         let resp = app.get(&desktop_url(&app, &params)).await;
         assert_eq!(resp.status(), 302, "{params:?}");
         let loc = location(&resp);
-        assert!(loc.starts_with(&format!("{MD_REDIRECT}#")), "{params:?}: {loc}");
+        assert!(
+            loc.starts_with(&format!("{MD_REDIRECT}#")),
+            "{params:?}: {loc}"
+        );
         let f = fragment(&loc);
         assert_eq!(param(&f, "error"), Some(error), "{params:?}: {loc}");
         assert_eq!(param(&f, "state"), Some("st4te"), "{loc}");
@@ -431,12 +455,18 @@ async fn errors_for_the_desktop_client_go_in_the_fragment_never_in_the_query() {
         .await;
     let loc = location(&resp);
     assert!(loc.starts_with(&format!("{MD_REDIRECT}?")), "{loc}");
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
     // form_post errors are posted, not put in a URL
     let resp = app
         .get(&desktop_url(
             &app,
-            &standard("token", &[("response_mode", "form_post"), ("prompt", "none")]),
+            &standard(
+                "token",
+                &[("response_mode", "form_post"), ("prompt", "none")],
+            ),
         ))
         .await;
     assert_eq!(resp.status(), 200);
@@ -498,14 +528,20 @@ async fn an_sso_session_signs_the_desktop_client_in_without_the_form() {
     assert_eq!(c["nonce"], "n0nce");
     // prompt=none works the same with the session
     let resp = app
-        .get(&desktop_url(&app, &standard("token", &[("prompt", "none")])))
+        .get(&desktop_url(
+            &app,
+            &standard("token", &[("prompt", "none")]),
+        ))
         .await;
     let f = fragment(&location(&resp));
     assert!(param(&f, "access_token").is_some(), "{f:?}");
     // without a session prompt=none is login_required, in the fragment
     let other = app.another_browser();
     let resp = other
-        .get(&desktop_url(&app, &standard("token", &[("prompt", "none")])))
+        .get(&desktop_url(
+            &app,
+            &standard("token", &[("prompt", "none")]),
+        ))
         .await;
     let f = fragment(&location(&resp));
     assert_eq!(param(&f, "error"), Some("login_required"));
@@ -536,12 +572,16 @@ async fn the_login_page_of_a_listed_client_has_no_stay_signed_in_and_ignores_a_f
     // other clients keep the box, and it works
     let other = app.another_browser();
     let (_, challenge) = pkce_pair();
-    let page = other.login_page(&other.authorize_url(&challenge, &[])).await;
+    let page = other
+        .login_page(&other.authorize_url(&challenge, &[]))
+        .await;
     assert!(page.contains("name=\"remember\""), "{page}");
     let resp = other.submit_login(&page, USER, PASSWORD, true).await;
     let cookie = set_cookie_header(&resp, SSO_COOKIE).expect("an SSO cookie");
     assert!(
-        cookie_attributes(&cookie).iter().any(|(k, _)| k == "max-age"),
+        cookie_attributes(&cookie)
+            .iter()
+            .any(|(k, _)| k == "max-age"),
         "{cookie}"
     );
 }
@@ -566,7 +606,8 @@ fn disabling_credentials_stops_the_server_from_starting_with_the_reason() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("authserver.properties:5") && stderr.contains("authentication.disable.credentials"),
+        stderr.contains("authserver.properties:5")
+            && stderr.contains("authentication.disable.credentials"),
         "names the file, line and key: {stderr}"
     );
     assert!(stderr.contains("only login method"), "{stderr}");

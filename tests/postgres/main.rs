@@ -23,6 +23,9 @@ mod browser;
 #[path = "../api/browser_account.rs"]
 mod browser_account;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_implicit.rs"]
+mod browser_implicit;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/cli.rs"]
 mod cli;
 #[cfg(authserver_pg_tests)]
