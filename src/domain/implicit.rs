@@ -29,7 +29,9 @@ pub async fn respond(
     code: Option<&str>,
 ) -> Result<FrontResponse, AppError> {
     let response_type = request.response_type;
-    let scope = Scope::from_stored(&request.scope);
+    let mut scope = Scope::from_stored(&request.scope);
+    // no refresh token travels here, so the front-channel tokens do not claim one
+    scope.remove("offline_access");
     let lifetime = lifetime(state);
     let mint = Mint {
         user,

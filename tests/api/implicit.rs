@@ -127,7 +127,10 @@ async fn relying_party(
 async fn the_desktop_client_gets_an_access_token_in_the_fragment_with_the_implicit_lifetime_and_no_refresh_token(
 ) {
     let app = implicit_app().await;
-    let url = desktop_url(&app, &standard("token", &[]));
+    let mut params = standard("token", &[]);
+    params.retain(|(k, _)| *k != "scope");
+    params.push(("scope", "openid offline_access profile"));
+    let url = desktop_url(&app, &params);
     let page = app.login_page(&url).await;
     assert!(page.contains(DESKTOP), "the login page names the client");
     let f = fragment_after_sign_in(&app, &url).await;
@@ -137,6 +140,11 @@ async fn the_desktop_client_gets_an_access_token_in_the_fragment_with_the_implic
     assert_eq!(param(&f, "state"), Some("st4te"));
     assert_eq!(param(&f, "iss"), Some(app.issuer.as_str()));
     assert_eq!(param(&f, "refresh_token"), None, "never a refresh token");
+    assert_eq!(
+        param(&f, "scope"),
+        Some("openid profile"),
+        "offline_access is not granted without a refresh token"
+    );
     assert_eq!(param(&f, "code"), None);
     assert_eq!(param(&f, "id_token"), None, "token alone: no ID token");
     let (header, claims) = jwt_parts(token);
@@ -550,7 +558,10 @@ async fn an_sso_session_signs_the_desktop_client_in_without_the_form() {
 #[tokio::test]
 async fn the_login_page_of_a_listed_client_has_no_stay_signed_in_and_ignores_a_forged_one() {
     let app = implicit_app().await;
-    let url = desktop_url(&app, &standard("token", &[]));
+    let mut params = standard("token", &[]);
+    params.retain(|(k, _)| *k != "scope");
+    params.push(("scope", "openid offline_access profile"));
+    let url = desktop_url(&app, &params);
     let page = app.login_page(&url).await;
     assert!(!page.contains("name=\"remember\""), "{page}");
     assert!(!page.contains("Stay signed in"), "{page}");
