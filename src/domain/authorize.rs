@@ -2,9 +2,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+use crate::domain::clients::model::{AuthMethod, ClientMetadata};
 use crate::domain::params::Params;
 use crate::domain::pkce::CodeChallenge;
-use crate::domain::redirect::{RedirectUri, Whitelist};
+use crate::domain::redirect::{RedirectError, RedirectUri, Whitelist};
 use crate::domain::response_type::{FrontResponse, ResponseMode, ResponseType, ResponseTypeError};
 use crate::domain::scope::Scope;
 
@@ -155,10 +156,27 @@ pub fn validate(
     settings: &Settings,
     whitelist: &Whitelist,
 ) -> Result<AuthRequest, AuthorizeError> {
+    validate_for(params, settings, whitelist, None)
+}
+
+/// The client ID of an authorization request, if it has exactly one.
+pub fn requested_client(params: &Params) -> Option<&str> {
+    params.get("client_id").ok().flatten()
+}
+
+/// [`validate`], for a registered client when `registered` is its metadata: its own
+/// redirect URIs (exact unless it opted into prefixes), response types and scopes, and
+/// PKCE when it is public.
+pub fn validate_for(
+    params: &Params,
+    settings: &Settings,
+    whitelist: &Whitelist,
+    registered: Option<&ClientMetadata>,
+) -> Result<AuthRequest, AuthorizeError> {
     check_lengths(params)?;
     let client_id = page_param(params, "client_id")?
         .ok_or_else(|| AuthorizeError::Page("The request has no client_id.".into()))?;
-    if !settings.is_allowed_client(client_id) {
+    if registered.is_none() && !settings.is_allowed_client(client_id) {
         return Err(AuthorizeError::Page(format!(
             "The application {client_id:?} is not registered with this server."
         )));
@@ -166,11 +184,12 @@ pub fn validate(
     let raw_redirect = page_param(params, "redirect_uri")?
         .ok_or_else(|| AuthorizeError::Page("The request has no redirect_uri.".into()))?;
     // tokens in a redirect must land exactly where the administrator said: no beginnings
-    let front_channel = settings.is_implicit_client(client_id);
-    let checked = if front_channel {
-        whitelist.check_exact(raw_redirect)
-    } else {
-        whitelist.check(raw_redirect)
+    let front_channel = registered.is_none() && settings.is_implicit_client(client_id);
+    let checked = match registered {
+        Some(m) if m.redirect_uri_prefix_match => m.redirect_whitelist().check(raw_redirect),
+        Some(m) => m.redirect_whitelist().check_exact(raw_redirect),
+        None if front_channel => whitelist.check_exact(raw_redirect),
+        None => whitelist.check(raw_redirect),
     };
     let redirect_uri = checked.map_err(|e| {
         let exact = if front_channel {
@@ -178,7 +197,16 @@ pub fn validate(
         } else {
             ""
         };
-        AuthorizeError::Page(format!("The redirect address is not allowed: {e}{exact}."))
+        match (registered, e) {
+            (Some(_), RedirectError::NotWhitelisted) => AuthorizeError::Page(
+                "The redirect address is not allowed: it is not one of this application's \
+                 registered redirect URIs."
+                    .into(),
+            ),
+            (_, e) => {
+                AuthorizeError::Page(format!("The redirect address is not allowed: {e}{exact}."))
+            }
+        }
     })?;
     let state = params.get("state").ok().flatten().map(str::to_string);
     let mode = ResponseMode::for_errors(
@@ -265,6 +293,28 @@ pub fn validate(
     };
     let scope = Scope::parse_requested(get("scope")?.unwrap_or(""))
         .map_err(|e| fail("invalid_scope", &e))?;
+    if let Some(m) = registered {
+        if !m.response_types.iter().any(|t| t == "code") {
+            return Err(fail(
+                "unauthorized_client",
+                "this client may not use response_type=code",
+            ));
+        }
+        let asked = scope.to_string();
+        if let Some(s) = asked.split(' ').find(|s| !s.is_empty() && !m.allows_scope(s)) {
+            return Err(fail(
+                "invalid_scope",
+                &format!("the scope {s} is not allowed for this client"),
+            ));
+        }
+        let public = m.token_endpoint_auth_method == AuthMethod::None;
+        if public && get("code_challenge")?.is_none() {
+            return Err(fail(
+                "invalid_request",
+                "a public client must use PKCE (code_challenge with S256)",
+            ));
+        }
+    }
     let code_challenge = match (get("code_challenge")?, get("code_challenge_method")?) {
         (None, None) => None,
         (None, Some(_)) => {

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::config::Settings;
+use crate::domain::clients::model::ClientMetadata;
 use crate::domain::params::Params;
 use crate::error::AppError;
 
@@ -92,6 +93,8 @@ pub struct AuthenticatedClient {
     /// The client ID (allowed by `authentication.client.ids`); empty for a resource server
     /// that authenticated with the shared secret alone at introspection or revocation.
     pub client_id: String,
+    /// The metadata of a registered client (none for a properties-file client).
+    pub registered: Option<std::sync::Arc<ClientMetadata>>,
 }
 
 /// Whether the request must name its client.
@@ -164,6 +167,7 @@ pub fn authenticate(
         (None, None) if need == ClientId::Optional => {
             return Ok(AuthenticatedClient {
                 client_id: String::new(),
+                registered: None,
             })
         }
         (None, None) => {
@@ -175,7 +179,10 @@ pub fn authenticate(
     if !settings.is_allowed_client(&client_id) {
         return Err(fail());
     }
-    Ok(AuthenticatedClient { client_id })
+    Ok(AuthenticatedClient {
+        client_id,
+        registered: None,
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use crate::domain::pat;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::tokens::{mint_pair, start_family, Mint, TokenResponse};
+use crate::domain::clients::grants as registered;
+use crate::domain::tokens::{mint_pair, mint_pair_signed, start_family, Mint, TokenResponse};
 use crate::error::AppError;
 use crate::password;
 use crate::store::{CodeUse, Rotation};
@@ -45,6 +46,7 @@ pub async fn authorization_code(
             "redirect_uri differs from the one of the authorization request".into(),
         ));
     }
+    crate::domain::clients::grants::check_code_exchange(client, grant.code_challenge.is_some())?;
     match (&grant.code_challenge, verifier) {
         (Some(challenge), Some(v)) => {
             if !CodeChallenge::from_stored(challenge.clone()).verify(v) {
@@ -77,8 +79,8 @@ pub async fn authorization_code(
         Some(&hash),
     )
     .await?;
-    let lifetime = i64::try_from(state.settings.auth.token_expiry).unwrap_or(i64::MAX);
-    let (access_token, id_token) = mint_pair(
+    let lifetime = registered::access_lifetime(state, client);
+    let (access_token, id_token) = mint_pair_signed(
         state,
         &Mint {
             user: &user,
@@ -90,6 +92,7 @@ pub async fn authorization_code(
             family: Some(&family),
             pat: None,
         },
+        registered::id_token_alg(client),
     )
     .await?;
     tracing::info!(target: "authserver::audit", user = %user.username, client = %client.client_id, "code exchanged");
@@ -111,6 +114,7 @@ pub async fn refresh_token(
     client: &AuthenticatedClient,
     params: &Params,
 ) -> Result<TokenResponse, AppError> {
+    registered::require_grant(client, "refresh_token")?;
     let presented = params.require("refresh_token")?;
     let old_hash = token_hash(presented);
     // narrowing is checked before the token is spent, so a bad scope costs nothing
@@ -167,8 +171,8 @@ pub async fn refresh_token(
         Some(r) => granted.narrow(r).map_err(AppError::InvalidScope)?,
         None => granted,
     };
-    let lifetime = i64::try_from(state.settings.auth.token_expiry).unwrap_or(i64::MAX);
-    let (access_token, id_token) = mint_pair(
+    let lifetime = registered::access_lifetime(state, client);
+    let (access_token, id_token) = mint_pair_signed(
         state,
         &Mint {
             user: &user,
@@ -180,6 +184,7 @@ pub async fn refresh_token(
             family: Some(&info.family_id),
             pat: None,
         },
+        registered::id_token_alg(client),
     )
     .await?;
     Ok(TokenResponse {
@@ -202,6 +207,10 @@ pub async fn client_credentials(
     authorization: Option<&str>,
     client_ip: std::net::IpAddr,
 ) -> Result<TokenResponse, AppError> {
+    // a registered client is its own subject; the user variant is never offered to one
+    if client.registered.is_some() {
+        return registered::client_credentials(state, client, params).await;
+    }
     let fail = || AppError::InvalidClient(CLIENT_AUTH_FAILED.into());
     let basic = authorization.and_then(parse_basic).ok_or_else(fail)?;
     if basic.password.is_empty() && pat::looks_like_pat(&basic.user) {

@@ -1,6 +1,7 @@
 //! Protocol logic with no HTTP in it: redirect matching, PKCE, scopes, token claims.
 pub mod authorize;
 pub mod client_auth;
+pub mod clients;
 pub mod credentials;
 pub mod grants;
 pub mod hint;

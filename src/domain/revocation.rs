@@ -23,6 +23,8 @@ struct Revoked {
     jtis: HashMap<String, i64>,
     /// PAT id → when the entry may be forgotten
     pats: HashMap<String, i64>,
+    /// removed registered client → (when it was removed, when the entry may be forgotten)
+    clients: HashMap<String, (i64, i64)>,
 }
 
 /// The in-memory revocation state of one process.
@@ -102,6 +104,11 @@ impl Revocations {
             "user" => {
                 write(&self.users).remove(&e.subject);
             }
+            "client" => {
+                write(&self.revoked)
+                    .clients
+                    .insert(e.subject.clone(), (e.at, e.expires_at));
+            }
             other => tracing::warn!(kind = other, "unknown revocation event"),
         }
     }
@@ -114,6 +121,16 @@ impl Revocations {
     /// Whether the token id is revoked.
     pub fn jti_revoked(&self, jti: &str) -> bool {
         read(&self.revoked).jtis.contains_key(jti)
+    }
+
+    /// Whether a token of `client_id` issued at `iat` died with the removal of its
+    /// registered client (a client registered again later under the same ID keeps its new
+    /// tokens).
+    pub fn client_revoked(&self, client_id: &str, iat: i64) -> bool {
+        read(&self.revoked)
+            .clients
+            .get(client_id)
+            .is_some_and(|(at, _)| iat <= *at)
     }
 
     /// Whether the PAT is revoked.
@@ -166,6 +183,7 @@ impl Revocations {
         let mut r = write(&self.revoked);
         r.families.retain(|_, exp| *exp > now);
         r.jtis.retain(|_, exp| *exp > now);
+        r.clients.retain(|_, (_, exp)| *exp > now);
         // a PAT leaving the revoked set leaves the PAT cache too, so that a record cached
         // by a read that raced with the revocation cannot outlive the set
         let mut expired_pats = Vec::new();

@@ -149,8 +149,30 @@ pub async fn mint_pair(
     state: &Services,
     m: &Mint<'_>,
 ) -> Result<(String, Option<String>), AppError> {
+    mint_pair_signed(state, m, None).await
+}
+
+/// [`mint_pair`] with the ID token signed by an active key of `id_alg` (a registered
+/// client's `id_token_signed_response_alg`) when it differs from the active key's.
+pub async fn mint_pair_signed(
+    state: &Services,
+    m: &Mint<'_>,
+    id_alg: Option<crate::config::SigningAlgorithm>,
+) -> Result<(String, Option<String>), AppError> {
     let ring = state.keys.ring();
     let key = ring.active()?.clone();
+    let id_key = match id_alg {
+        Some(alg) if alg != key.alg => ring
+            .keys()
+            .iter()
+            .find(|k| k.active && k.alg == alg)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::Internal(format!("no active {alg} key for the client's ID tokens"))
+            })?,
+        _ => key.clone(),
+    };
+    let rsa = key.is_rsa() || id_key.is_rsa();
     let (access, mut id) = claims_for(state, m);
     let openid = m.scope.contains("openid");
     let mut sign_both = move || -> Result<(String, Option<String>), AppError> {
@@ -159,10 +181,10 @@ pub async fn mint_pair(
             return Ok((access_token, None));
         }
         id.at_hash = Some(at_hash(&access_token));
-        let id_token = key.sign(ID_TYP, &id)?;
+        let id_token = id_key.sign(ID_TYP, &id)?;
         Ok((access_token, Some(id_token)))
     };
-    if !ring.active()?.is_rsa() {
+    if !rsa {
         return sign_both();
     }
     crate::domain::signer::run(sign_both).await?
@@ -302,6 +324,9 @@ pub struct ValidToken {
     pub iat: i64,
     /// Expiry (none for a PAT that never expires).
     pub exp: Option<i64>,
+    /// A registered client's own token: `user` is only a stand-in named after the client
+    /// (no user is behind it: no `username`, no userinfo).
+    pub service: bool,
 }
 
 /// Checks a presented access token, ID token or PAT (whichever its shape says it is).
@@ -320,6 +345,7 @@ pub async fn validate_token(state: &Services, token: &str) -> Result<ValidToken,
         iat: valid.record.created_at,
         exp: valid.record.expires_at,
         user: valid.user,
+        service: false,
     })
 }
 
@@ -343,6 +369,9 @@ struct AnyClaims {
     pat: Option<String>,
     #[serde(default)]
     gen: i64,
+    /// a registered client's own token (`client_credentials`): no user behind it
+    #[serde(default)]
+    svc: bool,
 }
 
 /// Checks a presented JWT: our signature, our issuer, not expired, user enabled and not
@@ -393,6 +422,7 @@ pub async fn validate_jwt(state: &Services, token: &str) -> Result<ValidToken, A
             .jti
             .as_deref()
             .is_some_and(|j| state.revocations.jti_revoked(j))
+        || state.revocations.client_revoked(&client_id, claims.iat)
     {
         return Err(revoked());
     }
@@ -401,6 +431,20 @@ pub async fn validate_jwt(state: &Services, token: &str) -> Result<ValidToken, A
         if !pat::id_live(&state.store, &state.revocations, id, now).await? {
             return Err(revoked());
         }
+    }
+    if claims.svc && kind == TokenKind::Access {
+        return Ok(ValidToken {
+            jti: claims.jti,
+            family: None,
+            pat: None,
+            kind,
+            user: std::sync::Arc::new(service_identity(&claims.sub)),
+            client_id: Some(client_id),
+            scope: claims.scope.unwrap_or_default(),
+            iat: claims.iat,
+            exp: Some(claims.exp),
+            service: true,
+        });
     }
     let user = state
         .revocations
@@ -420,5 +464,23 @@ pub async fn validate_jwt(state: &Services, token: &str) -> Result<ValidToken, A
         scope: claims.scope.unwrap_or_else(|| "openid".into()),
         iat: claims.iat,
         exp: Some(claims.exp),
+        service: false,
     })
+}
+
+/// The stand-in user of a service token: named after the client, no rights.
+fn service_identity(client_id: &str) -> User {
+    User {
+        id: 0,
+        username: client_id.to_string(),
+        password_hash: String::new(),
+        name: None,
+        email: None,
+        admin: false,
+        disabled: false,
+        not_before: 0,
+        generation: 0,
+        created_at: 0,
+        updated_at: 0,
+    }
 }

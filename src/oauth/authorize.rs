@@ -10,6 +10,7 @@ use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::authorize::{self, AuthRequest, AuthorizeError};
+use crate::domain::clients;
 use crate::domain::hint;
 use crate::domain::implicit;
 use crate::domain::login::{check_password, PasswordCheck};
@@ -102,7 +103,22 @@ async fn authorize(
     status: StatusCode,
 ) -> Response {
     let issuer = state.issuer();
-    let request = match authorize::validate(&params, &state.settings, &state.whitelist) {
+    // a client ID that is not a properties-file client may be a registered one
+    let registered = match authorize::requested_client(&params) {
+        Some(id) if !state.settings.is_allowed_client(id) && id.len() <= 128 => {
+            match clients::find(&state.store, id).await {
+                Ok(found) => found.map(|c| c.metadata),
+                Err(e) => return internal_page(&state, e.into()),
+            }
+        }
+        _ => None,
+    };
+    let request = match authorize::validate_for(
+        &params,
+        &state.settings,
+        &state.whitelist,
+        registered.as_ref(),
+    ) {
         Ok(r) => r,
         Err(AuthorizeError::Page(message)) => return bad_request_page(&state, &message),
         Err(e) => return deliver(&state, status, e.response(&issuer)),

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::crypto::token_hash;
-use crate::domain::client_auth::{self, AuthenticatedClient, ClientId};
+use crate::domain::client_auth::{AuthenticatedClient, ClientId};
 use crate::domain::params::Params;
 use crate::domain::pat::looks_like_pat;
 use crate::domain::tokens::validate_token;
@@ -24,19 +24,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/revoke", post(revoke))
 }
 
-fn authenticate(
+async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<AuthenticatedClient, AppError> {
-    client_auth::authenticate(
-        &state.settings,
+    crate::domain::clients::auth::authenticate_request(
+        state,
         header_str(headers, "x-auth-secret"),
         header_str(headers, header::AUTHORIZATION.as_str()),
         params,
         false,
         ClientId::Optional,
     )
+    .await
 }
 
 fn no_store(value: Value) -> Response {
@@ -58,7 +59,7 @@ async fn introspect(
 ) -> Result<Response, AppError> {
     require_form(&headers)?;
     let params = Params::parse(&body);
-    authenticate(&state, &headers, &params)?;
+    authenticate(&state, &headers, &params).await?;
     let token = params.require("token")?;
     Ok(no_store(introspect_token(&state, token).await?))
 }
@@ -119,7 +120,7 @@ async fn revoke(
 ) -> Result<Response, AppError> {
     require_form(&headers)?;
     let params = Params::parse(&body);
-    let client = authenticate(&state, &headers, &params)?;
+    let client = authenticate(&state, &headers, &params).await?;
     let token = params.require("token")?;
     let now = state.now();
     let wrong_client =

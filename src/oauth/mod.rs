@@ -5,6 +5,7 @@ use crate::state::AppState;
 
 pub mod account;
 pub mod authorize;
+pub mod clients;
 pub mod device_cookie;
 pub mod discovery;
 pub mod introspect;
@@ -26,5 +27,6 @@ pub fn router() -> Router<AppState> {
         .merge(signout::router())
         .merge(account::router())
         .merge(management::router())
+        .merge(clients::router())
         .merge(crate::web::router())
 }

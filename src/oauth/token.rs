@@ -35,14 +35,15 @@ async fn token(
     );
     let grant_type = params.require("grant_type")?.to_string();
     let basic_is_user = grant_type == "client_credentials";
-    let client = client_auth::authenticate(
-        &state.settings,
+    let client = crate::domain::clients::auth::authenticate_request(
+        &state,
         header_str(&headers, "x-auth-secret"),
         header_str(&headers, header::AUTHORIZATION.as_str()),
         &params,
         basic_is_user,
         client_auth::ClientId::Required,
-    )?;
+    )
+    .await?;
     let (grant, result) = match grant_type.as_str() {
         "authorization_code" => (
             "authorization_code",

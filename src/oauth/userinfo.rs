@@ -69,6 +69,11 @@ async fn userinfo(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let token = authenticate(&state, &headers, &body).await?;
+    if token.service {
+        return Err(AppError::InsufficientScope(
+            "this token was issued to a client for itself: there is no user".into(),
+        ));
+    }
     let scope = Scope::from_stored(&token.scope);
     // a PAT stands for its owner, who may see their own profile
     let whole_profile = token.kind == TokenKind::Pat;
@@ -108,6 +113,12 @@ pub fn introspection_json(token: &ValidToken) -> Value {
     }
     if let Some(exp) = token.exp {
         v["exp"] = json!(exp);
+    }
+    if token.service {
+        // the subject is the client itself: there is no user name
+        if let Some(o) = v.as_object_mut() {
+            o.remove("username");
+        }
     }
     v
 }

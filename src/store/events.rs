@@ -93,6 +93,8 @@ impl Store {
             "DELETE FROM login_throttle WHERE key IN
                (SELECT key FROM login_throttle
                 WHERE last < $1 - 86400 AND locked_until < $1 AND known_until < $1 LIMIT $2)",
+            "DELETE FROM client_assertion_jtis WHERE expires_at < $1 AND jti IN
+               (SELECT jti FROM client_assertion_jtis WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM refresh_families WHERE id IN

@@ -1,5 +1,7 @@
 //! The command line: `serve` (default), `check-config`, `config reference`, `user …`,
-//! `keys rotate`, `pat …`.
+//! `keys rotate`, `pat …`, `client …`.
+mod clients;
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,6 +56,9 @@ pub enum Command {
     /// Manage personal access tokens.
     #[command(subcommand)]
     Pat(PatCommand),
+    /// Manage registered OAuth clients.
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
 }
 
 /// `config …`
@@ -240,6 +245,12 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
         }),
         Command::User(cmd) => runtime()?.block_on(user_command(&settings, cmd)),
         Command::Pat(cmd) => runtime()?.block_on(pat_command(&settings, cmd)),
+        Command::Client(cmd) => runtime()?.block_on(async {
+            let store = open_store(&settings).await?;
+            let result = clients::run(&settings, &store, cmd, SystemClock.now()).await;
+            store.close().await;
+            result
+        }),
         Command::Keys(KeysCommand::Rotate) => runtime()?.block_on(async {
             let store = open_store(&settings).await?;
             let kid =
