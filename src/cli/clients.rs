@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 
 use super::Failure;
 use crate::config::Settings;
-use crate::domain::clients::{self, ClientError, MetadataDraft, RegisteredClient};
+use crate::domain::clients::{self, ClientError, MetadataDraft};
 use crate::store::Store;
 
 /// `client …`

@@ -54,6 +54,7 @@ pub struct ProviderMetadata {
     claim_types_supported: Vec<&'static str>,
     code_challenge_methods_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
+    token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     prompt_values_supported: Vec<&'static str>,
@@ -81,7 +82,13 @@ impl ProviderMetadata {
         if algs[0] != "RS256" {
             algs.push("RS256");
         }
-        let auth_methods = vec!["client_secret_basic", "client_secret_post"];
+        // private_key_jwt and none: registered clients (docs/clients.md)
+        let auth_methods = vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ];
         ProviderMetadata {
             authorization_endpoint: at("/authorize"),
             token_endpoint: at("/api/token"),
@@ -136,6 +143,8 @@ impl ProviderMetadata {
             claim_types_supported: vec!["normal"],
             code_challenge_methods_supported: vec!["S256"],
             token_endpoint_auth_methods_supported: auth_methods.clone(),
+            token_endpoint_auth_signing_alg_values_supported:
+                crate::domain::clients::auth::ASSERTION_ALGS.to_vec(),
             introspection_endpoint_auth_methods_supported: auth_methods.clone(),
             revocation_endpoint_auth_methods_supported: auth_methods,
             prompt_values_supported: vec!["none", "login"],

@@ -87,10 +87,19 @@ async fn discovery_lists_every_field_the_spec_requires() {
     ] {
         assert_eq!(
             doc[field],
-            serde_json::json!(["client_secret_basic", "client_secret_post"]),
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none"
+            ]),
             "{field}"
         );
     }
+    assert_eq!(
+        doc["token_endpoint_auth_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "PS256", "ES256", "EdDSA"])
+    );
     for field in [
         "request_parameter_supported",
         "request_uri_parameter_supported",

@@ -28,6 +28,7 @@ mod pats;
 mod pending_request;
 mod redirect_whitelist;
 mod refresh_family;
+mod registered_clients;
 mod signin;
 mod sso;
 mod tls;

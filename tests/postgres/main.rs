@@ -95,6 +95,8 @@ mod redirect_whitelist;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/refresh_family.rs"]
 mod refresh_family;
+#[path = "../api/registered_clients.rs"]
+mod registered_clients;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;
