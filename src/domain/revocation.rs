@@ -39,6 +39,9 @@ pub struct Revocations {
     poll_lock: AsyncMutex<()>,
 }
 
+/// Clock skew between instances allowed for when a removed client's tokens are refused.
+pub const CLIENT_REMOVAL_SKEW: i64 = 30;
+
 /// Most users kept in the cache; beyond it the cache starts over (users are re-read).
 const MAX_CACHED_USERS: usize = 100_000;
 
@@ -124,13 +127,14 @@ impl Revocations {
     }
 
     /// Whether a token of `client_id` issued at `iat` died with the removal of its
-    /// registered client (a client registered again later under the same ID keeps its new
-    /// tokens).
+    /// registered client. Tokens issued up to [`CLIENT_REMOVAL_SKEW`] seconds after the
+    /// removal die too (an instance whose clock runs a little ahead); a client registered
+    /// again later under the same ID keeps its new tokens.
     pub fn client_revoked(&self, client_id: &str, iat: i64) -> bool {
         read(&self.revoked)
             .clients
             .get(client_id)
-            .is_some_and(|(at, _)| iat <= *at)
+            .is_some_and(|(at, _)| iat <= at.saturating_add(CLIENT_REMOVAL_SKEW))
     }
 
     /// Whether the PAT is revoked.

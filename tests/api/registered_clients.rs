@@ -86,6 +86,8 @@ async fn the_cli_registers_a_client_shows_its_secret_once_rotates_with_overlap_a
             "client_credentials",
             "--scope",
             "profile",
+            "--access-token-lifetime",
+            "7200",
         ],
         None,
     ));
@@ -132,10 +134,13 @@ async fn the_cli_registers_a_client_shows_its_secret_once_rotates_with_overlap_a
     assert_eq!(service_token(&app, "reports", &second).await.status(), 200);
     // (the CLI reads the wall clock, the server the test clock, which started a few
     // seconds earlier)
-    app.clock.advance(900);
-    oauth_error(service_token(&app, "reports", &first).await, 401, "invalid_client").await;
+    // a token minted now (before the test clock runs ahead of the CLI's wall clock)
     let token = json_ok(service_token(&app, "reports", &second).await, 200).await;
     let access = token["access_token"].as_str().unwrap().to_string();
+    assert_eq!(token["expires_in"], 7200);
+    app.clock.advance(900);
+    oauth_error(service_token(&app, "reports", &first).await, 401, "invalid_client").await;
+    assert_eq!(service_token(&app, "reports", &second).await.status(), 200);
     assert_eq!(app.validate_status("Bearer", &access).await, 200);
 
     let removed = stdout(&app.cli(&["client", "remove", "reports"], None));
@@ -600,4 +605,112 @@ async fn an_rs256_only_client_gets_rs256_id_tokens_while_the_server_signs_es256(
         app.validate_status("Bearer", tokens["id_token"].as_str().unwrap()).await,
         200
     );
+}
+
+/// A client key pair: the public JWK Set to register, and the key to sign assertions.
+fn client_key() -> (Value, jsonwebtoken::EncodingKey, String) {
+    use authserver::config::SigningAlgorithm;
+    use authserver::keys::SigningKey;
+    let stored = SigningKey::generate(SigningAlgorithm::ES256, 0).unwrap();
+    let key = SigningKey::from_pkcs8(&stored.private_pkcs8, SigningAlgorithm::ES256, None).unwrap();
+    let kid = key.kid.clone();
+    (
+        json!({"keys": [key.jwk]}),
+        jsonwebtoken::EncodingKey::from_ec_der(&stored.private_pkcs8),
+        kid,
+    )
+}
+
+fn assertion(
+    key: &jsonwebtoken::EncodingKey,
+    kid: &str,
+    claims: &Value,
+) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_string());
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+async fn with_assertion(app: &TestApp, client_id: &str, assertion: &str) -> reqwest::Response {
+    post_token(
+        app,
+        &[],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn private_key_jwt_accepts_a_fresh_assertion_once_and_refuses_bad_ones() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let (jwks, key, kid) = client_key();
+    let mut metadata = service_metadata("private_key_jwt");
+    metadata["jwks"] = jwks;
+    let (id, secret) = register(&app, "signer", metadata).await;
+    assert!(secret.is_none());
+    let now = app.clock_now();
+    let claims = |aud: &str, exp: i64, jti: &str| {
+        json!({"iss": id, "sub": id, "aud": aud, "exp": exp, "iat": now, "jti": jti})
+    };
+    let token_endpoint = app.url("/api/token");
+
+    let good = assertion(&key, &kid, &claims(&token_endpoint, now + 60, "one"));
+    let token = json_ok(with_assertion(&app, &id, &good).await, 200).await;
+    let (_, access) = jwt_parts(token["access_token"].as_str().unwrap());
+    assert_eq!(access["sub"], id);
+    // replayed jti
+    oauth_error(with_assertion(&app, &id, &good).await, 401, "invalid_client").await;
+    // the issuer is an audience too
+    let to_issuer = assertion(&key, &kid, &claims(&app.issuer, now + 60, "two"));
+    assert_eq!(with_assertion(&app, &id, &to_issuer).await.status(), 200);
+
+    let refused = [
+        ("wrong aud", assertion(&key, &kid, &claims("https://elsewhere.example/token", now + 60, "3"))),
+        ("expired", assertion(&key, &kid, &claims(&token_endpoint, now - 1, "4"))),
+        ("too long-lived", assertion(&key, &kid, &claims(&token_endpoint, now + 86_400, "5"))),
+        ("another key", {
+            let (_, other, other_kid) = client_key();
+            assertion(&other, &other_kid, &claims(&token_endpoint, now + 60, "6"))
+        }),
+        ("HS256", {
+            let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+            jsonwebtoken::encode(
+                &header,
+                &claims(&token_endpoint, now + 60, "7"),
+                &jsonwebtoken::EncodingKey::from_secret(b"anything"),
+            )
+            .unwrap()
+        }),
+        ("alg none", {
+            let b64 = |v: &Value| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+            };
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT"})),
+                b64(&claims(&token_endpoint, now + 60, "8"))
+            )
+        }),
+    ];
+    for (what, a) in refused {
+        let resp = with_assertion(&app, &id, &a).await;
+        assert_eq!(resp.status(), 401, "{what}");
+    }
+    // the shared secret does not authenticate it either
+    let shared = post_token(
+        &app,
+        &[("X-Auth-Secret", SECRET)],
+        &[("grant_type", "client_credentials"), ("client_id", &id)],
+    )
+    .await;
+    assert_eq!(shared.status(), 401);
 }
