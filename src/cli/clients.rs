@@ -103,9 +103,8 @@ impl MetadataArgs {
         let jwks = match self.jwks_file {
             None => None,
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    Failure::usage(format!("--jwks-file {}: {e}", path.display()))
-                })?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Failure::usage(format!("--jwks-file {}: {e}", path.display())))?;
                 Some(serde_json::from_str(&text).map_err(|e| {
                     Failure::usage(format!("--jwks-file {}: not JSON: {e}", path.display()))
                 })?)

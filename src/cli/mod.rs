@@ -58,7 +58,7 @@ pub enum Command {
     Pat(PatCommand),
     /// Manage registered OAuth clients.
     #[command(subcommand)]
-    Client(clients::ClientCommand),
+    Client(Box<clients::ClientCommand>),
 }
 
 /// `config …`
@@ -247,7 +247,7 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
         Command::Pat(cmd) => runtime()?.block_on(pat_command(&settings, cmd)),
         Command::Client(cmd) => runtime()?.block_on(async {
             let store = open_store(&settings).await?;
-            let result = clients::run(&settings, &store, cmd, SystemClock.now()).await;
+            let result = clients::run(&settings, &store, *cmd, SystemClock.now()).await;
             store.close().await;
             result
         }),

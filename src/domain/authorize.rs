@@ -301,7 +301,10 @@ pub fn validate_for(
             ));
         }
         let asked = scope.to_string();
-        if let Some(s) = asked.split(' ').find(|s| !s.is_empty() && !m.allows_scope(s)) {
+        if let Some(s) = asked
+            .split(' ')
+            .find(|s| !s.is_empty() && !m.allows_scope(s))
+        {
             return Err(fail(
                 "invalid_scope",
                 &format!("the scope {s} is not allowed for this client"),

@@ -2,12 +2,12 @@
 use crate::crypto::token_hash;
 use crate::domain::client_auth::AuthenticatedClient;
 use crate::domain::client_auth::{parse_basic, CLIENT_AUTH_FAILED};
+use crate::domain::clients::grants as registered;
 use crate::domain::params::Params;
 use crate::domain::pat;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::clients::grants as registered;
 use crate::domain::tokens::{mint_pair, mint_pair_signed, start_family, Mint, TokenResponse};
 use crate::error::AppError;
 use crate::password;

@@ -157,10 +157,15 @@ async fn update(
         ));
     }
     let patch = draft(obj)?;
-    let (client, secret) =
-        clients::update(&state.store, &state.settings, &client_id, patch, state.now())
-            .await
-            .map_err(api_error)?;
+    let (client, secret) = clients::update(
+        &state.store,
+        &state.settings,
+        &client_id,
+        patch,
+        state.now(),
+    )
+    .await
+    .map_err(api_error)?;
     tracing::info!(target: "authserver::audit", admin = %admin.username, client = %client_id, "client updated");
     Ok(json_response(
         StatusCode::OK,
@@ -174,7 +179,9 @@ async fn remove(
     Path(client_id): Path<String>,
 ) -> Result<Response, AppError> {
     if !clients::remove(&state.store, &state.settings, &client_id, state.now()).await? {
-        return Err(AppError::NotFound(format!("client {client_id:?} not found")));
+        return Err(AppError::NotFound(format!(
+            "client {client_id:?} not found"
+        )));
     }
     state.sync_revocations().await;
     tracing::info!(target: "authserver::audit", admin = %admin.username, client = %client_id, "client removed; its tokens are revoked");
@@ -194,12 +201,15 @@ async fn rotate(
     let obj = json_object(&headers, &body)?;
     let overlap = match obj.get("overlap_seconds") {
         None | Some(Value::Null) => clients::DEFAULT_OVERLAP,
-        Some(v) => v.as_i64().filter(|n| (0..=366 * 86_400).contains(n)).ok_or_else(|| {
-            AppError::InvalidField(
-                "overlap_seconds".into(),
-                "overlap_seconds must be a whole number of seconds up to a year".into(),
-            )
-        })?,
+        Some(v) => v
+            .as_i64()
+            .filter(|n| (0..=366 * 86_400).contains(n))
+            .ok_or_else(|| {
+                AppError::InvalidField(
+                    "overlap_seconds".into(),
+                    "overlap_seconds must be a whole number of seconds up to a year".into(),
+                )
+            })?,
     };
     if let Some(unknown) = obj.keys().find(|k| *k != "overlap_seconds") {
         return Err(AppError::InvalidField(

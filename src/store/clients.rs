@@ -124,13 +124,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         with_db!(&self.db, |w, _r, _pg| {
             let mut tx = w.begin().await?;
-            sqlx::query(
-                "DELETE FROM client_secrets WHERE client_id = $1 AND expires_at <= $2",
-            )
-            .bind(client_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("DELETE FROM client_secrets WHERE client_id = $1 AND expires_at <= $2")
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "UPDATE client_secrets SET expires_at = $2
                  WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
@@ -214,7 +212,9 @@ impl Store {
         jti: &str,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
-        let result = with_db!(&self.db, |w, _r, _pg| sqlx::query(
+        let result =
+            with_db!(&self.db, |w, _r, _pg| {
+                sqlx::query(
             "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)"
         )
         .bind(client_id)
@@ -223,7 +223,8 @@ impl Store {
         .execute(w)
         .await
         .map(|r| r.rows_affected())
-        .map_err(|e| StoreError::on_unique(e, "jti")));
+        .map_err(|e| StoreError::on_unique(e, "jti"))
+            });
         match result {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),

@@ -101,7 +101,10 @@ async fn the_cli_registers_a_client_shows_its_secret_once_rotates_with_overlap_a
     assert_eq!(stored, ["reports"]);
 
     let listed = stdout(&app.cli(&["client", "list"], None));
-    assert!(listed.contains("reports\tclient_secret_basic\tclient_credentials"), "{listed}");
+    assert!(
+        listed.contains("reports\tclient_secret_basic\tclient_credentials"),
+        "{listed}"
+    );
     assert!(!listed.contains(&first));
     let shown = stdout(&app.cli(&["client", "show", "reports"], None));
     let shown: Value = serde_json::from_str(&shown).unwrap();
@@ -110,13 +113,29 @@ async fn the_cli_registers_a_client_shows_its_secret_once_rotates_with_overlap_a
 
     // a properties-file client ID cannot be taken; bad metadata names its field
     let taken = app.cli(
-        &["client", "add", "--client-id", "MAGICDRAW", "--name", "x", "--grant-type", "client_credentials"],
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "MAGICDRAW",
+            "--name",
+            "x",
+            "--grant-type",
+            "client_credentials",
+        ],
         None,
     );
     assert_eq!(taken.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
     let bad = app.cli(
-        &["client", "add", "--name", "x", "--redirect-uri", "http://evil.example.com/cb"],
+        &[
+            "client",
+            "add",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "http://evil.example.com/cb",
+        ],
         None,
     );
     assert_eq!(bad.status.code(), Some(2));
@@ -124,7 +143,13 @@ async fn the_cli_registers_a_client_shows_its_secret_once_rotates_with_overlap_a
 
     assert_eq!(service_token(&app, "reports", &first).await.status(), 200);
     let rotated = stdout(&app.cli(
-        &["client", "rotate-secret", "reports", "--overlap-seconds", "600"],
+        &[
+            "client",
+            "rotate-secret",
+            "reports",
+            "--overlap-seconds",
+            "600",
+        ],
         None,
     ));
     let second = field(&rotated, "client_secret");
@@ -139,7 +164,12 @@ async fn the_cli_registers_a_client_shows_its_secret_once_rotates_with_overlap_a
     let access = token["access_token"].as_str().unwrap().to_string();
     assert_eq!(token["expires_in"], 7200);
     app.clock.advance(900);
-    oauth_error(service_token(&app, "reports", &first).await, 401, "invalid_client").await;
+    oauth_error(
+        service_token(&app, "reports", &first).await,
+        401,
+        "invalid_client",
+    )
+    .await;
     assert_eq!(service_token(&app, "reports", &second).await.status(), 200);
     assert_eq!(app.validate_status("Bearer", &access).await, 200);
 
@@ -147,9 +177,17 @@ async fn the_cli_registers_a_client_shows_its_secret_once_rotates_with_overlap_a
     assert!(removed.contains("removed reports"));
     app.state.sync_revocations().await;
     assert_eq!(app.validate_status("Bearer", &access).await, 401);
-    oauth_error(service_token(&app, "reports", &second).await, 401, "invalid_client").await;
+    oauth_error(
+        service_token(&app, "reports", &second).await,
+        401,
+        "invalid_client",
+    )
+    .await;
     assert!(!stdout(&app.cli(&["client", "list"], None)).contains("reports"));
-    assert_eq!(app.cli(&["client", "show", "reports"], None).status.code(), Some(1));
+    assert_eq!(
+        app.cli(&["client", "show", "reports"], None).status.code(),
+        Some(1)
+    );
 }
 
 #[tokio::test]
@@ -210,7 +248,14 @@ async fn the_management_api_creates_lists_updates_rotates_and_deletes_clients() 
     .await;
     assert_eq!(patched["client_name"], "Reports");
     assert_eq!(patched["token_endpoint_auth_method"], "client_secret_post");
-    let one = json_ok(call(Method::GET, "/api/clients/reports").send().await.unwrap(), 200).await;
+    let one = json_ok(
+        call(Method::GET, "/api/clients/reports")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(one["client_name"], "Reports");
 
     // bad metadata: 400 naming the field; taken ID: 409; unknown: 404
@@ -250,12 +295,19 @@ async fn the_management_api_creates_lists_updates_rotates_and_deletes_clients() 
     let token = json_ok(post_cc(second.clone()).await, 200).await;
     let access = token["access_token"].as_str().unwrap().to_string();
 
-    let deleted = call(Method::DELETE, "/api/clients/reports").send().await.unwrap();
+    let deleted = call(Method::DELETE, "/api/clients/reports")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 204);
     assert_eq!(app.validate_status("Bearer", &access).await, 401);
     assert_eq!(post_cc(second).await.status(), 401);
     assert_eq!(
-        call(Method::DELETE, "/api/clients/reports").send().await.unwrap().status(),
+        call(Method::DELETE, "/api/clients/reports")
+            .send()
+            .await
+            .unwrap()
+            .status(),
         404
     );
 
@@ -264,7 +316,10 @@ async fn the_management_api_creates_lists_updates_rotates_and_deletes_clients() 
     let (_, data) = issue_pat(&app, &root, "data", None).await;
     let (_, alices) = issue_pat(&app, &user, "data", None).await;
     for token in [&data, &alices] {
-        let r = with_bearer(&app, Method::GET, "/api/clients", token).send().await.unwrap();
+        let r = with_bearer(&app, Method::GET, "/api/clients", token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403);
     }
     let anonymous = crate::helpers::bare_client()
@@ -284,7 +339,12 @@ async fn a_registered_client_authenticates_only_with_its_own_secret_and_method()
     assert!(token.get("refresh_token").is_none() && token.get("id_token").is_none());
 
     // the shared secret never authenticates a registered client, in any form
-    oauth_error(service_token(&app, &id, SECRET).await, 401, "invalid_client").await;
+    oauth_error(
+        service_token(&app, &id, SECRET).await,
+        401,
+        "invalid_client",
+    )
+    .await;
     let x_auth = post_token(
         &app,
         &[("X-Auth-Secret", SECRET)],
@@ -304,7 +364,12 @@ async fn a_registered_client_authenticates_only_with_its_own_secret_and_method()
     )
     .await;
     oauth_error(posted, 401, "invalid_client").await;
-    oauth_error(service_token(&app, &id, "acs_wrong").await, 401, "invalid_client").await;
+    oauth_error(
+        service_token(&app, &id, "acs_wrong").await,
+        401,
+        "invalid_client",
+    )
+    .await;
     // …and the secret is the client's own: it does not open a properties-file client
     let other = post_token(
         &app,
@@ -348,7 +413,12 @@ async fn standard_client_credentials_makes_the_client_its_own_subject() {
     assert_eq!(claims["sub"], id);
     assert_eq!(claims["client_id"], id);
     // a scope the administrator did not allow
-    oauth_error(post_token(&app, &[], &form("openid offline_access")).await, 400, "invalid_scope").await;
+    oauth_error(
+        post_token(&app, &[], &form("openid offline_access")).await,
+        400,
+        "invalid_scope",
+    )
+    .await;
 
     let intro = crate::helpers::bare_client()
         .post(app.url("/api/introspect"))
@@ -401,7 +471,9 @@ async fn sign_in_for(app: &TestApp, client_id: &str, challenge: Option<&str>) ->
         }
     }
     let page = app.login_page(url.as_str()).await;
-    let resp = app.submit_login(&page, "alice", "alice-password", false).await;
+    let resp = app
+        .submit_login(&page, "alice", "alice-password", false)
+        .await;
     assert_eq!(resp.status(), 303);
     let loc = location(&resp);
     assert!(loc.starts_with(REPORTS_CB), "{loc}");
@@ -422,12 +494,19 @@ async fn a_registered_client_signs_in_with_its_own_redirect_uris_and_removal_rev
     let (_, challenge) = pkce_pair();
     let foreign = app
         .client
-        .get(app.authorize_url(&challenge, &[]).replace("webApplicationPlatform", "reports"))
+        .get(
+            app.authorize_url(&challenge, &[])
+                .replace("webApplicationPlatform", "reports"),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(foreign.status(), 400);
-    assert!(foreign.text().await.unwrap().contains("registered redirect URIs"));
+    assert!(foreign
+        .text()
+        .await
+        .unwrap()
+        .contains("registered redirect URIs"));
     // a prefix of its own URI is not its URI unless it opted in
     let longer = app
         .client
@@ -535,7 +614,10 @@ async fn a_public_client_needs_pkce_and_no_secret() {
     assert_eq!(resp.status(), 302);
     let loc = location(&resp);
     assert!(loc.starts_with(REPORTS_CB), "{loc}");
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("invalid_request")
+    );
 
     let (verifier, challenge) = pkce_pair();
     let code = sign_in_for(&app, &id, Some(&challenge)).await;
@@ -602,7 +684,8 @@ async fn an_rs256_only_client_gets_rs256_id_tokens_while_the_server_signs_es256(
     let kid = id_header["kid"].as_str().unwrap();
     assert!(app.jwks_kids().await.iter().any(|k| k == kid));
     assert_eq!(
-        app.validate_status("Bearer", tokens["id_token"].as_str().unwrap()).await,
+        app.validate_status("Bearer", tokens["id_token"].as_str().unwrap())
+            .await,
         200
     );
 }
@@ -621,11 +704,7 @@ fn client_key() -> (Value, jsonwebtoken::EncodingKey, String) {
     )
 }
 
-fn assertion(
-    key: &jsonwebtoken::EncodingKey,
-    kid: &str,
-    claims: &Value,
-) -> String {
+fn assertion(key: &jsonwebtoken::EncodingKey, kid: &str, claims: &Value) -> String {
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some(kid.to_string());
     jsonwebtoken::encode(&header, claims, key).unwrap()
@@ -658,9 +737,7 @@ async fn private_key_jwt_accepts_a_fresh_assertion_once_and_refuses_bad_ones() {
     let (id, secret) = register(&app, "signer", metadata).await;
     assert!(secret.is_none());
     let now = app.clock_now();
-    let claims = |aud: &str, exp: i64, jti: &str| {
-        json!({"iss": id, "sub": id, "aud": aud, "exp": exp, "iat": now, "jti": jti})
-    };
+    let claims = |aud: &str, exp: i64, jti: &str| json!({"iss": id, "sub": id, "aud": aud, "exp": exp, "iat": now, "jti": jti});
     let token_endpoint = app.url("/api/token");
 
     let good = assertion(&key, &kid, &claims(&token_endpoint, now + 60, "one"));
@@ -668,15 +745,33 @@ async fn private_key_jwt_accepts_a_fresh_assertion_once_and_refuses_bad_ones() {
     let (_, access) = jwt_parts(token["access_token"].as_str().unwrap());
     assert_eq!(access["sub"], id);
     // replayed jti
-    oauth_error(with_assertion(&app, &id, &good).await, 401, "invalid_client").await;
+    oauth_error(
+        with_assertion(&app, &id, &good).await,
+        401,
+        "invalid_client",
+    )
+    .await;
     // the issuer is an audience too
     let to_issuer = assertion(&key, &kid, &claims(&app.issuer, now + 60, "two"));
     assert_eq!(with_assertion(&app, &id, &to_issuer).await.status(), 200);
 
     let refused = [
-        ("wrong aud", assertion(&key, &kid, &claims("https://elsewhere.example/token", now + 60, "3"))),
-        ("expired", assertion(&key, &kid, &claims(&token_endpoint, now - 1, "4"))),
-        ("too long-lived", assertion(&key, &kid, &claims(&token_endpoint, now + 86_400, "5"))),
+        (
+            "wrong aud",
+            assertion(
+                &key,
+                &kid,
+                &claims("https://elsewhere.example/token", now + 60, "3"),
+            ),
+        ),
+        (
+            "expired",
+            assertion(&key, &kid, &claims(&token_endpoint, now - 1, "4")),
+        ),
+        (
+            "too long-lived",
+            assertion(&key, &kid, &claims(&token_endpoint, now + 86_400, "5")),
+        ),
         ("another key", {
             let (_, other, other_kid) = client_key();
             assertion(&other, &other_kid, &claims(&token_endpoint, now + 60, "6"))
@@ -691,9 +786,8 @@ async fn private_key_jwt_accepts_a_fresh_assertion_once_and_refuses_bad_ones() {
             .unwrap()
         }),
         ("alg none", {
-            let b64 = |v: &Value| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-            };
+            let b64 =
+                |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
             format!(
                 "{}.{}.",
                 b64(&json!({"alg": "none", "typ": "JWT"})),

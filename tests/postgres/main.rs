@@ -95,6 +95,7 @@ mod redirect_whitelist;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/refresh_family.rs"]
 mod refresh_family;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/registered_clients.rs"]
 mod registered_clients;
 #[cfg(authserver_pg_tests)]

@@ -157,15 +157,21 @@ pub async fn authenticate(
             let Some(b) = &presented.basic else {
                 return Err(fail());
             };
-            if form_secret.is_some() || assertion.is_some() || form_decode(&b.user) != client.client_id
+            if form_secret.is_some()
+                || assertion.is_some()
+                || form_decode(&b.user) != client.client_id
             {
                 return Err(fail());
             }
             // as sent, or form-decoded (RFC 6749 §2.3.1): both compared, both always run
             let raw = secret_matches(&state.store, &client.client_id, &b.password, now).await?;
-            let decoded =
-                secret_matches(&state.store, &client.client_id, &form_decode(&b.password), now)
-                    .await?;
+            let decoded = secret_matches(
+                &state.store,
+                &client.client_id,
+                &form_decode(&b.password),
+                now,
+            )
+            .await?;
             raw | decoded
         }
         AuthMethod::ClientSecretPost => {

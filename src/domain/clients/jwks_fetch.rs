@@ -57,11 +57,7 @@ async fn fetch(uri: &str) -> Option<JwkSet> {
 
 /// The set at `uri`, from the cache or fetched now.
 pub async fn jwks(uri: &str, now: i64) -> Option<JwkSet> {
-    if let Some((until, set)) = cache()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(uri)
-    {
+    if let Some((until, set)) = cache().lock().unwrap_or_else(|p| p.into_inner()).get(uri) {
         if *until > now {
             return set.clone();
         }
@@ -70,7 +66,12 @@ pub async fn jwks(uri: &str, now: i64) -> Option<JwkSet> {
     if set.is_none() {
         tracing::warn!(jwks_uri = %uri, "fetching a client's jwks_uri failed");
     }
-    let until = now + if set.is_some() { CACHE_SECS } else { FAILURE_SECS };
+    let until = now
+        + if set.is_some() {
+            CACHE_SECS
+        } else {
+            FAILURE_SECS
+        };
     let mut c = cache().lock().unwrap_or_else(|p| p.into_inner());
     if c.len() >= MAX_ENTRIES {
         c.clear();

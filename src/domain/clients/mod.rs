@@ -126,11 +126,7 @@ pub fn available_algorithms(settings: &Settings) -> Vec<SigningAlgorithm> {
     algs
 }
 
-async fn new_secret(
-    store: &Store,
-    client_id: &str,
-    now: i64,
-) -> Result<NewSecret, StoreError> {
+async fn new_secret(store: &Store, client_id: &str, now: i64) -> Result<NewSecret, StoreError> {
     let secret = NewSecret(format!("{SECRET_PREFIX}{}", random_token()));
     store
         .add_client_secret(&random_id(), client_id, &token_hash(secret.expose()), now)

@@ -333,7 +333,7 @@ impl ClientMetadata {
             }
             (AuthMethod::PrivateKeyJwt, Some(jwks), None) => {
                 let keys = jwks.get("keys").and_then(|k| k.as_array());
-                if !keys.is_some_and(|k| !k.is_empty()) {
+                if keys.is_none_or(|k| k.is_empty()) {
                     return Err(MetadataError::new(
                         "jwks",
                         "must be a JWK Set with at least one key",

@@ -44,7 +44,11 @@ fn redirect_uris_must_be_canonical_https_or_loopback_http() {
         });
         assert_eq!(e.code(), "invalid_redirect_uri", "{bad}");
     }
-    for good in ["http://127.0.0.1/cb", "http://localhost:8080/cb", "http://[::1]/cb"] {
+    for good in [
+        "http://127.0.0.1/cb",
+        "http://localhost:8080/cb",
+        "http://[::1]/cb",
+    ] {
         assert!(ClientMetadata::new(
             MetadataDraft {
                 redirect_uris: Some(vec![good.into()]),
@@ -95,7 +99,10 @@ fn grant_types_must_agree_with_response_types() {
 fn a_public_client_cannot_use_client_credentials() {
     let e = refused(MetadataDraft {
         token_endpoint_auth_method: Some("none".into()),
-        grant_types: Some(vec!["authorization_code".into(), "client_credentials".into()]),
+        grant_types: Some(vec![
+            "authorization_code".into(),
+            "client_credentials".into(),
+        ]),
         ..draft()
     });
     assert_eq!(e.field, "grant_types");
@@ -116,7 +123,10 @@ fn private_key_jwt_needs_exactly_one_key_source() {
         refused(pkj(Some(set.clone()), Some("https://a.example/jwks"))).field,
         "jwks"
     );
-    assert_eq!(refused(pkj(None, Some("http://a.example/jwks"))).field, "jwks_uri");
+    assert_eq!(
+        refused(pkj(None, Some("http://a.example/jwks"))).field,
+        "jwks_uri"
+    );
     assert!(ClientMetadata::new(pkj(Some(set.clone()), None), RS).is_ok());
     assert!(ClientMetadata::new(pkj(None, Some("https://a.example/jwks")), RS).is_ok());
     // a JWK Set on a secret client is a mistake, not something to ignore
