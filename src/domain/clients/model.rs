@@ -188,18 +188,21 @@ pub struct ClientMetadata {
     pub first_party: bool,
 }
 
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 fn redirect_uri_ok(uri: &str) -> Result<(), String> {
     Whitelist::new(&[uri])
         .check_exact(uri)
         .map_err(|e| format!("{uri:?}: {e}"))?;
     let url = url::Url::parse(uri).map_err(|e| format!("{uri:?}: {e}"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if url.scheme() == "http" && !loopback {
+    if url.scheme() == "http" && !is_loopback(&url) {
         return Err(format!(
             "{uri:?}: plain http is only allowed for loopback hosts (RFC 8252); use https"
         ));
@@ -342,9 +345,13 @@ impl ClientMetadata {
                 (Some(jwks), None)
             }
             (AuthMethod::PrivateKeyJwt, None, Some(uri)) => {
-                let ok = url::Url::parse(&uri).is_ok_and(|u| u.scheme() == "https");
+                let ok = url::Url::parse(&uri)
+                    .is_ok_and(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)));
                 if !ok {
-                    return Err(MetadataError::new("jwks_uri", "must be an https URL"));
+                    return Err(MetadataError::new(
+                        "jwks_uri",
+                        "must be an https URL (http only on a loopback host)",
+                    ));
                 }
                 (None, Some(uri))
             }
