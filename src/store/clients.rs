@@ -212,9 +212,8 @@ impl Store {
         jti: &str,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
-        let result =
-            with_db!(&self.db, |w, _r, _pg| {
-                sqlx::query(
+        let result = with_db!(&self.db, |w, _r, _pg| {
+            sqlx::query(
             "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)"
         )
         .bind(client_id)
@@ -224,7 +223,7 @@ impl Store {
         .await
         .map(|r| r.rows_affected())
         .map_err(|e| StoreError::on_unique(e, "jti"))
-            });
+        });
         match result {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),

@@ -29,6 +29,7 @@ mod pending_request;
 mod redirect_whitelist;
 mod refresh_family;
 mod registered_clients;
+mod registered_clients_rp;
 mod signin;
 mod sso;
 mod tls;

@@ -6,15 +6,13 @@ use serde_json::{json, Value};
 
 use crate::helpers::lifecycle_helpers::{basic, oauth_error, post_token};
 use crate::helpers::pat_helpers::{add_user_as, issue_pat, with_bearer};
-use crate::helpers::{
-    jwt_parts, location, pkce_pair, query_param, spawn_app, AppBuilder, TestApp, SECRET,
-};
+use crate::helpers::{jwt_parts, location, pkce_pair, query_param, spawn_app, TestApp, SECRET};
 
-const REPORTS_CB: &str = "https://reports.example.com/cb";
+pub const REPORTS_CB: &str = "https://reports.example.com/cb";
 
 /// Registers a client straight through the domain (like the CLI does); returns its
 /// (client_id, secret).
-async fn register(app: &TestApp, id: &str, metadata: Value) -> (String, Option<String>) {
+pub async fn register(app: &TestApp, id: &str, metadata: Value) -> (String, Option<String>) {
     let draft = serde_json::from_value(metadata).unwrap();
     let (client, secret) = authserver::domain::clients::create(
         &app.state.store,
@@ -39,14 +37,14 @@ async fn service_token(app: &TestApp, id: &str, secret: &str) -> reqwest::Respon
     .await
 }
 
-async fn json_ok(resp: reqwest::Response, status: u16) -> Value {
+pub async fn json_ok(resp: reqwest::Response, status: u16) -> Value {
     let got = resp.status().as_u16();
     let text = resp.text().await.unwrap();
     assert_eq!(got, status, "{text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-fn service_metadata(method: &str) -> Value {
+pub fn service_metadata(method: &str) -> Value {
     json!({
         "client_name": "Nightly reports",
         "grant_types": ["client_credentials"],
@@ -454,7 +452,7 @@ async fn standard_client_credentials_makes_the_client_its_own_subject() {
 }
 
 /// Signs in through `/authorize` for a registered client; returns the code.
-async fn sign_in_for(app: &TestApp, client_id: &str, challenge: Option<&str>) -> String {
+pub async fn sign_in_for(app: &TestApp, client_id: &str, challenge: Option<&str>) -> String {
     app.add_user("alice", "alice-password").await;
     let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
     {
@@ -590,221 +588,4 @@ async fn a_registered_client_signs_in_with_its_own_redirect_uris_and_removal_rev
 
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-#[tokio::test]
-async fn a_public_client_needs_pkce_and_no_secret() {
-    let app = spawn_app().await;
-    let (id, secret) = register(
-        &app,
-        "spa",
-        json!({"client_name": "SPA", "redirect_uris": [REPORTS_CB], "token_endpoint_auth_method": "none"}),
-    )
-    .await;
-    assert!(secret.is_none());
-    // without PKCE the request goes back to the client with an error
-    let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &id)
-        .append_pair("redirect_uri", REPORTS_CB)
-        .append_pair("scope", "openid")
-        .append_pair("state", "s");
-    let resp = app.client.get(url.as_str()).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
-    let loc = location(&resp);
-    assert!(loc.starts_with(REPORTS_CB), "{loc}");
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("invalid_request")
-    );
-
-    let (verifier, challenge) = pkce_pair();
-    let code = sign_in_for(&app, &id, Some(&challenge)).await;
-    let form = |verifier: &str| {
-        vec![
-            ("grant_type", "authorization_code".to_string()),
-            ("code", code.clone()),
-            ("redirect_uri", REPORTS_CB.to_string()),
-            ("client_id", id.clone()),
-            ("code_verifier", verifier.to_string()),
-        ]
-    };
-    // a secret (even the shared one) is refused for a public client
-    let with_secret = crate::helpers::bare_client()
-        .post(app.url("/api/token"))
-        .header("X-Auth-Secret", SECRET)
-        .form(&form(&verifier))
-        .send()
-        .await
-        .unwrap();
-    oauth_error(with_secret, 401, "invalid_client").await;
-    let tokens = crate::helpers::bare_client()
-        .post(app.url("/api/token"))
-        .form(&form(&verifier))
-        .send()
-        .await
-        .unwrap();
-    let tokens = json_ok(tokens, 200).await;
-    assert!(tokens["access_token"].is_string());
-}
-
-#[tokio::test]
-async fn an_rs256_only_client_gets_rs256_id_tokens_while_the_server_signs_es256() {
-    let app = AppBuilder::new()
-        .generated_keys()
-        .set("authentication.signing.algorithm", "ES256")
-        .spawn()
-        .await;
-    let (id, secret) = register(
-        &app,
-        "legacy-rp",
-        json!({"client_name": "Legacy", "redirect_uris": [REPORTS_CB], "id_token_signed_response_alg": "RS256"}),
-    )
-    .await;
-    let (verifier, challenge) = pkce_pair();
-    let code = sign_in_for(&app, &id, Some(&challenge)).await;
-    let tokens = post_token(
-        &app,
-        &[("Authorization", &basic(&id, &secret.unwrap()))],
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REPORTS_CB),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
-    let tokens = json_ok(tokens, 200).await;
-    let (id_header, _) = jwt_parts(tokens["id_token"].as_str().unwrap());
-    let (access_header, _) = jwt_parts(tokens["access_token"].as_str().unwrap());
-    assert_eq!(id_header["alg"], "RS256");
-    assert_eq!(access_header["alg"], "ES256");
-    // the ID token verifies with the published RS256 key
-    let kid = id_header["kid"].as_str().unwrap();
-    assert!(app.jwks_kids().await.iter().any(|k| k == kid));
-    assert_eq!(
-        app.validate_status("Bearer", tokens["id_token"].as_str().unwrap())
-            .await,
-        200
-    );
-}
-
-/// A client key pair: the public JWK Set to register, and the key to sign assertions.
-fn client_key() -> (Value, jsonwebtoken::EncodingKey, String) {
-    use authserver::config::SigningAlgorithm;
-    use authserver::keys::SigningKey;
-    let stored = SigningKey::generate(SigningAlgorithm::ES256, 0).unwrap();
-    let key = SigningKey::from_pkcs8(&stored.private_pkcs8, SigningAlgorithm::ES256, None).unwrap();
-    let kid = key.kid.clone();
-    (
-        json!({"keys": [key.jwk]}),
-        jsonwebtoken::EncodingKey::from_ec_der(&stored.private_pkcs8),
-        kid,
-    )
-}
-
-fn assertion(key: &jsonwebtoken::EncodingKey, kid: &str, claims: &Value) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some(kid.to_string());
-    jsonwebtoken::encode(&header, claims, key).unwrap()
-}
-
-async fn with_assertion(app: &TestApp, client_id: &str, assertion: &str) -> reqwest::Response {
-    post_token(
-        app,
-        &[],
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", assertion),
-        ],
-    )
-    .await
-}
-
-#[tokio::test]
-async fn private_key_jwt_accepts_a_fresh_assertion_once_and_refuses_bad_ones() {
-    use base64::Engine;
-    let app = spawn_app().await;
-    let (jwks, key, kid) = client_key();
-    let mut metadata = service_metadata("private_key_jwt");
-    metadata["jwks"] = jwks;
-    let (id, secret) = register(&app, "signer", metadata).await;
-    assert!(secret.is_none());
-    let now = app.clock_now();
-    let claims = |aud: &str, exp: i64, jti: &str| json!({"iss": id, "sub": id, "aud": aud, "exp": exp, "iat": now, "jti": jti});
-    let token_endpoint = app.url("/api/token");
-
-    let good = assertion(&key, &kid, &claims(&token_endpoint, now + 60, "one"));
-    let token = json_ok(with_assertion(&app, &id, &good).await, 200).await;
-    let (_, access) = jwt_parts(token["access_token"].as_str().unwrap());
-    assert_eq!(access["sub"], id);
-    // replayed jti
-    oauth_error(
-        with_assertion(&app, &id, &good).await,
-        401,
-        "invalid_client",
-    )
-    .await;
-    // the issuer is an audience too
-    let to_issuer = assertion(&key, &kid, &claims(&app.issuer, now + 60, "two"));
-    assert_eq!(with_assertion(&app, &id, &to_issuer).await.status(), 200);
-
-    let refused = [
-        (
-            "wrong aud",
-            assertion(
-                &key,
-                &kid,
-                &claims("https://elsewhere.example/token", now + 60, "3"),
-            ),
-        ),
-        (
-            "expired",
-            assertion(&key, &kid, &claims(&token_endpoint, now - 1, "4")),
-        ),
-        (
-            "too long-lived",
-            assertion(&key, &kid, &claims(&token_endpoint, now + 86_400, "5")),
-        ),
-        ("another key", {
-            let (_, other, other_kid) = client_key();
-            assertion(&other, &other_kid, &claims(&token_endpoint, now + 60, "6"))
-        }),
-        ("HS256", {
-            let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-            jsonwebtoken::encode(
-                &header,
-                &claims(&token_endpoint, now + 60, "7"),
-                &jsonwebtoken::EncodingKey::from_secret(b"anything"),
-            )
-            .unwrap()
-        }),
-        ("alg none", {
-            let b64 =
-                |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-            format!(
-                "{}.{}.",
-                b64(&json!({"alg": "none", "typ": "JWT"})),
-                b64(&claims(&token_endpoint, now + 60, "8"))
-            )
-        }),
-    ];
-    for (what, a) in refused {
-        let resp = with_assertion(&app, &id, &a).await;
-        assert_eq!(resp.status(), 401, "{what}");
-    }
-    // the shared secret does not authenticate it either
-    let shared = post_token(
-        &app,
-        &[("X-Auth-Secret", SECRET)],
-        &[("grant_type", "client_credentials"), ("client_id", &id)],
-    )
-    .await;
-    assert_eq!(shared.status(), 401);
 }

@@ -99,6 +99,9 @@ mod refresh_family;
 #[path = "../api/registered_clients.rs"]
 mod registered_clients;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/registered_clients_rp.rs"]
+mod registered_clients_rp;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;
 #[cfg(authserver_pg_tests)]

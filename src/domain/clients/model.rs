@@ -345,8 +345,9 @@ impl ClientMetadata {
                 (Some(jwks), None)
             }
             (AuthMethod::PrivateKeyJwt, None, Some(uri)) => {
-                let ok = url::Url::parse(&uri)
-                    .is_ok_and(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)));
+                let ok = url::Url::parse(&uri).is_ok_and(|u| {
+                    u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u))
+                });
                 if !ok {
                     return Err(MetadataError::new(
                         "jwks_uri",
