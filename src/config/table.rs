@@ -185,7 +185,9 @@ pub(super) const KEYS: &[KeySpec] = &[
         "authentication.redirect.uri.whitelist",
         UrlList,
         "Allowed redirect URIs: full URLs or their beginnings, absolute http(s) without user \
-         info or fragment.",
+         info or fragment. A loopback IP entry without a port (`http://127.0.0.1/cb`, \
+         `http://[::1]/cb`) admits any port; a private-use URI (`com.example.app:/cb`) only \
+         exactly.",
     )
     .required(),
     KeySpec::new(
