@@ -223,6 +223,14 @@ pub(super) const KEYS: &[KeySpec] = &[
     ])
     .default("630720000"),
     KeySpec::new(
+        "authentication.client.password",
+        List,
+        "Clients allowed the password grant (`grant_type=password`, RFC 6749 §4.3), for \
+         Teamwork Cloud 2024x clients and scripts; RFC 9700 forbids it for new work, so list \
+         only clients that cannot do anything else.",
+    )
+    .default(""),
+    KeySpec::new(
         "authentication.code.expiry",
         Duration,
         "Authorization code lifetime.",

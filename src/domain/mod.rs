@@ -6,6 +6,7 @@ pub mod grants;
 pub mod hint;
 pub mod login;
 pub mod params;
+pub mod password_grant;
 pub mod pat;
 pub mod pending;
 pub mod pkce;

@@ -22,6 +22,7 @@ mod logging;
 mod management;
 mod multi_instance;
 mod operations;
+mod password_grant;
 mod pats;
 mod pending_request;
 mod redirect_whitelist;

@@ -78,6 +78,8 @@ mod multi_instance;
 #[path = "../api/operations.rs"]
 mod operations;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/password_grant.rs"]
+mod password_grant;
 #[path = "../api/pats.rs"]
 mod pats;
 #[cfg(authserver_pg_tests)]
