@@ -124,3 +124,31 @@ pub fn throttled(kind: &'static str) {
 pub fn refresh_reuse() {
     metrics::counter!("authserver_refresh_reuse_total").increment(1);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn teamwork_cloud_2024x_paths_are_labelled_as_the_endpoint_they_serve() {
+        for (alias, canonical) in [
+            ("/authentication/api/oidc/token", "/authentication/api/token"),
+            ("/authentication/oidc/authorize", "/authentication/authorize"),
+            (
+                "/authentication/.well-known/oidc-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+            (
+                "/authentication/.well-known/oauth2.0-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+            (
+                "/.well-known/oauth2.0-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+        ] {
+            assert_eq!(route_label(alias), canonical, "{alias}");
+        }
+        assert_eq!(route_label("/authentication/api/oidc/nothing"), "unmatched");
+    }
+}

@@ -30,6 +30,7 @@ mod refresh_family;
 mod signin;
 mod sso;
 mod tls;
+mod twc_2024x_lane;
 
 /// `tests/postgres/main.rs` compiles every module of this suite.
 #[test]

@@ -100,6 +100,8 @@ mod sso;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/tls.rs"]
 mod tls;
+#[path = "../api/twc_2024x_lane.rs"]
+mod twc_2024x_lane;
 
 /// Without a server to test against, the suite is one test that says how to run it.
 #[cfg(not(authserver_pg_tests))]
