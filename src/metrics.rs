@@ -132,8 +132,14 @@ mod tests {
     #[test]
     fn teamwork_cloud_2024x_paths_are_labelled_as_the_endpoint_they_serve() {
         for (alias, canonical) in [
-            ("/authentication/api/oidc/token", "/authentication/api/token"),
-            ("/authentication/oidc/authorize", "/authentication/authorize"),
+            (
+                "/authentication/api/oidc/token",
+                "/authentication/api/token",
+            ),
+            (
+                "/authentication/oidc/authorize",
+                "/authentication/authorize",
+            ),
             (
                 "/authentication/.well-known/oidc-configuration",
                 "/authentication/.well-known/openid-configuration",

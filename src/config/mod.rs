@@ -13,7 +13,8 @@
 //! - `sources`: the file and environment layers and their merge;
 //! - `reader` and `values`: reading merged values, the value types and their parsers;
 //! - `settings`: the typed settings, one file per group of keys;
-//! - `reference`: the configuration reference generated from the table.
+//! - `reference`: the configuration reference generated from the table;
+//! - `teamwork_cloud`: Teamwork Cloud keys authserver does not read, and why.
 //!
 //! A new group of keys is rows in `table` plus one file in `settings`.
 
@@ -24,6 +25,7 @@ mod reference;
 mod settings;
 mod sources;
 mod table;
+mod teamwork_cloud;
 mod values;
 
 pub use error::ConfigError;

@@ -36,9 +36,10 @@ async fn a_code_sign_in_through_the_2024x_authorize_and_token_paths_with_client_
     let app = spawn_app().await;
     app.add_user("dave", "dave-password-1").await;
     let (verifier, challenge) = pkce_pair();
-    let url = app
-        .authorize_url(&challenge, &[])
-        .replace("/authentication/authorize?", "/authentication/oidc/authorize?");
+    let url = app.authorize_url(&challenge, &[]).replace(
+        "/authentication/authorize?",
+        "/authentication/oidc/authorize?",
+    );
     assert!(url.contains("/oidc/authorize?"));
     let page = app.login_page(&url).await;
     let resp = app
