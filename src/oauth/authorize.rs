@@ -202,9 +202,7 @@ fn login_page(
         csrf: &csrf,
         username,
     };
-    let origin = url::Url::parse(&request.redirect_uri)
-        .ok()
-        .map(|u| u.origin().ascii_serialization());
+    let origin = web::form_action_source(&request.redirect_uri);
     let mut response = web::html(status, &view, origin.as_deref());
     if existing.is_none() {
         set_cookie(

@@ -120,6 +120,19 @@ pub fn error_page(base: &str, status: StatusCode, title: &str, message: &str) ->
     )
 }
 
+/// The CSP source that lets the login form's answer redirect to `redirect_uri`: its origin
+/// (`http://127.0.0.1:51234`), or for a native app's private-use URI, which has no origin,
+/// its scheme (`com.example.app:`).
+pub fn form_action_source(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    let origin = url.origin();
+    Some(if origin.is_tuple() {
+        origin.ascii_serialization()
+    } else {
+        format!("{}:", url.scheme())
+    })
+}
+
 /// Headers every page gets: no caching, no framing, a strict CSP, no referrer.
 pub fn secure_headers(headers: &mut HeaderMap, form_target: Option<&str>) {
     let form_action = match form_target {

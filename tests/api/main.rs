@@ -21,6 +21,7 @@ mod lockout;
 mod logging;
 mod management;
 mod multi_instance;
+mod native_apps;
 mod operations;
 mod password_grant;
 mod pats;

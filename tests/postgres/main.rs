@@ -73,6 +73,8 @@ mod management;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/multi_instance.rs"]
 mod multi_instance;
+#[path = "../api/native_apps.rs"]
+mod native_apps;
 
 #[cfg(authserver_pg_tests)]
 #[path = "../api/operations.rs"]
