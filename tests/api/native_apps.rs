@@ -214,3 +214,54 @@ async fn openid_client_signs_a_native_app_in_on_a_random_loopback_port_with_pkce
         serde_json::json!(["code", "iss", "state"])
     );
 }
+
+#[tokio::test]
+async fn openid_client_discovers_through_every_2024x_discovery_path() {
+    let test = "openid_client_discovers_through_every_2024x_discovery_path";
+    if !openid_client_available(test) {
+        return;
+    }
+    let app = spawn_app().await;
+    let urls: Vec<String> = [
+        "/authentication/.well-known/oidc-configuration",
+        "/authentication/.well-known/oauth2.0-configuration",
+        "/.well-known/oauth2.0-configuration",
+        "/authentication/.well-known/openid-configuration",
+    ]
+    .iter()
+    .map(|p| format!("{}{p}", app.address))
+    .collect();
+    let mut cmd = Command::new("node");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("tests/browser/discover.mjs")
+        .args([CLIENT, SECRET])
+        .args(&urls)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || cmd.output()),
+    )
+    .await
+    .expect("discover.mjs finished within 60 s")
+    .expect("the blocking task ran")
+    .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "discover.mjs failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let found: Vec<Value> = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(found.len(), urls.len());
+    for doc in found {
+        assert_eq!(doc["issuer"], app.issuer.as_str(), "{doc}");
+        assert_eq!(
+            doc["authorization_endpoint"],
+            app.url("/authorize"),
+            "{doc}"
+        );
+        assert_eq!(doc["token_endpoint"], app.url("/api/token"), "{doc}");
+    }
+}
