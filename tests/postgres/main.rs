@@ -73,6 +73,7 @@ mod management;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/multi_instance.rs"]
 mod multi_instance;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/native_apps.rs"]
 mod native_apps;
 
@@ -82,6 +83,7 @@ mod operations;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/password_grant.rs"]
 mod password_grant;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/pats.rs"]
 mod pats;
 #[cfg(authserver_pg_tests)]
@@ -102,6 +104,7 @@ mod sso;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/tls.rs"]
 mod tls;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/twc_2024x_lane.rs"]
 mod twc_2024x_lane;
 
