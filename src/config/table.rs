@@ -304,6 +304,38 @@ pub(super) const KEYS: &[KeySpec] = &[
     )
     .unset("the store's only private key"),
     KeySpec::new(
+        "authentication.client.implicit",
+        List,
+        "Clients allowed the implicit and hybrid sign-in (`response_type` `token`, `id_token`, \
+         `id_token token`, `code id_token`), e.g. the desktop modeling client `MAGICDRAW`; their \
+         redirect URI must equal a whitelist entry exactly. Off for everyone else (RFC 9700).",
+    )
+    .default(""),
+    KeySpec::new(
+        "authentication.implicit.token.expiry",
+        Duration,
+        "Lifetime of the tokens the implicit and hybrid sign-in hands out in the redirect.",
+    )
+    .aliases(&[
+        "authentication.implicit.token.expirity",
+        "authentication.implicit.token.ttl",
+    ])
+    .default("86400"),
+    KeySpec::new(
+        "authentication.remember.me.hidden.client.ids",
+        List,
+        "Clients whose login page has no \"Stay signed in\" box (a `remember` field posted \
+         anyway is ignored).",
+    )
+    .default(""),
+    KeySpec::new(
+        "authentication.disable.credentials",
+        Boolean,
+        "Turns password login off once another login method exists; authserver has none yet, \
+         so `true` is refused at start.",
+    )
+    .default("false"),
+    KeySpec::new(
         "authentication.login.banner.text",
         Text,
         "Text shown on the login page.",

@@ -105,8 +105,23 @@ impl ProviderMetadata {
             introspection_endpoint: at("/api/introspect"),
             revocation_endpoint: at("/api/revoke"),
             issuer,
-            response_types_supported: vec!["code"],
-            response_modes_supported: vec!["query"],
+            // the front-channel types only exist for authentication.client.implicit
+            response_types_supported: if settings.auth.implicit_clients.is_empty() {
+                vec!["code"]
+            } else {
+                vec![
+                    "code",
+                    "token",
+                    "id_token",
+                    "id_token token",
+                    "code id_token",
+                ]
+            },
+            response_modes_supported: if settings.auth.implicit_clients.is_empty() {
+                vec!["query"]
+            } else {
+                vec!["query", "fragment", "form_post"]
+            },
             grant_types_supported: {
                 let mut grants = vec!["authorization_code", "refresh_token", "client_credentials"];
                 if !settings.auth.password_clients.is_empty() {
@@ -126,6 +141,7 @@ impl ProviderMetadata {
                 "auth_time",
                 "nonce",
                 "at_hash",
+                "c_hash",
                 "jti",
                 "preferred_username",
                 "name",

@@ -23,6 +23,9 @@ mod browser;
 #[path = "../api/browser_account.rs"]
 mod browser_account;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_implicit.rs"]
+mod browser_implicit;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/cli.rs"]
 mod cli;
 #[cfg(authserver_pg_tests)]
@@ -49,6 +52,9 @@ mod helpers;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/hostile.rs"]
 mod hostile;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/implicit.rs"]
+mod implicit;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/key_import.rs"]
 mod key_import;

@@ -2,6 +2,7 @@
 
 mod aliases;
 mod development_secret;
+mod login_keys;
 mod reference;
 mod settings;
 mod sources;

@@ -64,6 +64,14 @@ impl RedirectUri {
         out.push_str(&query);
         out
     }
+    /// Puts parameters in the fragment (whitelisted URIs never have one of their own).
+    pub fn with_fragment(&self, params: &[(&str, &str)]) -> String {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params {
+            ser.append_pair(k, v);
+        }
+        format!("{}#{}", self.0, ser.finish())
+    }
 }
 
 /// One whitelist entry, parsed once at start.
@@ -127,6 +135,17 @@ impl Whitelist {
             })
             .collect();
         Whitelist { entries }
+    }
+
+    /// Checks `candidate` against the entries as full URIs only: it must be in canonical
+    /// form and equal an entry character for character (no beginnings, no loopback port
+    /// freedom). For clients whose tokens travel in the redirect itself.
+    pub fn check_exact(&self, candidate: &str) -> Result<RedirectUri, RedirectError> {
+        canonical(candidate)?;
+        if self.entries.iter().any(|entry| entry.raw == candidate) {
+            return Ok(RedirectUri(candidate.to_string()));
+        }
+        Err(RedirectError::NotWhitelisted)
     }
 
     /// Checks `candidate`; on success returns it unchanged.
