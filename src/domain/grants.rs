@@ -9,7 +9,9 @@ use crate::domain::pat;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::tokens::{mint_pair, mint_pair_signed, start_family, Mint, TokenResponse};
+use crate::domain::tokens::{
+    mint_pair, mint_pair_signed, start_family_lasting, Mint, TokenResponse,
+};
 use crate::error::AppError;
 use crate::store::{CodeUse, Rotation};
 
@@ -69,13 +71,14 @@ pub async fn authorization_code(
         .filter(|u| !u.disabled && u.generation == grant.generation)
         .ok_or_else(|| AppError::InvalidGrant(BAD_CODE.into()))?;
     let scope = Scope::from_stored(&grant.scope);
-    let (family, refresh) = start_family(
+    let (family, refresh) = start_family_lasting(
         state,
         &user,
         &client.client_id,
         &scope,
         grant.auth_time,
         Some(&hash),
+        registered::refresh_lifetime(state, client),
     )
     .await?;
     let lifetime = registered::access_lifetime(state, client);
@@ -136,7 +139,7 @@ pub async fn refresh_token(
     let now = state.now();
     let new_token = crate::crypto::random_token();
     let grace = i64::try_from(state.settings.auth.refresh_reuse_grace).unwrap_or(0);
-    let lifetime = i64::try_from(state.settings.auth.refresh_token_expiry).unwrap_or(i64::MAX);
+    let lifetime = registered::refresh_lifetime(state, client);
     let info = match state
         .store
         .rotate_refresh(

@@ -248,12 +248,29 @@ pub async fn start_family(
     auth_time: i64,
     code_hash: Option<&[u8]>,
 ) -> Result<(String, String), AppError> {
+    let lifetime = i64::try_from(state.settings.auth.refresh_token_expiry).unwrap_or(i64::MAX);
+    start_family_lasting(
+        state, user, client_id, scope, auth_time, code_hash, lifetime,
+    )
+    .await
+}
+
+/// [`start_family`] with a refresh-token lifetime of `lifetime` seconds (a registered
+/// client's own).
+pub async fn start_family_lasting(
+    state: &Services,
+    user: &User,
+    client_id: &str,
+    scope: &Scope,
+    auth_time: i64,
+    code_hash: Option<&[u8]>,
+    lifetime: i64,
+) -> Result<(String, String), AppError> {
     let now = state.now();
     let family = random_id();
     let token = random_token();
     let hash = token_hash(&token);
     let scope = scope.to_string();
-    let lifetime = i64::try_from(state.settings.auth.refresh_token_expiry).unwrap_or(i64::MAX);
     let live = state
         .store
         .create_family(

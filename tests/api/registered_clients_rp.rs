@@ -366,3 +366,53 @@ async fn private_key_jwt_accepts_a_fresh_assertion_once_and_refuses_bad_ones() {
     .await;
     assert_eq!(shared.status(), 401);
 }
+
+#[tokio::test]
+async fn a_registered_clients_own_token_lifetimes_apply() {
+    let app = spawn_app().await;
+    let secret = register_client(
+        &app,
+        "short",
+        json!({
+            "client_name": "Short-lived",
+            "redirect_uris": [REPORTS_CB],
+            "access_token_lifetime": 60,
+            "refresh_token_lifetime": 120,
+        }),
+    )
+    .await
+    .1
+    .unwrap();
+    let (verifier, challenge) = pkce_pair();
+    let code = sign_in_for(&app, "short", Some(&challenge)).await;
+    let auth = crate::helpers::lifecycle_helpers::basic("short", &secret);
+    let tokens = post_token(
+        &app,
+        &[("Authorization", &auth)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REPORTS_CB),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    let tokens = json_ok(tokens, 200).await;
+    assert_eq!(tokens["expires_in"], 60);
+    let (_, claims) = jwt_parts(tokens["access_token"].as_str().unwrap());
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        60
+    );
+    app.clock.advance(121);
+    let refresh = post_token(
+        &app,
+        &[("Authorization", &auth)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    oauth_error(refresh, 400, "invalid_grant").await;
+}

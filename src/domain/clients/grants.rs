@@ -47,6 +47,16 @@ pub fn access_lifetime(state: &Services, client: &AuthenticatedClient) -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
+/// The refresh-token lifetime for the client (its own, else the server's).
+pub fn refresh_lifetime(state: &Services, client: &AuthenticatedClient) -> i64 {
+    let secs = client
+        .registered
+        .as_ref()
+        .and_then(|m| m.refresh_token_lifetime)
+        .unwrap_or(state.settings.auth.refresh_token_expiry);
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
 /// The client's ID-token algorithm, if it has one.
 pub fn id_token_alg(client: &AuthenticatedClient) -> Option<SigningAlgorithm> {
     client
