@@ -14,11 +14,21 @@ pub const INVALID_HINT: &str = "id_token_hint is not an ID token issued by this 
 
 /// The claims of a hint, given the result of verifying its signature with our keys
 /// (`KeyManager::verify_fresh` as a JSON value). Expiry is not checked: a hint may be an
-/// old ID token.
+/// old ID token. Its audience must be a properties-file client.
 pub fn id_token_claims(
     verified: Result<(Option<String>, serde_json::Value), VerifyError>,
     issuer: &str,
     settings: &Settings,
+) -> Result<IdClaims, &'static str> {
+    id_token_claims_for(verified, issuer, |aud| settings.is_allowed_client(aud))
+}
+
+/// [`id_token_claims`] with the audiences `is_client` admits (e.g. a registered client
+/// the caller has looked up).
+pub fn id_token_claims_for(
+    verified: Result<(Option<String>, serde_json::Value), VerifyError>,
+    issuer: &str,
+    is_client: impl Fn(&str) -> bool,
 ) -> Result<IdClaims, &'static str> {
     let (typ, claims) = verified.map_err(|_| INVALID_HINT)?;
     if typ.as_deref() != Some(ID_TYP) {
@@ -28,7 +38,7 @@ pub fn id_token_claims(
         return Err(INVALID_HINT);
     }
     let claims: IdClaims = serde_json::from_value(claims).map_err(|_| INVALID_HINT)?;
-    if claims.iss != issuer || !settings.is_allowed_client(&claims.aud) {
+    if claims.iss != issuer || !is_client(&claims.aud) {
         return Err(INVALID_HINT);
     }
     Ok(claims)

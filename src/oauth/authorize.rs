@@ -147,7 +147,10 @@ async fn authorize_valid(
         None => None,
         Some(token) => {
             let verified = state.keys.verify_fresh(token, now).await;
-            match hint::id_token_claims(verified, &state.issuer(), &state.settings) {
+            // the requesting client (a registered one included) may send its own ID token
+            let is_client =
+                |aud: &str| aud == request.client_id || state.settings.is_allowed_client(aud);
+            match hint::id_token_claims_for(verified, &state.issuer(), is_client) {
                 Ok(claims) => Some(claims.sub),
                 Err(description) => {
                     let e = request.error("invalid_request", description);

@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
+use crate::domain::clients;
 use crate::domain::hint;
 use crate::domain::params::Params;
 use crate::domain::redirect::RedirectUri;
@@ -63,8 +64,47 @@ async fn signout_inner(
     let Ok(post_logout) = params.get("post_logout_redirect_uri") else {
         return Ok(bad("post_logout_redirect_uri was sent more than once."));
     };
-    let target: Option<RedirectUri> = match post_logout {
-        Some(uri) => match state.whitelist.check(uri) {
+    let now = state.now();
+    // an ID token (expired is fine) of one of our clients, registered ones included
+    let hint = match params.get("id_token_hint").ok().flatten() {
+        Some(token) => {
+            let verified = state.keys.verify_fresh(token, now).await;
+            hint::id_token_claims_for(verified, &state.issuer(), |_| true).ok()
+        }
+        None => None,
+    };
+    // the registered client the request is about (the hint's audience, or `client_id`)
+    let named = hint
+        .as_ref()
+        .map(|c| c.aud.as_str())
+        .or(params.get("client_id").ok().flatten())
+        .filter(|id| !state.settings.is_allowed_client(id) && id.len() <= 128);
+    let registered = match named {
+        Some(id) => clients::find(&state.store, id).await?,
+        None => None,
+    };
+    let hint = hint.filter(|c| {
+        state.settings.is_allowed_client(&c.aud)
+            || registered.as_ref().is_some_and(|r| r.client_id == c.aud)
+    });
+    let target: Option<RedirectUri> = match (post_logout, &registered) {
+        // a registered client's own post-logout URIs, exactly
+        (Some(uri), Some(client)) => {
+            if client
+                .metadata
+                .post_logout_redirect_uris
+                .iter()
+                .any(|u| u == uri)
+            {
+                Some(RedirectUri::trusted(uri.to_string()))
+            } else {
+                return Ok(bad(
+                    "The address to return to is not one of this application's registered \
+                     post-logout redirect URIs.",
+                ));
+            }
+        }
+        (Some(uri), None) => match state.whitelist.check(uri) {
             Ok(r) => Some(r),
             Err(e) => {
                 return Ok(bad(&format!(
@@ -72,14 +112,13 @@ async fn signout_inner(
                 )))
             }
         },
-        None => None,
+        (None, _) => None,
     };
     let client_state = params
         .get("state")
         .ok()
         .flatten()
         .filter(|s| s.len() <= 2048);
-    let now = state.now();
     let sid = web::cookie(headers, SSO_COOKIE);
     let session = match sid {
         Some(sid) => state.store.live_session(&token_hash(sid), now).await?,
@@ -92,14 +131,9 @@ async fn signout_inner(
     // a valid id_token_hint (expired is fine) of the signed-in user proves the request
     // comes from the relying party: sign out at once. Only an ID token (issued to the
     // client, never handed to resource servers) counts; an access token does not.
-    let hint_ok = match params.get("id_token_hint").ok().flatten() {
-        Some(token) => {
-            let verified = state.keys.verify_fresh(token, now).await;
-            hint::id_token_claims(verified, &state.issuer(), &state.settings)
-                .is_ok_and(|c| session_user.as_deref().is_none_or(|u| u == c.sub))
-        }
-        None => false,
-    };
+    let hint_ok = hint
+        .as_ref()
+        .is_some_and(|c| session_user.as_deref().is_none_or(|u| u == c.sub));
     let confirmed = method == Method::POST
         && params.get("confirm").ok().flatten().is_some()
         && match (

@@ -416,3 +416,74 @@ async fn a_registered_clients_own_token_lifetimes_apply() {
     .await;
     oauth_error(refresh, 400, "invalid_grant").await;
 }
+
+#[tokio::test]
+async fn sign_out_honours_a_registered_clients_id_token_hint_and_its_own_post_logout_uris() {
+    let app = spawn_app().await;
+    let back = "https://reports.example.com/bye";
+    let secret = register_client(
+        &app,
+        "portal",
+        json!({
+            "client_name": "Portal",
+            "redirect_uris": [REPORTS_CB],
+            "post_logout_redirect_uris": [back],
+        }),
+    )
+    .await
+    .1
+    .unwrap();
+    let (verifier, challenge) = pkce_pair();
+    let code = sign_in_for(&app, "portal", Some(&challenge)).await;
+    let tokens = post_token(
+        &app,
+        &[(
+            "Authorization",
+            &crate::helpers::lifecycle_helpers::basic("portal", &secret),
+        )],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REPORTS_CB),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    let tokens = json_ok(tokens, 200).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let signout = |query: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let mut url = url::Url::parse(&app.url("/api/signout")).unwrap();
+            for (k, v) in &query {
+                url.query_pairs_mut().append_pair(k, v);
+            }
+            app.client.get(url.as_str()).send().await.unwrap()
+        }
+    };
+    // the shared whitelist's address is not this client's
+    let foreign = signout(vec![
+        ("id_token_hint", id_token.to_string()),
+        ("post_logout_redirect_uri", REPORTS_CB.to_string()),
+    ])
+    .await;
+    assert_eq!(foreign.status(), 400);
+    let ok = signout(vec![
+        ("id_token_hint", id_token.to_string()),
+        ("post_logout_redirect_uri", back.to_string()),
+        ("state", "bye".to_string()),
+    ])
+    .await;
+    assert!(ok.status().is_redirection(), "{}", ok.status());
+    let loc = location(&ok);
+    assert!(loc.starts_with(back), "{loc}");
+    assert_eq!(query_param(&loc, "state").as_deref(), Some("bye"));
+    // without a hint, client_id names the client whose URIs apply
+    let by_id = signout(vec![
+        ("client_id", "portal".to_string()),
+        ("post_logout_redirect_uri", back.to_string()),
+    ])
+    .await;
+    assert!(by_id.status().is_redirection(), "{}", by_id.status());
+    assert!(location(&by_id).starts_with(back));
+}
