@@ -5,7 +5,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use super::{find, secret_matches, AuthMethod, RegisteredClient};
+use super::{any_secret_matches, find, secret_matches, AuthMethod, RegisteredClient};
 use crate::domain::client_auth::{
     self, parse_basic, AuthenticatedClient, BasicCredentials, ClientId, CLIENT_AUTH_FAILED,
 };
@@ -164,15 +164,14 @@ pub async fn authenticate(
                 return Err(fail());
             }
             // as sent, or form-decoded (RFC 6749 §2.3.1): both compared, both always run
-            let raw = secret_matches(&state.store, &client.client_id, &b.password, now).await?;
-            let decoded = secret_matches(
+            let decoded = form_decode(&b.password);
+            any_secret_matches(
                 &state.store,
                 &client.client_id,
-                &form_decode(&b.password),
+                &[b.password.as_str(), decoded.as_str()],
                 now,
             )
-            .await?;
-            raw | decoded
+            .await?
         }
         AuthMethod::ClientSecretPost => {
             let (Some(_), Some(secret)) = (form_client, form_secret) else {

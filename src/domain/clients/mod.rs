@@ -276,10 +276,23 @@ pub async fn secret_matches(
     secret: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let presented = token_hash(secret);
+    any_secret_matches(store, client_id, &[secret], now).await
+}
+
+/// Whether any of `candidates` (e.g. a Basic password as sent and form-decoded) is one of
+/// the client's live secrets: one query, every comparison runs, each constant-time.
+pub async fn any_secret_matches(
+    store: &Store,
+    client_id: &str,
+    candidates: &[&str],
+    now: i64,
+) -> Result<bool, StoreError> {
+    let presented: Vec<Vec<u8>> = candidates.iter().map(|c| token_hash(c)).collect();
     let mut ok = false;
     for hash in store.live_client_secrets(client_id, now).await? {
-        ok |= crate::crypto::ct_eq(&hash, &presented);
+        for p in &presented {
+            ok |= crate::crypto::ct_eq(&hash, p);
+        }
     }
     Ok(ok)
 }
