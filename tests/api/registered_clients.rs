@@ -388,6 +388,24 @@ async fn a_registered_client_authenticates_only_with_its_own_secret_and_method()
         .unwrap();
     let intro = json_ok(intro, 200).await;
     assert_eq!(intro["active"], true);
+    // and revocation, with the client's own secret only
+    let revoke = |auth: String| {
+        let app = &app;
+        let access = access.to_string();
+        async move {
+            crate::helpers::bare_client()
+                .post(app.url("/api/revoke"))
+                .header("Authorization", auth)
+                .form(&[("token", access)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(revoke(basic(&id, SECRET)).await.status(), 401);
+    assert_eq!(app.validate_status("Bearer", access).await, 200);
+    assert_eq!(revoke(basic(&id, &secret)).await.status(), 200);
+    assert_eq!(app.validate_status("Bearer", access).await, 401);
 }
 
 #[tokio::test]
