@@ -7,6 +7,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 use crate::domain::client_auth;
+use crate::domain::device;
 use crate::domain::grants;
 use crate::domain::params::Params;
 use crate::error::AppError;
@@ -52,6 +53,7 @@ async fn token(
             "refresh_token",
             grants::refresh_token(&state, &client, &params).await,
         ),
+        device::GRANT_TYPE => ("device_code", device::grant(&state, &client, &params).await),
         "client_credentials" => {
             let authorization = header_str(&headers, header::AUTHORIZATION.as_str());
             (

@@ -85,6 +85,7 @@ macro_rules! revoke_family_in {
 }
 
 mod batch;
+mod device;
 mod events;
 mod family_batch;
 mod flows;
@@ -96,6 +97,7 @@ mod throttle;
 mod tokens;
 mod users;
 
+pub use device::{DeviceGrant, DevicePoll, NewDeviceRequest, PendingDevice, SLOW_DOWN_STEP};
 pub use events::RevocationEvent;
 pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
