@@ -9,6 +9,7 @@ mod client_credentials;
 mod client_secret_basic;
 mod code_exchange;
 mod config_errors;
+mod device;
 mod discovery;
 mod durability;
 mod helpers;

@@ -38,6 +38,9 @@ mod code_exchange;
 #[path = "../api/config_errors.rs"]
 mod config_errors;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/device.rs"]
+mod device;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/discovery.rs"]
 mod discovery;
 #[cfg(authserver_pg_tests)]
