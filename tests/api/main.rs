@@ -4,6 +4,7 @@ mod account;
 mod authorize_errors;
 mod browser;
 mod browser_account;
+mod browser_device;
 mod cli;
 mod client_credentials;
 mod client_secret_basic;

@@ -23,6 +23,9 @@ mod browser;
 #[path = "../api/browser_account.rs"]
 mod browser_account;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_device.rs"]
+mod browser_device;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/cli.rs"]
 mod cli;
 #[cfg(authserver_pg_tests)]
