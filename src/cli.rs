@@ -54,6 +54,17 @@ pub enum Command {
     /// Manage personal access tokens.
     #[command(subcommand)]
     Pat(PatCommand),
+    /// Device authorization requests (RFC 8628).
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+/// `device …`
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// List the pending requests: client, scope, created, expires (the codes themselves
+    /// are stored only as hashes).
+    List,
 }
 
 /// `config …`
@@ -240,6 +251,24 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
         }),
         Command::User(cmd) => runtime()?.block_on(user_command(&settings, cmd)),
         Command::Pat(cmd) => runtime()?.block_on(pat_command(&settings, cmd)),
+        Command::Device(DeviceCommand::List) => runtime()?.block_on(async {
+            let store = open_store(&settings).await?;
+            let pending = store
+                .pending_devices(SystemClock.now())
+                .await
+                .map_err(|e| Failure::other(e.to_string()))?;
+            for d in pending {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    d.client_id,
+                    d.scope,
+                    crate::clock::rfc3339(d.created_at),
+                    crate::clock::rfc3339(d.expires_at)
+                );
+            }
+            store.close().await;
+            Ok(())
+        }),
         Command::Keys(KeysCommand::Rotate) => runtime()?.block_on(async {
             let store = open_store(&settings).await?;
             let kid =

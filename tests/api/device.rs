@@ -472,3 +472,18 @@ async fn housekeeping_deletes_expired_device_requests() {
         .unwrap();
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM device_requests").await, 1);
 }
+
+#[tokio::test]
+async fn the_cli_lists_pending_device_requests() {
+    let app = spawn_app().await;
+    app.add_user(USER, PASSWORD).await;
+    start(&app, "MAGICDRAW", "openid profile").await;
+    let decided = start(&app, CLIENT, "openid").await;
+    decide(&app, &decided, "deny").await;
+    let out = app.cli(&["device", "list"], None);
+    assert!(out.status.success());
+    let listing = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 1, "{listing}");
+    assert!(lines[0].starts_with("MAGICDRAW\topenid profile\t"), "{listing}");
+}
