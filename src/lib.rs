@@ -22,6 +22,7 @@
 //! 5. At the bottom, depending on nothing of ours: [`config`] (typed settings), [`clock`]
 //!    and [`crypto`].
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod cli;

@@ -2,7 +2,7 @@
 //! database), through sqlx. Every query lives here; callers get typed rows.
 //!
 //! Each query is written once with `$N` placeholders (which sqlx's SQLite driver accepts
-//! too) and portable SQL; [`with_db!`] type-checks and runs it against whichever backend
+//! too) and portable SQL; `with_db!` type-checks and runs it against whichever backend
 //! the store holds. The few statements that differ (refresh rotation, batch updates) pick
 //! their text by backend. The guarantees are the same on both: a code is consumed once
 //! and a refresh token rotated once across every process on the database, by conditional

@@ -524,6 +524,22 @@ async fn failed_passwords_count_against_one_shared_limit() {
         let status = client_credentials(&cluster.nodes[i % 3], "frank", "wrong-password").await;
         assert_eq!(status, 401, "attempt {i}");
     }
+    // The 10th failure locked the user for 1 s (before its hash ran), the next admitted
+    // failures lock for 2 s, then 4 s: two more make the lock long enough to see it at
+    // every instance even on a loaded machine (real processes, real clock).
+    let (mut admitted, mut refused, mut i) = (0, 0, 0);
+    while admitted < 2 {
+        match client_credentials(&cluster.nodes[i % 3], "frank", "wrong-password").await {
+            401 => admitted += 1,
+            429 => {
+                refused += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => panic!("attempt {i} after the limit: {other}"),
+        }
+        i += 1;
+    }
+    assert!(refused > 0, "the 10th failure locked the user");
     for node in &cluster.nodes {
         assert_eq!(
             client_credentials(node, "frank", "wrong-password").await,
