@@ -59,8 +59,7 @@ pub fn normalize_user_code(typed: &str) -> Option<String> {
         .filter(|c| !matches!(c, '-' | ' ' | '\t'))
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let ours = code.len() == USER_CODE_LEN
-        && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
+    let ours = code.len() == USER_CODE_LEN && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
     ours.then_some(code)
 }
 
@@ -326,10 +325,23 @@ mod tests {
 
     #[test]
     fn typed_user_codes_are_accepted_in_any_case_with_or_without_the_dash() {
-        for typed in ["BCDF-GHJK", "bcdfghjk", "bcdf-ghjk", " BcDf GhJk ", "BCDFGHJK"] {
+        for typed in [
+            "BCDF-GHJK",
+            "bcdfghjk",
+            "bcdf-ghjk",
+            " BcDf GhJk ",
+            "BCDFGHJK",
+        ] {
             assert_eq!(normalize_user_code(typed).as_deref(), Some("BCDFGHJK"));
         }
-        for bad in ["", "BCDF-GHJ", "BCDF-GHJKL", "ABCD-EFGH", "BCDF-GHJ1", "ÄCDF-GHJK"] {
+        for bad in [
+            "",
+            "BCDF-GHJ",
+            "BCDF-GHJKL",
+            "ABCD-EFGH",
+            "BCDF-GHJ1",
+            "ÄCDF-GHJK",
+        ] {
             assert_eq!(normalize_user_code(bad), None, "{bad}");
         }
     }

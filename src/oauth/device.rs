@@ -66,7 +66,11 @@ async fn session_user(
     let Some(sid) = web::cookie(headers, SSO_COOKIE) else {
         return Ok(None);
     };
-    let Some(session) = state.store.live_session(&token_hash(sid), state.now()).await? else {
+    let Some(session) = state
+        .store
+        .live_session(&token_hash(sid), state.now())
+        .await?
+    else {
         return Ok(None);
     };
     Ok(state
@@ -227,8 +231,14 @@ async fn verify_inner(
     if let Some((user, auth_time)) = &session {
         return Ok(match field("decision") {
             "approve" | "deny" => {
-                decision_page(state, &code, user, *auth_time, field("decision") == "approve")
-                    .await?
+                decision_page(
+                    state,
+                    &code,
+                    user,
+                    *auth_time,
+                    field("decision") == "approve",
+                )
+                .await?
             }
             _ => confirm_page(state, headers, &code, user),
         });

@@ -135,7 +135,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (user_id, auth_time, generation) = user;
         let status = if approve { "approved" } else { "denied" };
-        let changed = with_db!(&self.db, |w, _r, _pg| sqlx::query(
+        let changed =
+            with_db!(&self.db, |w, _r, _pg| {
+                sqlx::query(
             "UPDATE device_requests SET status = $1, user_id = $2, auth_time = $3, generation = $4
              WHERE user_code_hash = $5 AND status = 'pending' AND expires_at > $6",
         )
@@ -147,7 +149,8 @@ impl Store {
         .bind(now)
         .execute(w)
         .await?
-        .rows_affected());
+        .rows_affected()
+            });
         Ok(changed > 0)
     }
 

@@ -33,7 +33,13 @@ async fn openid_client_gets_tokens_after_a_user_approves_the_device_in_a_real_br
     let mut cmd = Command::new("node");
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("tests/browser/device.mjs")
-        .args([app.issuer.as_str(), "webApplicationPlatform", SECRET, USER, PASSWORD])
+        .args([
+            app.issuer.as_str(),
+            "webApplicationPlatform",
+            SECRET,
+            USER,
+            PASSWORD,
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -56,7 +62,10 @@ async fn openid_client_gets_tokens_after_a_user_approves_the_device_in_a_real_br
     let result: serde_json::Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("device.mjs did not print one JSON line ({e}):\n{stdout}"));
     let user_code = result["user_code"].as_str().unwrap();
-    assert_eq!(result["filled_code"], user_code, "the page filled in the code");
+    assert_eq!(
+        result["filled_code"], user_code,
+        "the page filled in the code"
+    );
     let confirm = result["confirm_text"].as_str().unwrap();
     assert!(confirm.contains("webApplicationPlatform"), "{confirm}");
     assert!(confirm.contains(user_code), "{confirm}");

@@ -126,10 +126,11 @@ async fn the_device_endpoint_gives_codes_and_discovery_names_it() {
     let started = start(&app, CLIENT, "openid profile").await;
     let user_code = started["user_code"].as_str().unwrap();
     assert_eq!(user_code.len(), 9);
-    assert!(user_code
-        .chars()
-        .enumerate()
-        .all(|(i, c)| if i == 4 { c == '-' } else { "BCDFGHJKLMNPQRSTVWXZ".contains(c) }));
+    assert!(user_code.chars().enumerate().all(|(i, c)| if i == 4 {
+        c == '-'
+    } else {
+        "BCDFGHJKLMNPQRSTVWXZ".contains(c)
+    }));
     assert_eq!(started["verification_uri"], app.url("/device"));
     assert_eq!(
         started["verification_uri_complete"],
@@ -485,5 +486,8 @@ async fn the_cli_lists_pending_device_requests() {
     let listing = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = listing.lines().collect();
     assert_eq!(lines.len(), 1, "{listing}");
-    assert!(lines[0].starts_with("MAGICDRAW\topenid profile\t"), "{listing}");
+    assert!(
+        lines[0].starts_with("MAGICDRAW\topenid profile\t"),
+        "{listing}"
+    );
 }
