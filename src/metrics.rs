@@ -36,7 +36,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 /// Route label: our fixed paths as they are; parameterised and unknown paths folded, so
 /// a scanner cannot blow up the label set.
 fn route_label(path: &str) -> &'static str {
-    const KNOWN: [&str; 18] = [
+    const KNOWN: [&str; 21] = [
         "/authentication/.well-known/openid-configuration",
         "/authentication/jwks.json",
         "/authentication/authorize",
@@ -55,6 +55,9 @@ fn route_label(path: &str) -> &'static str {
         "/healthz",
         "/metrics",
         "/authentication/account/pats/revoke",
+        "/authentication/api/oidc/device_code",
+        "/authentication/api/device_authorization",
+        "/authentication/device",
     ];
     if let Some(k) = KNOWN.iter().find(|k| **k == path) {
         return k;
