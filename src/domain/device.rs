@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::crypto::{random_bytes, random_token, token_hash};
 use crate::domain::client_auth::AuthenticatedClient;
 use crate::domain::params::Params;
+use crate::domain::poll_gate::Gate;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
 use crate::domain::tokens::{mint_pair, start_family, Mint, TokenResponse};
@@ -229,8 +230,10 @@ pub async fn decide(
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4, §3.5).
 ///
-/// Every poll is one conditional `UPDATE` that records it; a pending request polled
-/// before its interval passed answers `slow_down` and its interval grows by 5 s.
+/// A pending request polled before its interval passed answers `slow_down` and its
+/// interval grows by 5 s: from memory when this process saw the previous poll
+/// (`domain::poll_gate`), else by the one conditional `UPDATE` that records every poll
+/// reaching the database.
 pub async fn grant(
     state: &Services,
     client: &AuthenticatedClient,
@@ -242,11 +245,16 @@ pub async fn grant(
     }
     let hash = token_hash(device_code);
     let now = state.now();
+    let unsaved = match state.device_polls.check(&hash, &client.client_id, now) {
+        Gate::SlowDown(interval) => return Err(AppError::SlowDown(interval)),
+        Gate::Ask { unsaved } => unsaved,
+    };
     let poll = state
         .store
-        .poll_device(&hash, now)
+        .poll_device(&hash, unsaved, now)
         .await?
         .ok_or_else(|| AppError::InvalidGrant(BAD_DEVICE_CODE.into()))?;
+    state.device_polls.record(&hash, &poll, now);
     if poll.client_id != client.client_id {
         return Err(AppError::InvalidGrant(
             "the device code was issued to another client".into(),

@@ -10,6 +10,7 @@ pub mod params;
 pub mod pat;
 pub mod pending;
 pub mod pkce;
+pub mod poll_gate;
 pub mod redirect;
 pub mod revocation;
 pub mod scope;

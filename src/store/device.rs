@@ -135,9 +135,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (user_id, auth_time, generation) = user;
         let status = if approve { "approved" } else { "denied" };
-        let changed =
-            with_db!(&self.db, |w, _r, _pg| {
-                sqlx::query(
+        let changed = with_db!(&self.db, |w, _r, _pg| {
+            sqlx::query(
             "UPDATE device_requests SET status = $1, user_id = $2, auth_time = $3, generation = $4
              WHERE user_code_hash = $5 AND status = 'pending' AND expires_at > $6",
         )
@@ -150,16 +149,19 @@ impl Store {
         .execute(w)
         .await?
         .rows_affected()
-            });
+        });
         Ok(changed > 0)
     }
 
     /// Records a poll of an unconsumed request in one statement and returns what it found:
     /// a poll of a pending request that comes less than the interval after the previous
-    /// one raises the interval by [`SLOW_DOWN_STEP`]. `None`: unknown or already used.
+    /// one raises the interval by [`SLOW_DOWN_STEP`]. `unsaved`: seconds of raises this
+    /// process answered from memory since (added to the interval). `None`: unknown or
+    /// already used.
     pub async fn poll_device(
         &self,
         device_code_hash: &[u8],
+        unsaved: i64,
         now: i64,
     ) -> Result<Option<DevicePoll>, StoreError> {
         // the right-hand sides all read the row as it was before this statement
@@ -172,7 +174,7 @@ impl Store {
                              AND $1 - last_poll_at < poll_interval),
                  poll_interval = CASE WHEN status = 'pending' AND last_poll_at IS NOT NULL
                                            AND $1 - last_poll_at < poll_interval
-                                      THEN poll_interval + $3 ELSE poll_interval END,
+                                      THEN poll_interval + $3 ELSE poll_interval END + $4,
                  last_poll_at = $1
              WHERE device_code_hash = $2 AND consumed_at IS NULL
              RETURNING client_id, status, poll_interval, too_fast, expires_at",
@@ -180,6 +182,7 @@ impl Store {
         .bind(now)
         .bind(device_code_hash)
         .bind(SLOW_DOWN_STEP)
+        .bind(unsaved)
         .fetch_optional(w)
         .await?))
     }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::helpers::{
-    bare_client, hidden_field, jwt_parts, spawn_app, TestApp, CLIENT, REDIRECT, SECRET,
+    bare_client, hidden_field, jwt_parts, spawn_app, AppBuilder, TestApp, CLIENT, REDIRECT, SECRET,
 };
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -209,6 +209,40 @@ async fn polling_early_is_slow_down_and_raises_the_interval_by_five_seconds_each
     app.clock.advance(15);
     let waited = poll(&app, CLIENT, code).await;
     assert_eq!(error_of(&waited), "authorization_pending");
+    // the raises answered from memory are stored with the poll that reached the database
+    assert_eq!(
+        app.sql_i64("SELECT poll_interval FROM device_requests")
+            .await,
+        15
+    );
+    app.clock.advance(14);
+    let early_again = poll(&app, CLIENT, code).await;
+    assert_eq!(early_again.1["interval"], 20);
+}
+
+#[tokio::test]
+async fn another_instance_on_the_same_database_slows_down_an_early_poll_too() {
+    let a = spawn_app().await;
+    let b = AppBuilder::new().same_database_as(&a).spawn().await;
+    let started = start(&a, CLIENT, "openid").await;
+    let code = started["device_code"].as_str().unwrap();
+    assert_eq!(
+        error_of(&poll(&a, CLIENT, code).await),
+        "authorization_pending"
+    );
+    b.clock.set(a.clock_now() + 2);
+    let early = poll(&b, CLIENT, code).await;
+    assert_eq!(error_of(&early), "slow_down");
+    assert_eq!(early.1["interval"], 10);
+    // and instance a, which saw only its own poll, defers to the database after 5 s
+    a.clock.advance(5);
+    let on_a = poll(&a, CLIENT, code).await;
+    assert_eq!(
+        error_of(&on_a),
+        "slow_down",
+        "3 s after b's poll, under the raised 10 s"
+    );
+    assert_eq!(on_a.1["interval"], 15);
 }
 
 #[tokio::test]
