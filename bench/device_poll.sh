@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What one pending device code can cost the server when its client ignores the polling
 # interval (RFC 8628 slow_down in force): release build, temporary SQLite database, one
-# device authorization polled back to back by CONNS connections for DURATION seconds.
+# device authorization polled back to back by CONNS connections for DURATION seconds:
+# `early`, by its own client (too early: answered slow_down from memory), then `db`, by
+# another client (every poll reaches the database; see examples/device_poll.rs).
 #
 #   bash bench/device_poll.sh            # 10 s, 1 and 8 connections
 #   DURATION=20 CONNS="1 32" bash bench/device_poll.sh
@@ -25,7 +27,7 @@ trap cleanup EXIT
 cat > "$WORK/authserver.properties" <<PROPS
 server.port = $PORT
 database.url = sqlite://$WORK/bench.db
-authentication.client.ids = webApplicationPlatform
+authentication.client.ids = webApplicationPlatform, MAGICDRAW
 authentication.redirect.uri.whitelist = http://localhost:8080/callback
 authentication.client.secret = $SECRET
 logging.level = warn
@@ -36,7 +38,9 @@ for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
   sleep 0.1
 done
-for c in $CONNS; do
-  echo "== $c connection(s), ${DURATION} s"
-  "$POLL" "http://127.0.0.1:$PORT/authentication" "$SECRET" "$c" "$DURATION" "$SERVER_PID"
+for mode in early db; do
+  for c in $CONNS; do
+    echo "== $mode: $c connection(s), ${DURATION} s"
+    "$POLL" "http://127.0.0.1:$PORT/authentication" "$SECRET" "$c" "$DURATION" "$SERVER_PID" "$mode"
+  done
 done

@@ -4,7 +4,12 @@
 //! the answers, the rate, the latency and, given the server's PID, the server's CPU time
 //! and bytes written per poll (from `/proc`). Used by `bench/device_poll.sh`.
 //!
-//! `cargo run --release --example device_poll -- <issuer> <secret> <connections> <seconds> [server_pid]`
+//! `cargo run --release --example device_poll -- <issuer> <secret> <connections> <seconds> [server_pid] [early|db]`
+//!
+//! `early` (the default) is the client that ignores the interval. `db` polls as another
+//! client (`MAGICDRAW`, which must be allowed), so that every poll reaches the database
+//! and records itself there (an `UPDATE` of the row, answered `invalid_grant`): the cost
+//! of a poll that the in-memory gate cannot answer.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +17,7 @@ use std::time::{Duration, Instant};
 const CLIENT: &str = "webApplicationPlatform";
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// (CPU seconds, bytes written through write(2)) of a process so far.
+/// (CPU seconds, bytes written to storage) of a process so far.
 fn process_cost(pid: Option<u32>) -> Option<(f64, u64)> {
     let pid = pid?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -23,7 +28,7 @@ fn process_cost(pid: Option<u32>) -> Option<(f64, u64)> {
     let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
     let wchar = io
         .lines()
-        .find_map(|l| l.strip_prefix("wchar: "))
+        .find_map(|l| l.strip_prefix("write_bytes: "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     // USER_HZ is 100 on Linux
@@ -42,6 +47,11 @@ async fn main() {
     let connections: usize = args[3].parse().expect("connections");
     let seconds: u64 = args[4].parse().expect("seconds");
     let pid: Option<u32> = args.get(5).and_then(|p| p.parse().ok());
+    let poller = match args.get(6).map(String::as_str) {
+        None | Some("early") => CLIENT,
+        Some("db") => "MAGICDRAW",
+        Some(other) => panic!("unknown mode {other}"),
+    };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()
@@ -79,7 +89,7 @@ async fn main() {
                 let t = Instant::now();
                 let resp = client
                     .post(format!("{issuer}/api/token"))
-                    .basic_auth(CLIENT, Some(&secret))
+                    .basic_auth(poller, Some(&secret))
                     .form(&[("grant_type", GRANT), ("device_code", device_code.as_str())])
                     .send()
                     .await;
@@ -125,7 +135,7 @@ async fn main() {
     println!("answers: {answers:?}; interval reached: {interval} s");
     if let (Some((cpu0, w0)), Some((cpu1, w1))) = (before, after) {
         println!(
-            "server: {:.2} CPU s ({:.0} % of one core), {:.1} µs CPU and {:.0} bytes written per poll",
+            "server: {:.2} CPU s ({:.0} % of one core), {:.1} µs CPU and {:.1} bytes written to storage per poll",
             cpu1 - cpu0,
             (cpu1 - cpu0) / elapsed * 100.0,
             (cpu1 - cpu0) / n as f64 * 1e6,
