@@ -36,7 +36,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 /// Route label: our fixed paths as they are; parameterised and unknown paths folded, so
 /// a scanner cannot blow up the label set.
 fn route_label(path: &str) -> &'static str {
-    const KNOWN: [&str; 21] = [
+    const KNOWN: [&str; 20] = [
         "/authentication/.well-known/openid-configuration",
         "/authentication/jwks.json",
         "/authentication/authorize",
@@ -56,10 +56,39 @@ fn route_label(path: &str) -> &'static str {
         "/metrics",
         "/authentication/account/pats/revoke",
         "/authentication/api/oidc/device_code",
-        "/authentication/api/device_authorization",
         "/authentication/device",
     ];
     if let Some(k) = KNOWN.iter().find(|k| **k == path) {
+        return k;
+    }
+    // Teamwork Cloud 2024x's names count as the endpoint they serve
+    const ALIASES: [(&str, &str); 6] = [
+        (
+            "/authentication/api/device_authorization",
+            "/authentication/api/oidc/device_code",
+        ),
+        (
+            "/authentication/.well-known/oidc-configuration",
+            "/authentication/.well-known/openid-configuration",
+        ),
+        (
+            "/authentication/.well-known/oauth2.0-configuration",
+            "/authentication/.well-known/openid-configuration",
+        ),
+        (
+            "/.well-known/oauth2.0-configuration",
+            "/authentication/.well-known/openid-configuration",
+        ),
+        (
+            "/authentication/oidc/authorize",
+            "/authentication/authorize",
+        ),
+        (
+            "/authentication/api/oidc/token",
+            "/authentication/api/token",
+        ),
+    ];
+    if let Some((_, k)) = ALIASES.iter().find(|(alias, _)| *alias == path) {
         return k;
     }
     if path.starts_with("/authentication/api/users/") {
@@ -100,4 +129,38 @@ pub fn throttled(kind: &'static str) {
 /// A spent refresh token came back.
 pub fn refresh_reuse() {
     metrics::counter!("authserver_refresh_reuse_total").increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn teamwork_cloud_2024x_paths_are_labelled_as_the_endpoint_they_serve() {
+        for (alias, canonical) in [
+            (
+                "/authentication/api/oidc/token",
+                "/authentication/api/token",
+            ),
+            (
+                "/authentication/oidc/authorize",
+                "/authentication/authorize",
+            ),
+            (
+                "/authentication/.well-known/oidc-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+            (
+                "/authentication/.well-known/oauth2.0-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+            (
+                "/.well-known/oauth2.0-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+        ] {
+            assert_eq!(route_label(alias), canonical, "{alias}");
+        }
+        assert_eq!(route_label("/authentication/api/oidc/nothing"), "unmatched");
+    }
 }

@@ -236,6 +236,7 @@ impl Application {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/authentication", oauth::router())
+        .merge(oauth::discovery::root_router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::web::metrics::render))
         .layer(middleware::from_fn(crate::metrics::track))

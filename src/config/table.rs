@@ -185,7 +185,9 @@ pub(super) const KEYS: &[KeySpec] = &[
         "authentication.redirect.uri.whitelist",
         UrlList,
         "Allowed redirect URIs: full URLs or their beginnings, absolute http(s) without user \
-         info or fragment.",
+         info or fragment. A loopback IP entry without a port (`http://127.0.0.1/cb`, \
+         `http://[::1]/cb`) admits any port; a private-use URI (`com.example.app:/cb`) only \
+         exactly.",
     )
     .required(),
     KeySpec::new(
@@ -220,6 +222,14 @@ pub(super) const KEYS: &[KeySpec] = &[
         "authentication.unlimited.token.ttl",
     ])
     .default("630720000"),
+    KeySpec::new(
+        "authentication.client.password",
+        List,
+        "Clients allowed the password grant (`grant_type=password`, RFC 6749 §4.3), for \
+         Teamwork Cloud 2024x clients and scripts; RFC 9700 forbids it for new work, so list \
+         only clients that cannot do anything else.",
+    )
+    .default(""),
     KeySpec::new(
         "authentication.code.expiry",
         Duration,
@@ -293,6 +303,38 @@ pub(super) const KEYS: &[KeySpec] = &[
         "Alias of the signing key's entry in `authentication.server.key-store`.",
     )
     .unset("the store's only private key"),
+    KeySpec::new(
+        "authentication.client.implicit",
+        List,
+        "Clients allowed the implicit and hybrid sign-in (`response_type` `token`, `id_token`, \
+         `id_token token`, `code id_token`), e.g. the desktop modeling client `MAGICDRAW`; their \
+         redirect URI must equal a whitelist entry exactly. Off for everyone else (RFC 9700).",
+    )
+    .default(""),
+    KeySpec::new(
+        "authentication.implicit.token.expiry",
+        Duration,
+        "Lifetime of the tokens the implicit and hybrid sign-in hands out in the redirect.",
+    )
+    .aliases(&[
+        "authentication.implicit.token.expirity",
+        "authentication.implicit.token.ttl",
+    ])
+    .default("86400"),
+    KeySpec::new(
+        "authentication.remember.me.hidden.client.ids",
+        List,
+        "Clients whose login page has no \"Stay signed in\" box (a `remember` field posted \
+         anyway is ignored).",
+    )
+    .default(""),
+    KeySpec::new(
+        "authentication.disable.credentials",
+        Boolean,
+        "Turns password login off once another login method exists; authserver has none yet, \
+         so `true` is refused at start.",
+    )
+    .default("false"),
     KeySpec::new(
         "authentication.login.banner.text",
         Text,

@@ -5,6 +5,7 @@ use crate::config::Settings;
 use crate::domain::params::Params;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::redirect::{RedirectUri, Whitelist};
+use crate::domain::response_type::{FrontResponse, ResponseMode, ResponseType, ResponseTypeError};
 use crate::domain::scope::Scope;
 
 /// A validated authorization request. While the user signs in it travels sealed in the
@@ -19,6 +20,12 @@ pub struct AuthRequest {
     pub scope: String,
     /// Client state, returned as is.
     pub state: Option<String>,
+    /// What the response carries (`code` unless the client is allowed the front channel).
+    #[serde(default)]
+    pub response_type: ResponseType,
+    /// How the response travels.
+    #[serde(default)]
+    pub response_mode: ResponseMode,
     /// OIDC nonce.
     pub nonce: Option<String>,
     /// PKCE S256 challenge.
@@ -42,6 +49,17 @@ impl AuthRequest {
     pub fn redirect(&self) -> RedirectUri {
         RedirectUri::trusted(self.redirect_uri.clone())
     }
+
+    /// An error to report to the client, the way its response would have travelled.
+    pub fn error(&self, error: &'static str, description: &str) -> AuthorizeError {
+        AuthorizeError::Redirect {
+            redirect_uri: self.redirect(),
+            mode: self.response_mode,
+            error,
+            description: description.to_string(),
+            state: self.state.clone(),
+        }
+    }
 }
 
 /// Why an authorization request fails.
@@ -49,10 +67,12 @@ impl AuthRequest {
 pub enum AuthorizeError {
     /// Client or redirect URI cannot be trusted: show a page, never redirect.
     Page(String),
-    /// Report to the client at its redirect URI (RFC 6749 §4.1.2.1).
+    /// Report to the client at its redirect URI (RFC 6749 §4.1.2.1, §4.2.2.1).
     Redirect {
         /// Where.
         redirect_uri: RedirectUri,
+        /// How (the query for `code`, else the fragment or a form post).
+        mode: ResponseMode,
         /// Error code.
         error: &'static str,
         /// Human-readable description.
@@ -63,23 +83,30 @@ pub enum AuthorizeError {
 }
 
 impl AuthorizeError {
-    /// The `Location` for a redirect error, with `iss` (RFC 9207).
-    pub fn location(&self, issuer: &str) -> Option<String> {
+    /// The error response to deliver, with `iss` (RFC 9207); `None` for a page.
+    pub fn response(&self, issuer: &str) -> Option<FrontResponse> {
         match self {
             AuthorizeError::Page(_) => None,
             AuthorizeError::Redirect {
                 redirect_uri,
+                mode,
                 error,
                 description,
                 state,
             } => {
-                let mut params: Vec<(&str, &str)> =
-                    vec![("error", error), ("error_description", description)];
+                let mut params: Vec<(String, String)> = vec![
+                    ("error".into(), (*error).to_string()),
+                    ("error_description".into(), description.clone()),
+                ];
                 if let Some(s) = state {
-                    params.push(("state", s));
+                    params.push(("state".into(), s.clone()));
                 }
-                params.push(("iss", issuer));
-                Some(redirect_uri.with_params(&params))
+                params.push(("iss".into(), issuer.to_string()));
+                Some(FrontResponse {
+                    redirect_uri: redirect_uri.clone(),
+                    mode: *mode,
+                    params,
+                })
             }
         }
     }
@@ -138,19 +165,39 @@ pub fn validate(
     }
     let raw_redirect = page_param(params, "redirect_uri")?
         .ok_or_else(|| AuthorizeError::Page("The request has no redirect_uri.".into()))?;
-    let redirect_uri = whitelist
-        .check(raw_redirect)
-        .map_err(|e| AuthorizeError::Page(format!("The redirect address is not allowed: {e}.")))?;
-    let state = params.get("state").ok().flatten().map(str::to_string);
-    let fail = |error: &'static str, description: &str| AuthorizeError::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        error,
-        description: description.to_string(),
-        state: state.clone(),
+    // tokens in a redirect must land exactly where the administrator said: no beginnings
+    let front_channel = settings.is_implicit_client(client_id);
+    let checked = if front_channel {
+        whitelist.check_exact(raw_redirect)
+    } else {
+        whitelist.check(raw_redirect)
     };
+    let redirect_uri = checked.map_err(|e| {
+        let exact = if front_channel {
+            " (this application's redirect address must equal a whitelist entry exactly)"
+        } else {
+            ""
+        };
+        AuthorizeError::Page(format!("The redirect address is not allowed: {e}{exact}."))
+    })?;
+    let state = params.get("state").ok().flatten().map(str::to_string);
+    let mode = ResponseMode::for_errors(
+        front_channel,
+        params.get("response_type").ok().flatten(),
+        params.get("response_mode").ok().flatten(),
+    );
+    let fail =
+        |mode: ResponseMode, error: &'static str, description: &str| AuthorizeError::Redirect {
+            redirect_uri: redirect_uri.clone(),
+            mode,
+            error,
+            description: description.to_string(),
+            state: state.clone(),
+        };
     let get = |name: &str| {
         params.get(name).map_err(|_| {
             fail(
+                mode,
                 "invalid_request",
                 &format!("the parameter {name} was sent more than once"),
             )
@@ -159,40 +206,63 @@ pub fn validate(
     get("state")?;
     if get("request")?.is_some() {
         return Err(fail(
+            mode,
             "request_not_supported",
             "request objects are not supported",
         ));
     }
     if get("request_uri")?.is_some() {
         return Err(fail(
+            mode,
             "request_uri_not_supported",
             "request_uri is not supported",
         ));
     }
-    match get("response_type")? {
+    let response_type = match get("response_type")? {
         None => {
             return Err(fail(
+                mode,
                 "invalid_request",
                 "the parameter response_type is missing",
             ))
         }
-        Some("code") => {}
-        Some(_) => {
-            return Err(fail(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            ))
-        }
-    }
-    match get("response_mode")? {
-        None | Some("query") => {}
-        Some(_) => {
-            return Err(fail(
+        Some(raw) => match ResponseType::parse(raw, front_channel) {
+            Ok(t) => t,
+            Err(ResponseTypeError::Unsupported) if front_channel => {
+                return Err(fail(
+                    mode,
+                    "unsupported_response_type",
+                    "supported: code, token, id_token, id_token token and code id_token",
+                ))
+            }
+            Err(ResponseTypeError::Unsupported) => {
+                return Err(fail(
+                    mode,
+                    "unsupported_response_type",
+                    "only response_type=code is supported",
+                ))
+            }
+            Err(ResponseTypeError::Invalid) => {
+                return Err(fail(
+                    mode,
+                    "invalid_request",
+                    "response_type has a repeated or unknown value",
+                ))
+            }
+        },
+    };
+    let response_mode = ResponseMode::parse(get("response_mode")?, response_type)
+        .map_err(|e| fail(mode, "invalid_request", &e))?;
+    let mode = response_mode;
+    let fail = |error: &'static str, description: &str| fail(mode, error, description);
+    let get = |name: &str| {
+        params.get(name).map_err(|_| {
+            fail(
                 "invalid_request",
-                "only response_mode=query is supported",
-            ))
-        }
-    }
+                &format!("the parameter {name} was sent more than once"),
+            )
+        })
+    };
     let scope = Scope::parse_requested(get("scope")?.unwrap_or(""))
         .map_err(|e| fail("invalid_scope", &e))?;
     let code_challenge = match (get("code_challenge")?, get("code_challenge_method")?) {
@@ -211,6 +281,14 @@ pub fn validate(
         ),
     };
     let nonce = get("nonce")?;
+    // OIDC Core §3.2.2.1, §3.3.2.11: what travels in the front channel is bound to the
+    // request that asked for it
+    if response_type.is_front_channel() && nonce.is_none() {
+        return Err(fail(
+            "invalid_request",
+            "nonce is required for this response_type",
+        ));
+    }
     let mut prompt_none = false;
     let mut prompt_login = false;
     if let Some(prompt) = get("prompt")? {
@@ -246,6 +324,8 @@ pub fn validate(
         redirect_uri: redirect_uri.as_str().to_string(),
         scope: scope.to_string(),
         state,
+        response_type,
+        response_mode,
         nonce: nonce.map(str::to_string),
         code_challenge,
         prompt_none,

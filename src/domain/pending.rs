@@ -124,6 +124,8 @@ mod tests {
             redirect_uri: "http://localhost:8080/callback".into(),
             scope: "openid".into(),
             state: Some("st4te".into()),
+            response_type: Default::default(),
+            response_mode: Default::default(),
             nonce: Some("n0nce".into()),
             code_challenge: None,
             prompt_none: false,

@@ -39,6 +39,9 @@ pub struct IdClaims {
     /// Left half of SHA-256 of the access token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
+    /// Left half of SHA-256 of the authorization code (hybrid responses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_hash: Option<String>,
     /// The user name again (for clients that read this claim).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
@@ -146,9 +149,29 @@ pub async fn mint_pair(
     state: &Services,
     m: &Mint<'_>,
 ) -> Result<(String, Option<String>), AppError> {
-    let now = state.now();
     let ring = state.keys.ring();
     let key = ring.active()?.clone();
+    let (access, mut id) = claims_for(state, m);
+    let openid = m.scope.contains("openid");
+    let mut sign_both = move || -> Result<(String, Option<String>), AppError> {
+        let access_token = key.sign(ACCESS_TYP, &access)?;
+        if !openid {
+            return Ok((access_token, None));
+        }
+        id.at_hash = Some(at_hash(&access_token));
+        let id_token = key.sign(ID_TYP, &id)?;
+        Ok((access_token, Some(id_token)))
+    };
+    if !ring.active()?.is_rsa() {
+        return sign_both();
+    }
+    crate::domain::signer::run(sign_both).await?
+}
+
+/// The claims of the access token and the ID token for `m`, issued now (the ID token's
+/// hashes left for the caller to fill in).
+pub fn claims_for(state: &Services, m: &Mint<'_>) -> (AccessClaims, IdClaims) {
+    let now = state.now();
     let issuer = state.issuer();
     let exp = now.saturating_add(m.lifetime);
     let access = AccessClaims {
@@ -165,7 +188,7 @@ pub async fn mint_pair(
         pat: m.pat.map(str::to_string),
         gen: m.user.generation,
     };
-    let mut id = IdClaims {
+    let id = IdClaims {
         iss: issuer,
         sub: m.user.username.clone(),
         aud: m.client_id.to_string(),
@@ -175,6 +198,7 @@ pub async fn mint_pair(
         auth_time: m.auth_time,
         nonce: m.nonce.map(str::to_string),
         at_hash: None,
+        c_hash: None,
         preferred_username: Some(m.user.username.clone()),
         name: if m.scope.contains("profile") {
             m.user.name.clone()
@@ -190,20 +214,7 @@ pub async fn mint_pair(
         pat: m.pat.map(str::to_string),
         gen: m.user.generation,
     };
-    let openid = m.scope.contains("openid");
-    let mut sign_both = move || -> Result<(String, Option<String>), AppError> {
-        let access_token = key.sign(ACCESS_TYP, &access)?;
-        if !openid {
-            return Ok((access_token, None));
-        }
-        id.at_hash = Some(at_hash(&access_token));
-        let id_token = key.sign(ID_TYP, &id)?;
-        Ok((access_token, Some(id_token)))
-    };
-    if !ring.active()?.is_rsa() {
-        return sign_both();
-    }
-    crate::domain::signer::run(sign_both).await?
+    (access, id)
 }
 
 /// Issues a new refresh family with its first refresh token; returns (family, token).

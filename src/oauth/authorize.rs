@@ -11,9 +11,11 @@ use axum::Router;
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::authorize::{self, AuthRequest, AuthorizeError};
 use crate::domain::hint;
+use crate::domain::implicit;
 use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pending::PendingError;
+use crate::domain::response_type::{FrontResponse, ResponseMode};
 use crate::error::AppError;
 use crate::oauth::device_cookie;
 use crate::state::AppState;
@@ -27,6 +29,8 @@ pub use crate::web::{CSRF_COOKIE, CSRF_HOST_COOKIE, LOGIN_FAILED, SSO_COOKIE};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/authorize", get(authorize_get).post(authorize_post))
+        // Teamwork Cloud 2024x's name for the same endpoint
+        .route("/oidc/authorize", get(authorize_get).post(authorize_post))
         .route("/login", post(login))
 }
 
@@ -59,6 +63,21 @@ fn redirect(status: StatusCode, location: &str) -> Response {
     response
 }
 
+/// Delivers an authorization response: a redirect (`status`) for the query and fragment
+/// modes, the self-submitting form for `form_post`.
+fn deliver(state: &AppState, status: StatusCode, response: Option<FrontResponse>) -> Response {
+    let Some(response) = response else {
+        return internal_page(
+            state,
+            AppError::Internal("an authorization response without a destination".into()),
+        );
+    };
+    match response.location() {
+        Some(location) => redirect(status, &location),
+        None => web::form_post::page(&state.base_path, &response),
+    }
+}
+
 fn bad_request_page(state: &AppState, message: &str) -> Response {
     web::error_page(
         &state.base_path,
@@ -88,7 +107,7 @@ async fn authorize(
     let request = match authorize::validate(&params, &state.settings, &state.whitelist) {
         Ok(r) => r,
         Err(AuthorizeError::Page(message)) => return bad_request_page(&state, &message),
-        Err(e) => return redirect(status, &e.location(&issuer).unwrap_or_default()),
+        Err(e) => return deliver(&state, status, e.response(&issuer)),
     };
     match authorize_valid(&state, &headers, request, status).await {
         Ok(r) => r,
@@ -115,14 +134,8 @@ async fn authorize_valid(
             match hint::id_token_claims(verified, &state.issuer(), &state.settings) {
                 Ok(claims) => Some(claims.sub),
                 Err(description) => {
-                    let e = AuthorizeError::Redirect {
-                        redirect_uri: request.redirect(),
-                        error: "invalid_request",
-                        description: description.into(),
-                        state: request.state.clone(),
-                    };
-                    let location = e.location(&state.issuer()).unwrap_or_default();
-                    return Ok(redirect(status, &location));
+                    let e = request.error("invalid_request", description);
+                    return Ok(deliver(state, status, e.response(&state.issuer())));
                 }
             }
         }
@@ -132,22 +145,14 @@ async fn authorize_valid(
         if let Some(user) = user {
             let hint_matches = hinted_sub.as_deref().is_none_or(|s| s == user.username);
             if hint_matches && authorize::session_satisfies(&request, session.auth_time, now) {
-                let location = issue_code(state, &request, &user, session.auth_time).await?;
-                return Ok(redirect(status, &location));
+                let response = respond(state, &request, &user, session.auth_time).await?;
+                return Ok(deliver(state, status, Some(response)));
             }
         }
     }
     if request.prompt_none {
-        let e = AuthorizeError::Redirect {
-            redirect_uri: request.redirect(),
-            error: "login_required",
-            description: "the user must sign in".into(),
-            state: request.state.clone(),
-        };
-        return Ok(redirect(
-            status,
-            &e.location(&state.issuer()).unwrap_or_default(),
-        ));
+        let e = request.error("login_required", "the user must sign in");
+        return Ok(deliver(state, status, e.response(&state.issuer())));
     }
     let username = request
         .login_hint
@@ -199,10 +204,9 @@ fn login_page(
         rid: &rid,
         csrf: &csrf,
         username,
+        remember_me: state.settings.offers_remember_me(&request.client_id),
     };
-    let origin = url::Url::parse(&request.redirect_uri)
-        .ok()
-        .map(|u| u.origin().ascii_serialization());
+    let origin = web::form_target(&request.redirect_uri);
     let mut response = web::html(status, &view, origin.as_deref());
     if existing.is_none() {
         set_cookie(
@@ -219,8 +223,39 @@ fn set_cookie(response: &mut Response, value: &str) {
     }
 }
 
-/// Issues a one-time code for `request` and returns the redirect location.
-async fn issue_code(
+/// The authorization response for a signed-in user: a code in the query, or what the
+/// front-channel `response_type` asks for (`domain::implicit`).
+async fn respond(
+    state: &AppState,
+    request: &AuthRequest,
+    user: &User,
+    auth_time: i64,
+) -> Result<FrontResponse, AppError> {
+    let code = if request.response_type.has_code() {
+        Some(store_code(state, request, user, auth_time).await?)
+    } else {
+        None
+    };
+    if request.response_type.is_front_channel() {
+        return implicit::respond(state, request, user, auth_time, code.as_deref()).await;
+    }
+    let mut params: Vec<(String, String)> = Vec::new();
+    if let Some(code) = code {
+        params.push(("code".into(), code));
+    }
+    if let Some(s) = &request.state {
+        params.push(("state".into(), s.clone()));
+    }
+    params.push(("iss".into(), state.issuer()));
+    Ok(FrontResponse {
+        redirect_uri: request.redirect(),
+        mode: ResponseMode::Query,
+        params,
+    })
+}
+
+/// Stores a one-time code for `request` (only its hash) and returns it.
+async fn store_code(
     state: &AppState,
     request: &AuthRequest,
     user: &User,
@@ -249,13 +284,7 @@ async fn issue_code(
             now,
         })
         .await?;
-    let issuer = state.issuer();
-    let mut params: Vec<(&str, &str)> = vec![("code", &code)];
-    if let Some(s) = &request.state {
-        params.push(("state", s));
-    }
-    params.push(("iss", &issuer));
-    Ok(request.redirect().with_params(&params))
+    Ok(code)
 }
 
 async fn login(
@@ -346,7 +375,9 @@ async fn login_inner(
             ));
         }
     };
-    let remember = !field("remember").is_empty();
+    // a client that hides "Stay signed in" gets no persistent session, whatever is posted
+    let remember =
+        state.settings.offers_remember_me(&request.client_id) && !field("remember").is_empty();
     let sid = random_token();
     let ttl = i64::try_from(state.settings.auth.sso_session_expiry).unwrap_or(i64::MAX);
     // a new sign-in replaces the browser's previous session
@@ -357,9 +388,9 @@ async fn login_inner(
         .store
         .create_session(&token_hash(&sid), user.id, remember, now, ttl)
         .await?;
-    let location = issue_code(state, &request, &user, now).await?;
+    let front = respond(state, &request, &user, now).await?;
     tracing::info!(target: "authserver::audit", user = %user.username, client = %request.client_id, "signed in");
-    let mut response = redirect(StatusCode::SEE_OTHER, &location);
+    let mut response = deliver(state, StatusCode::SEE_OTHER, Some(front));
     let cookie = web::set_cookie(
         SSO_COOKIE,
         &sid,

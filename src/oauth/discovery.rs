@@ -1,4 +1,8 @@
-//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414).
+//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414), and
+//! the same document under Teamwork Cloud 2024x's names: `/.well-known/oidc-configuration`
+//! and `/.well-known/oauth2.0-configuration` under `/authentication`, and
+//! `/.well-known/oauth2.0-configuration` at the server root ([`root_router`]). One issuer,
+//! one JSON: a client configured for either lane finds the same endpoints.
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +15,15 @@ use crate::state::AppState;
 
 /// Routes of this endpoint.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/.well-known/openid-configuration", get(discovery))
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/oidc-configuration", get(discovery))
+        .route("/.well-known/oauth2.0-configuration", get(discovery))
+}
+
+/// The routes at the server root (outside `/authentication`).
+pub fn root_router() -> Router<AppState> {
+    Router::new().route("/.well-known/oauth2.0-configuration", get(discovery))
 }
 
 async fn discovery(State(state): State<AppState>) -> Response {
@@ -95,14 +107,35 @@ impl ProviderMetadata {
             revocation_endpoint: at("/api/revoke"),
             device_authorization_endpoint: at(crate::oauth::device::DEVICE_ENDPOINT),
             issuer,
-            response_types_supported: vec!["code"],
-            response_modes_supported: vec!["query"],
-            grant_types_supported: vec![
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-                crate::domain::device::GRANT_TYPE,
-            ],
+            // the front-channel types only exist for authentication.client.implicit
+            response_types_supported: if settings.auth.implicit_clients.is_empty() {
+                vec!["code"]
+            } else {
+                vec![
+                    "code",
+                    "token",
+                    "id_token",
+                    "id_token token",
+                    "code id_token",
+                ]
+            },
+            response_modes_supported: if settings.auth.implicit_clients.is_empty() {
+                vec!["query"]
+            } else {
+                vec!["query", "fragment", "form_post"]
+            },
+            grant_types_supported: {
+                let mut grants = vec![
+                    "authorization_code",
+                    "refresh_token",
+                    "client_credentials",
+                    crate::domain::device::GRANT_TYPE,
+                ];
+                if !settings.auth.password_clients.is_empty() {
+                    grants.push("password");
+                }
+                grants
+            },
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: algs,
             scopes_supported: vec!["openid", "profile", "email", "offline_access"],
@@ -115,6 +148,7 @@ impl ProviderMetadata {
                 "auth_time",
                 "nonce",
                 "at_hash",
+                "c_hash",
                 "jti",
                 "preferred_username",
                 "name",

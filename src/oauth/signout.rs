@@ -119,10 +119,7 @@ async fn signout_inner(
             post_logout_redirect_uri: target.as_ref().map(|t| t.as_str()),
             state: client_state,
         };
-        let origin = target
-            .as_ref()
-            .and_then(|t| url::Url::parse(t.as_str()).ok())
-            .map(|u| u.origin().ascii_serialization());
+        let origin = target.as_ref().and_then(|t| web::form_target(t.as_str()));
         let mut response = web::html(StatusCode::OK, &view, origin.as_deref());
         if existing.is_none() {
             append_cookie(

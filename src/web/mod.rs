@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 pub mod device;
 pub mod extract;
+pub mod form_post;
 pub mod metrics;
 
 /// The stylesheet (no inline styles: the CSP forbids them).
@@ -54,6 +55,9 @@ pub struct LoginView<'a> {
     pub csrf: &'a str,
     /// Pre-filled user name.
     pub username: &'a str,
+    /// Whether the "Stay signed in" box is shown
+    /// (`authentication.remember.me.hidden.client.ids`).
+    pub remember_me: bool,
 }
 
 /// A readable error page.
@@ -119,6 +123,28 @@ pub fn error_page(base: &str, status: StatusCode, title: &str, message: &str) ->
         },
         None,
     )
+}
+
+/// The CSP source that lets a form end up at `uri` (its origin), for [`html`]'s
+/// `form_target`. CSP host sources only allow letters, digits, `-` and `.`, so a host such
+/// as the desktop client's `md_redirect` cannot be written; Chromium then drops the source
+/// and blocks the redirect. For such a host the source is its scheme (`https:`), the
+/// narrowest one the browser accepts. A native app's private-use URI
+/// (`com.example.app:/cb`) has no host: its source is its scheme (`com.example.app:`).
+pub fn form_target(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    let expressible = match url.host() {
+        Some(url::Host::Domain(host)) => host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'),
+        Some(_) => true,
+        None => false,
+    };
+    if expressible {
+        Some(url.origin().ascii_serialization())
+    } else {
+        Some(format!("{}:", url.scheme()))
+    }
 }
 
 /// Headers every page gets: no caching, no framing, a strict CSP, no referrer.
@@ -326,4 +352,26 @@ pub struct PasswordChangedView<'a> {
 pub fn display_time(secs: i64) -> String {
     let iso = crate::clock::rfc3339(secs);
     format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_target;
+
+    #[test]
+    fn a_form_target_is_the_origin_unless_csp_cannot_spell_its_host() {
+        assert_eq!(
+            form_target("https://app.example.com:8443/cb?x=1").as_deref(),
+            Some("https://app.example.com:8443")
+        );
+        assert_eq!(
+            form_target("http://127.0.0.1:9000/native").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(
+            form_target("https://md_redirect").as_deref(),
+            Some("https:")
+        );
+        assert_eq!(form_target("not a url"), None);
+    }
 }

@@ -5,6 +5,7 @@ mod authorize_errors;
 mod browser;
 mod browser_account;
 mod browser_device;
+mod browser_implicit;
 mod cli;
 mod client_credentials;
 mod client_secret_basic;
@@ -15,6 +16,7 @@ mod discovery;
 mod durability;
 mod helpers;
 mod hostile;
+mod implicit;
 mod key_import;
 mod keys;
 mod known_sources;
@@ -23,7 +25,9 @@ mod lockout;
 mod logging;
 mod management;
 mod multi_instance;
+mod native_apps;
 mod operations;
+mod password_grant;
 mod pats;
 mod pending_request;
 mod redirect_whitelist;
@@ -31,6 +35,7 @@ mod refresh_family;
 mod signin;
 mod sso;
 mod tls;
+mod twc_2024x_lane;
 
 /// `tests/postgres/main.rs` compiles every module of this suite.
 #[test]

@@ -26,6 +26,9 @@ mod browser_account;
 #[path = "../api/browser_device.rs"]
 mod browser_device;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_implicit.rs"]
+mod browser_implicit;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/cli.rs"]
 mod cli;
 #[cfg(authserver_pg_tests)]
@@ -56,6 +59,9 @@ mod helpers;
 #[path = "../api/hostile.rs"]
 mod hostile;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/implicit.rs"]
+mod implicit;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/key_import.rs"]
 mod key_import;
 #[cfg(authserver_pg_tests)]
@@ -79,10 +85,16 @@ mod management;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/multi_instance.rs"]
 mod multi_instance;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/native_apps.rs"]
+mod native_apps;
 
 #[cfg(authserver_pg_tests)]
 #[path = "../api/operations.rs"]
 mod operations;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/password_grant.rs"]
+mod password_grant;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/pats.rs"]
 mod pats;
@@ -104,6 +116,9 @@ mod sso;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/tls.rs"]
 mod tls;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/twc_2024x_lane.rs"]
+mod twc_2024x_lane;
 
 /// Without a server to test against, the suite is one test that says how to run it.
 #[cfg(not(authserver_pg_tests))]

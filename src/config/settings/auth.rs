@@ -33,6 +33,25 @@ fn public_deployment(server: &ServerSettings) -> Option<String> {
     None
 }
 
+/// `authentication.disable.credentials`: password login is the only login method
+/// authserver has, so turning it off would lock everyone out. `true` is refused at start
+/// (Teamwork Cloud sets it beside a SAML or OpenID Connect identity source, which
+/// authserver does not offer yet); `false` is accepted.
+fn check_credentials_enabled(r: &Reader<'_>) -> Result<(), ConfigError> {
+    const KEY: &str = "authentication.disable.credentials";
+    if r.boolean(KEY)? {
+        if let Some(raw) = r.get(KEY)? {
+            return Err(r.invalid(
+                KEY,
+                &raw,
+                "false: password login is authserver's only login method (no other identity \
+                 source is configured or supported yet), so it cannot be turned off",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `authentication.*` settings; durations are in seconds.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
@@ -48,6 +67,8 @@ pub struct AuthSettings {
     pub permanent_clients: Vec<String>,
     /// Their token lifetime (`authentication.permanent.token.expiry`).
     pub permanent_token_expiry: u64,
+    /// Clients allowed the password grant (`authentication.client.password`).
+    pub password_clients: Vec<String>,
     /// Authorization code lifetime (`authentication.code.expiry`).
     pub code_expiry: u64,
     /// Refresh token lifetime (`authentication.refresh.token.expiry`).
@@ -70,6 +91,13 @@ pub struct AuthSettings {
     pub key_alias: Option<String>,
     /// Text shown on the login page (`authentication.login.banner.text`).
     pub login_banner_text: Option<String>,
+    /// Clients allowed the implicit and hybrid sign-in (`authentication.client.implicit`).
+    pub implicit_clients: Vec<String>,
+    /// Lifetime of front-channel tokens (`authentication.implicit.token.expiry`).
+    pub implicit_token_expiry: u64,
+    /// Clients whose login page hides "Stay signed in"
+    /// (`authentication.remember.me.hidden.client.ids`).
+    pub remember_me_hidden_clients: Vec<String>,
 }
 
 impl AuthSettings {
@@ -143,6 +171,26 @@ impl AuthSettings {
             }
         }
 
+        let password_clients = r.list("authentication.client.password")?;
+        for client in &password_clients {
+            if !client_ids.contains(client) {
+                warnings.push(format!(
+                    "{file}: authentication.client.password lists \"{client}\", which is not \
+                     in authentication.client.ids, so it cannot get tokens"
+                ));
+            }
+        }
+        let implicit_clients = r.list("authentication.client.implicit")?;
+        for client in &implicit_clients {
+            if !client_ids.contains(client) {
+                warnings.push(format!(
+                    "{file}: authentication.client.implicit lists \"{client}\", which is not \
+                     in authentication.client.ids, so it cannot sign in"
+                ));
+            }
+        }
+        check_credentials_enabled(r)?;
+
         let auth = AuthSettings {
             client_ids,
             redirect_whitelist,
@@ -150,6 +198,7 @@ impl AuthSettings {
             token_expiry: r.duration("authentication.token.expiry")?,
             permanent_clients,
             permanent_token_expiry: r.duration("authentication.permanent.token.expiry")?,
+            password_clients,
             code_expiry: r.duration("authentication.code.expiry")?,
             refresh_token_expiry: r.duration("authentication.refresh.token.expiry")?,
             sso_session_expiry: r.duration("authentication.sso.session.expiry")?,
@@ -166,6 +215,9 @@ impl AuthSettings {
                 .map(|raw| Secret::new(raw.value)),
             key_alias: r.optional("authentication.server.key-alias")?,
             login_banner_text: r.optional("authentication.login.banner.text")?,
+            implicit_clients,
+            implicit_token_expiry: r.duration("authentication.implicit.token.expiry")?,
+            remember_me_hidden_clients: r.list("authentication.remember.me.hidden.client.ids")?,
         };
         for (key, seconds) in [
             ("authentication.token.expiry", auth.token_expiry),
@@ -179,6 +231,10 @@ impl AuthSettings {
                 auth.refresh_token_expiry,
             ),
             ("authentication.sso.session.expiry", auth.sso_session_expiry),
+            (
+                "authentication.implicit.token.expiry",
+                auth.implicit_token_expiry,
+            ),
         ] {
             if seconds == 0 {
                 warnings.push(format!(
@@ -211,6 +267,10 @@ impl AuthSettings {
             (
                 "authentication.permanent.token.expiry",
                 self.permanent_token_expiry.to_string(),
+            ),
+            (
+                "authentication.client.password",
+                self.password_clients.join(", "),
             ),
             ("authentication.code.expiry", self.code_expiry.to_string()),
             (
@@ -249,6 +309,19 @@ impl AuthSettings {
                 "authentication.server.key-alias",
                 self.key_alias.clone().unwrap_or_default(),
             ),
+            (
+                "authentication.client.implicit",
+                self.implicit_clients.join(", "),
+            ),
+            (
+                "authentication.implicit.token.expiry",
+                self.implicit_token_expiry.to_string(),
+            ),
+            (
+                "authentication.remember.me.hidden.client.ids",
+                self.remember_me_hidden_clients.join(", "),
+            ),
+            ("authentication.disable.credentials", "false".to_string()),
             (
                 "authentication.login.banner.text",
                 self.login_banner_text.clone().unwrap_or_default(),

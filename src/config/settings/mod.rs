@@ -91,9 +91,28 @@ impl Settings {
         self.auth.permanent_clients.iter().any(|c| c == client_id)
     }
 
+    /// Whether `client_id` may use the password grant (`authentication.client.password`).
+    pub fn is_password_client(&self, client_id: &str) -> bool {
+        self.auth.password_clients.iter().any(|c| c == client_id)
+    }
+
     /// Whether `client_id` is one of `authentication.client.ids`.
     pub fn is_allowed_client(&self, client_id: &str) -> bool {
         self.auth.client_ids.iter().any(|c| c == client_id)
+    }
+
+    /// Whether `client_id` may use the implicit and hybrid sign-in.
+    pub fn is_implicit_client(&self, client_id: &str) -> bool {
+        self.auth.implicit_clients.iter().any(|c| c == client_id)
+    }
+
+    /// Whether the login page for `client_id` offers "Stay signed in".
+    pub fn offers_remember_me(&self, client_id: &str) -> bool {
+        !self
+            .auth
+            .remember_me_hidden_clients
+            .iter()
+            .any(|c| c == client_id)
     }
 
     /// Every effective setting as `key = value` lines (canonical keys, secrets masked).

@@ -37,6 +37,12 @@ fn alias_cases() -> Vec<AliasCase> {
         ("authentication.sso.token.expirity", "120", |s| {
             s.auth.sso_session_expiry.to_string()
         }),
+        ("authentication.implicit.token.expirity", "120", |s| {
+            s.auth.implicit_token_expiry.to_string()
+        }),
+        ("authentication.implicit.token.ttl", "120", |s| {
+            s.auth.implicit_token_expiry.to_string()
+        }),
         ("classification.loginbannertext", "cli", |s| {
             s.auth.login_banner_text.clone().unwrap_or_default()
         }),

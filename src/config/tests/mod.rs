@@ -2,10 +2,12 @@
 
 mod aliases;
 mod development_secret;
+mod login_keys;
 mod reference;
 mod settings;
 mod sources;
 mod table;
+mod teamwork_cloud;
 mod values;
 
 use std::net::{IpAddr, Ipv4Addr};
