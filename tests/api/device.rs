@@ -525,3 +525,22 @@ async fn the_cli_lists_pending_device_requests() {
         "{listing}"
     );
 }
+
+#[tokio::test]
+async fn of_concurrent_polls_after_approval_exactly_one_gets_the_tokens() {
+    let app = spawn_app().await;
+    app.add_user(USER, PASSWORD).await;
+    let started = start(&app, CLIENT, "openid").await;
+    let code = started["device_code"].as_str().unwrap();
+    decide(&app, &started, "approve").await;
+    let answers = futures::future::join_all((0..6).map(|_| poll(&app, CLIENT, code))).await;
+    let won = answers.iter().filter(|a| a.0 == 200).count();
+    assert_eq!(won, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.0 != 200)
+            .all(|a| error_of(a) == "invalid_grant"),
+        "{answers:?}"
+    );
+}
