@@ -37,6 +37,18 @@ pub enum AppError {
     /// RFC 6750 `insufficient_scope` (403).
     #[error("insufficient_scope: {0}")]
     InsufficientScope(String),
+    /// RFC 8628 `authorization_pending`: the user has not decided yet.
+    #[error("authorization_pending")]
+    AuthorizationPending,
+    /// RFC 8628 `slow_down`: polled too early; the interval is now this many seconds.
+    #[error("slow_down: interval {0} s")]
+    SlowDown(i64),
+    /// RFC 8628 `access_denied`: the user denied the request.
+    #[error("access_denied")]
+    AccessDenied,
+    /// RFC 8628 `expired_token`: the device code expired.
+    #[error("expired_token")]
+    ExpiredToken,
     /// Throttled (429 with Retry-After seconds).
     #[error("temporarily_unavailable: retry after {0} s")]
     Throttled(u64),
@@ -63,6 +75,10 @@ impl AppError {
             AppError::InvalidScope(_) => "invalid_scope",
             AppError::InvalidToken(_) => "invalid_token",
             AppError::InsufficientScope(_) => "insufficient_scope",
+            AppError::AuthorizationPending => "authorization_pending",
+            AppError::SlowDown(_) => "slow_down",
+            AppError::AccessDenied => "access_denied",
+            AppError::ExpiredToken => "expired_token",
             AppError::Throttled(_) => "temporarily_unavailable",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
@@ -96,6 +112,10 @@ impl AppError {
             | AppError::Conflict(d)
             | AppError::InvalidField(_, d) => d.clone(),
             AppError::Throttled(secs) => format!("too many failed attempts; retry in {secs} s"),
+            AppError::AuthorizationPending => "the user has not approved the request yet".into(),
+            AppError::SlowDown(secs) => format!("polling too fast; poll every {secs} s"),
+            AppError::AccessDenied => "the user denied the request".into(),
+            AppError::ExpiredToken => "the device code has expired".into(),
             AppError::Internal(_) => "the server could not complete the request".into(),
         }
     }
@@ -110,6 +130,10 @@ impl IntoResponse for AppError {
         let mut body = json!({"error": self.code(), "error_description": self.description()});
         if let AppError::InvalidField(field, _) = &self {
             body["field"] = json!(field);
+        }
+        if let AppError::SlowDown(secs) = &self {
+            // the interval now in force (clients may read it; RFC 8628 §3.5 has them add 5 s)
+            body["interval"] = json!(secs);
         }
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();

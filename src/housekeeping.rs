@@ -40,6 +40,7 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
     crate::domain::pat::flush_usage(&state.store, &state.revocations).await?;
     state.revocations.purge(now);
     state.credentials.purge(now);
+    state.device_polls.purge(now);
     state.throttle.purge(now);
     Ok(total)
 }

@@ -36,7 +36,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 /// Route label: our fixed paths as they are; parameterised and unknown paths folded, so
 /// a scanner cannot blow up the label set.
 fn route_label(path: &str) -> &'static str {
-    const KNOWN: [&str; 18] = [
+    const KNOWN: [&str; 20] = [
         "/authentication/.well-known/openid-configuration",
         "/authentication/jwks.json",
         "/authentication/authorize",
@@ -55,12 +55,18 @@ fn route_label(path: &str) -> &'static str {
         "/healthz",
         "/metrics",
         "/authentication/account/pats/revoke",
+        "/authentication/api/oidc/device_code",
+        "/authentication/device",
     ];
     if let Some(k) = KNOWN.iter().find(|k| **k == path) {
         return k;
     }
     // Teamwork Cloud 2024x's names count as the endpoint they serve
-    const ALIASES: [(&str, &str); 5] = [
+    const ALIASES: [(&str, &str); 6] = [
+        (
+            "/authentication/api/device_authorization",
+            "/authentication/api/oidc/device_code",
+        ),
         (
             "/authentication/.well-known/oidc-configuration",
             "/authentication/.well-known/openid-configuration",

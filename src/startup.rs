@@ -142,6 +142,7 @@ impl Application {
             services: Services {
                 revocations: Arc::new(revocations),
                 credentials: Arc::new(CredentialCache::new()),
+                device_polls: Arc::new(crate::domain::poll_gate::PollGate::new()),
                 throttle: Arc::new(Throttle::new(store.clone())),
                 settings: Arc::new(settings),
                 store,

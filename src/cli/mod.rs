@@ -59,6 +59,17 @@ pub enum Command {
     /// Manage registered OAuth clients.
     #[command(subcommand)]
     Client(Box<clients::ClientCommand>),
+    /// Device authorization requests (RFC 8628).
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+/// `device …`
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// List the pending requests: client, scope, created, expires (the codes themselves
+    /// are stored only as hashes).
+    List,
 }
 
 /// `config …`
@@ -250,6 +261,24 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
             let result = clients::run(&settings, &store, *cmd, SystemClock.now()).await;
             store.close().await;
             result
+        }),
+        Command::Device(DeviceCommand::List) => runtime()?.block_on(async {
+            let store = open_store(&settings).await?;
+            let pending = store
+                .pending_devices(SystemClock.now())
+                .await
+                .map_err(|e| Failure::other(e.to_string()))?;
+            for d in pending {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    d.client_id,
+                    d.scope,
+                    crate::clock::rfc3339(d.created_at),
+                    crate::clock::rfc3339(d.expires_at)
+                );
+            }
+            store.close().await;
+            Ok(())
         }),
         Command::Keys(KeysCommand::Rotate) => runtime()?.block_on(async {
             let store = open_store(&settings).await?;

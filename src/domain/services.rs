@@ -27,6 +27,8 @@ pub struct Services {
     pub revocations: Arc<Revocations>,
     /// Verified client_credentials cache.
     pub credentials: Arc<CredentialCache>,
+    /// Device-code polls answered from memory while too early.
+    pub device_polls: Arc<crate::domain::poll_gate::PollGate>,
     /// Failed-password throttle.
     pub throttle: Arc<Throttle>,
 }

@@ -56,6 +56,7 @@ pub struct ProviderMetadata {
     validation_endpoint: String,
     introspection_endpoint: String,
     revocation_endpoint: String,
+    device_authorization_endpoint: String,
     response_types_supported: Vec<&'static str>,
     response_modes_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
@@ -111,6 +112,7 @@ impl ProviderMetadata {
             validation_endpoint: at("/api/validate"),
             introspection_endpoint: at("/api/introspect"),
             revocation_endpoint: at("/api/revoke"),
+            device_authorization_endpoint: at(crate::oauth::device::DEVICE_ENDPOINT),
             issuer,
             // the front-channel types only exist for authentication.client.implicit
             response_types_supported: if settings.auth.implicit_clients.is_empty() {
@@ -130,7 +132,12 @@ impl ProviderMetadata {
                 vec!["query", "fragment", "form_post"]
             },
             grant_types_supported: {
-                let mut grants = vec!["authorization_code", "refresh_token", "client_credentials"];
+                let mut grants = vec![
+                    "authorization_code",
+                    "refresh_token",
+                    "client_credentials",
+                    crate::domain::device::GRANT_TYPE,
+                ];
                 if !settings.auth.password_clients.is_empty() {
                     grants.push("password");
                 }

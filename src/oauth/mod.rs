@@ -6,6 +6,7 @@ use crate::state::AppState;
 pub mod account;
 pub mod authorize;
 pub mod clients;
+pub mod device;
 pub mod device_cookie;
 pub mod discovery;
 pub mod introspect;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(jwks::router())
         .merge(authorize::router())
         .merge(token::router())
+        .merge(device::router())
         .merge(introspect::router())
         .merge(userinfo::router())
         .merge(signout::router())

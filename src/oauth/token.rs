@@ -8,6 +8,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 use crate::domain::client_auth;
+use crate::domain::device;
 use crate::domain::grants;
 use crate::domain::params::Params;
 use crate::domain::password_grant;
@@ -58,6 +59,7 @@ async fn token(
             "refresh_token",
             grants::refresh_token(&state, &client, &params).await,
         ),
+        device::GRANT_TYPE => ("device_code", device::grant(&state, &client, &params).await),
         "client_credentials" => {
             let authorization = header_str(&headers, header::AUTHORIZATION.as_str());
             (

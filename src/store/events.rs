@@ -85,6 +85,8 @@ impl Store {
         let statements = [
             "DELETE FROM authorization_codes WHERE code_hash IN
                (SELECT code_hash FROM authorization_codes WHERE expires_at < $1 - 3600 LIMIT $2)",
+            "DELETE FROM device_requests WHERE device_code_hash IN
+               (SELECT device_code_hash FROM device_requests WHERE expires_at < $1 - 3600 LIMIT $2)",
             "DELETE FROM refresh_tokens WHERE token_hash IN
                (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM sso_sessions WHERE id_hash IN

@@ -86,6 +86,7 @@ macro_rules! revoke_family_in {
 
 mod batch;
 mod clients;
+mod device;
 mod events;
 mod family_batch;
 mod flows;
@@ -98,6 +99,7 @@ mod tokens;
 mod users;
 
 pub use clients::ClientRow;
+pub use device::{DeviceGrant, DevicePoll, NewDeviceRequest, PendingDevice, SLOW_DOWN_STEP};
 pub use events::RevocationEvent;
 pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;

@@ -3,6 +3,7 @@
 //! - `u:<name>`: the user name (lower-cased), for attempts from unknown sources;
 //! - `a:<address>`: the client address;
 //! - `k:<address> <name>`: an address that signed the user in (a known address);
+//! - `c:<address>`: failed user-code entries on the device verification page, per address;
 //! - `d:<hash>`: a device cookie bound to a user: SHA-256 of the cookie and the user name,
 //!   so the database never holds the cookie, and the cookie is known for that user only.
 use std::net::IpAddr;
@@ -19,6 +20,11 @@ pub fn user_key(username: &str) -> String {
 /// Throttle key of a client address.
 pub fn ip_key(ip: IpAddr) -> String {
     format!("a:{ip}")
+}
+
+/// Throttle key of a client address's user-code entries (device verification page).
+pub fn user_code_key(ip: IpAddr) -> String {
+    format!("c:{ip}")
 }
 
 /// Throttle key of a client address as a source of `username`'s sign-ins.

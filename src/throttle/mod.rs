@@ -44,7 +44,7 @@ mod client_ip;
 mod keys;
 
 pub use client_ip::client_ip;
-pub use keys::{address_source_key, device_key, ip_key, user_key};
+pub use keys::{address_source_key, device_key, ip_key, user_code_key, user_key};
 
 /// Failures before locking.
 pub const LIMIT: u32 = 10;

@@ -7,6 +7,7 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub mod device;
 pub mod extract;
 pub mod form_post;
 pub mod metrics;

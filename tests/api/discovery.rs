@@ -62,7 +62,16 @@ async fn discovery_lists_every_field_the_spec_requires() {
     );
     assert_eq!(
         doc["grant_types_supported"],
-        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+        serde_json::json!([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
+    );
+    assert_eq!(
+        doc["device_authorization_endpoint"],
+        format!("{i}/api/oidc/device_code")
     );
     assert_eq!(
         doc["subject_types_supported"],

@@ -23,6 +23,9 @@ mod browser;
 #[path = "../api/browser_account.rs"]
 mod browser_account;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_device.rs"]
+mod browser_device;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/browser_implicit.rs"]
 mod browser_implicit;
 #[cfg(authserver_pg_tests)]
@@ -40,6 +43,9 @@ mod code_exchange;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/config_errors.rs"]
 mod config_errors;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/device.rs"]
+mod device;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/discovery.rs"]
 mod discovery;
