@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Mutex as AsyncMutex;
 
+use crate::domain::clients::cache::ClientCache;
 use crate::domain::pat::cache::PatCache;
 use crate::store::{RevocationEvent, Store, StoreError, User};
 
@@ -34,6 +35,8 @@ pub struct Revocations {
     users: RwLock<HashMap<String, Arc<User>>>,
     /// personal access tokens by hash and id (see `domain::pat`)
     pats: PatCache,
+    /// registered clients with their secrets (see `domain::clients::cache`)
+    clients: ClientCache,
     last_seq: AtomicI64,
     /// serialises polls so events are applied in order
     poll_lock: AsyncMutex<()>,
@@ -59,6 +62,7 @@ impl Revocations {
             revoked: RwLock::new(Revoked::default()),
             users: RwLock::new(HashMap::new()),
             pats: PatCache::default(),
+            clients: ClientCache::default(),
             last_seq: AtomicI64::new(0),
             poll_lock: AsyncMutex::new(()),
         };
@@ -111,7 +115,9 @@ impl Revocations {
                 write(&self.revoked)
                     .clients
                     .insert(e.subject.clone(), (e.at, e.expires_at));
+                self.clients.forget(&e.subject);
             }
+            "client_changed" => self.clients.forget(&e.subject),
             other => tracing::warn!(kind = other, "unknown revocation event"),
         }
     }
@@ -170,6 +176,11 @@ impl Revocations {
     /// The PAT cache.
     pub fn pats(&self) -> &PatCache {
         &self.pats
+    }
+
+    /// The registered-client cache.
+    pub fn clients(&self) -> &ClientCache {
+        &self.clients
     }
 
     /// The last event applied (reads that race with a poll compare it before caching).

@@ -166,6 +166,7 @@ async fn update(
     )
     .await
     .map_err(api_error)?;
+    state.sync_revocations().await;
     tracing::info!(target: "authserver::audit", admin = %admin.username, client = %client_id, "client updated");
     Ok(json_response(
         StatusCode::OK,
@@ -221,6 +222,7 @@ async fn rotate(
     let secret = clients::rotate_secret(&state.store, &client_id, overlap, now)
         .await
         .map_err(api_error)?;
+    state.sync_revocations().await;
     tracing::info!(target: "authserver::audit", admin = %admin.username, client = %client_id, "client secret rotated");
     Ok(json_response(
         StatusCode::CREATED,

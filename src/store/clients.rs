@@ -230,4 +230,20 @@ impl Store {
             Err(e) => Err(e),
         }
     }
+
+    /// The client's secrets not expired at `now`, with their expiries.
+    pub async fn client_secrets_with_expiry(
+        &self,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Vec<(Vec<u8>, Option<i64>)>, StoreError> {
+        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as(
+            "SELECT secret_hash, expires_at FROM client_secrets
+             WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)"
+        )
+        .bind(client_id)
+        .bind(now)
+        .fetch_all(r)
+        .await?))
+    }
 }

@@ -487,3 +487,46 @@ async fn sign_out_honours_a_registered_clients_id_token_hint_and_its_own_post_lo
     assert!(by_id.status().is_redirection(), "{}", by_id.status());
     assert!(location(&by_id).starts_with(back));
 }
+
+#[tokio::test]
+async fn a_cached_client_follows_its_updates_and_rotations_at_once() {
+    let app = spawn_app().await;
+    let secret = register_client(&app, "svc", service_metadata("client_secret_basic"))
+        .await
+        .1
+        .unwrap();
+    let auth = |s: &str| crate::helpers::lifecycle_helpers::basic("svc", s);
+    let cc = |auth: String, scope: &'static str| {
+        let app = &app;
+        async move {
+            post_token(
+                app,
+                &[("Authorization", &auth)],
+                &[("grant_type", "client_credentials"), ("scope", scope)],
+            )
+            .await
+        }
+    };
+    // cached by its first use
+    assert_eq!(cc(auth(&secret), "profile").await.status(), 200);
+    let now = app.clock_now();
+    authserver::domain::clients::update(
+        &app.state.store,
+        &app.state.settings,
+        "svc",
+        serde_json::from_value(json!({"scope": "email"})).unwrap(),
+        now,
+    )
+    .await
+    .unwrap();
+    app.state.sync_revocations().await;
+    oauth_error(cc(auth(&secret), "profile").await, 400, "invalid_scope").await;
+    assert_eq!(cc(auth(&secret), "email").await.status(), 200);
+    // a rotation without overlap: the old secret stops at once, the new one works
+    let new = authserver::domain::clients::rotate_secret(&app.state.store, "svc", 0, now)
+        .await
+        .unwrap();
+    app.state.sync_revocations().await;
+    oauth_error(cc(auth(&secret), "email").await, 401, "invalid_client").await;
+    assert_eq!(cc(auth(new.expose()), "email").await.status(), 200);
+}

@@ -5,13 +5,17 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use super::{any_secret_matches, find, secret_matches, AuthMethod, RegisteredClient};
+use std::sync::Arc;
+
+use super::cache::CachedClient;
+use super::{find, AuthMethod, RegisteredClient};
 use crate::domain::client_auth::{
     self, parse_basic, AuthenticatedClient, BasicCredentials, ClientId, CLIENT_AUTH_FAILED,
 };
 use crate::domain::params::Params;
 use crate::domain::services::Services;
 use crate::error::AppError;
+use crate::store::StoreError;
 
 /// RFC 7523 §2.2 assertion type.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -68,8 +72,8 @@ pub async fn authenticate_request(
     };
     authenticate(state, &client, &presented).await?;
     Ok(AuthenticatedClient {
-        client_id: client.client_id,
-        registered: Some(std::sync::Arc::new(client.metadata)),
+        client_id: client.client.client_id.clone(),
+        registered: Some(Arc::new(client.client.metadata.clone())),
     })
 }
 
@@ -91,7 +95,7 @@ pub async fn named_client(
     authorization: Option<&str>,
     params: &Params,
     basic_is_user: bool,
-) -> Result<Option<RegisteredClient>, AppError> {
+) -> Result<Option<Arc<CachedClient>>, AppError> {
     let form_client = params.get("client_id").ok().flatten();
     // the Teamwork Cloud client_credentials variant: a properties-file client in the form,
     // a user in the Basic header
@@ -119,7 +123,7 @@ pub async fn named_client(
         if state.settings.is_allowed_client(candidate) || candidate.len() > 128 {
             continue;
         }
-        if let Some(client) = find(&state.store, candidate).await? {
+        if let Some(client) = cached(state, candidate, false).await? {
             return Ok(Some(client));
         }
     }
@@ -134,9 +138,22 @@ struct IssOnly {
 /// Authenticates `client` by its own method.
 pub async fn authenticate(
     state: &Services,
-    client: &RegisteredClient,
+    cached_client: &Arc<CachedClient>,
     presented: &Presented<'_>,
 ) -> Result<(), AppError> {
+    let client = &cached_client.client;
+    // a secret that matches none in the cache is checked once more against the database
+    // (it may have been issued a moment ago by another process)
+    let secret_ok = |candidates: Vec<String>| async move {
+        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let now = state.now();
+        if cached_client.secret_matches(&refs, now) {
+            return Ok::<bool, StoreError>(true);
+        }
+        Ok(cached(state, &client.client_id, true)
+            .await?
+            .is_some_and(|fresh| fresh.secret_matches(&refs, now)))
+    };
     let params = presented.params;
     let form_client = params.get("client_id")?;
     let form_secret = params.get("client_secret")?;
@@ -150,7 +167,6 @@ pub async fn authenticate(
             "client_id differs from the authenticated client".into(),
         ));
     }
-    let now = state.now();
     let method = client.metadata.token_endpoint_auth_method;
     let ok = match method {
         AuthMethod::ClientSecretBasic => {
@@ -164,14 +180,7 @@ pub async fn authenticate(
                 return Err(fail());
             }
             // as sent, or form-decoded (RFC 6749 §2.3.1): both compared, both always run
-            let decoded = form_decode(&b.password);
-            any_secret_matches(
-                &state.store,
-                &client.client_id,
-                &[b.password.as_str(), decoded.as_str()],
-                now,
-            )
-            .await?
+            secret_ok(vec![b.password.clone(), form_decode(&b.password)]).await?
         }
         AuthMethod::ClientSecretPost => {
             let (Some(_), Some(secret)) = (form_client, form_secret) else {
@@ -180,7 +189,7 @@ pub async fn authenticate(
             if presented.basic.is_some() || assertion.is_some() {
                 return Err(fail());
             }
-            secret_matches(&state.store, &client.client_id, secret, now).await?
+            secret_ok(vec![secret.to_string()]).await?
         }
         AuthMethod::None => {
             form_client.is_some()
@@ -295,4 +304,31 @@ async fn verify_assertion(
         .store
         .use_assertion_jti(&client.client_id, &claims.jti, claims.exp)
         .await?)
+}
+
+/// A registered client with its secrets, from the process's cache or (then cached) the
+/// database; `fresh` skips the cache.
+pub async fn cached(
+    state: &Services,
+    client_id: &str,
+    fresh: bool,
+) -> Result<Option<Arc<CachedClient>>, StoreError> {
+    let (store, revocations, now) = (&state.store, &state.revocations, state.now());
+    if !fresh {
+        if let Some(hit) = revocations.clients().get(client_id) {
+            return Ok(Some(hit));
+        }
+    }
+    let seq_before = revocations.seq();
+    let Some(client) = find(store, client_id).await? else {
+        revocations.clients().forget(client_id);
+        return Ok(None);
+    };
+    let secrets = store.client_secrets_with_expiry(client_id, now).await?;
+    let entry = Arc::new(CachedClient { client, secrets });
+    // only cache if no event slipped in while we read (it might concern this client)
+    if revocations.seq() == seq_before {
+        revocations.clients().insert(entry.clone());
+    }
+    Ok(Some(entry))
 }

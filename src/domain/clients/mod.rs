@@ -4,6 +4,7 @@
 //! SHA-256), its own redirect URIs and rules ([`ClientMetadata`]). Removing one revokes
 //! every token it was issued (a `client` revocation event).
 pub mod auth;
+pub mod cache;
 pub mod grants;
 pub mod jwks_fetch;
 pub mod model;
@@ -227,6 +228,7 @@ pub async fn update(
     };
     client.metadata = metadata;
     client.updated_at = now;
+    changed(store, client_id, now).await?;
     Ok((client, secret))
 }
 
@@ -249,7 +251,17 @@ pub async fn rotate_secret(
     store
         .expire_client_secrets(client_id, now.saturating_add(overlap.max(0)), now)
         .await?;
-    Ok(new_secret(store, client_id, now).await?)
+    let secret = new_secret(store, client_id, now).await?;
+    changed(store, client_id, now).await?;
+    Ok(secret)
+}
+
+/// Tells every process to drop its cached copy of the client (`client_changed` event;
+/// it only has to outlive the poll interval).
+async fn changed(store: &Store, client_id: &str, now: i64) -> Result<(), StoreError> {
+    store
+        .add_event("client_changed", client_id, now, now.saturating_add(3600))
+        .await
 }
 
 /// Removes a client and revokes every token it was issued; `false` if there was none.
@@ -266,33 +278,4 @@ pub async fn remove(
         .max(model::MAX_LIFETIME);
     let ttl = i64::try_from(longest).unwrap_or(i64::MAX);
     store.delete_client(client_id, now, ttl).await
-}
-
-/// Whether `secret` is one of the client's live secrets (constant-time per secret; every
-/// live secret is compared).
-pub async fn secret_matches(
-    store: &Store,
-    client_id: &str,
-    secret: &str,
-    now: i64,
-) -> Result<bool, StoreError> {
-    any_secret_matches(store, client_id, &[secret], now).await
-}
-
-/// Whether any of `candidates` (e.g. a Basic password as sent and form-decoded) is one of
-/// the client's live secrets: one query, every comparison runs, each constant-time.
-pub async fn any_secret_matches(
-    store: &Store,
-    client_id: &str,
-    candidates: &[&str],
-    now: i64,
-) -> Result<bool, StoreError> {
-    let presented: Vec<Vec<u8>> = candidates.iter().map(|c| token_hash(c)).collect();
-    let mut ok = false;
-    for hash in store.live_client_secrets(client_id, now).await? {
-        for p in &presented {
-            ok |= crate::crypto::ct_eq(&hash, p);
-        }
-    }
-    Ok(ok)
 }
