@@ -49,6 +49,10 @@ impl Store {
 
     /// One client.
     pub async fn client_by_id(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
+        // PostgreSQL refuses text with NUL (an error, not "no row"); no client ID holds one
+        if client_id.contains('\0') {
+            return Ok(None);
+        }
         let sql = format!("SELECT {COLUMNS} FROM oauth_clients WHERE client_id = $1");
         Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<
             _,

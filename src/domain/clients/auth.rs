@@ -296,6 +296,7 @@ async fn verify_assertion(
         || claims.exp > now + MAX_ASSERTION_LIFE
         || claims.jti.is_empty()
         || claims.jti.len() > 256
+        || claims.jti.contains('\0')
     {
         return Ok(false);
     }
