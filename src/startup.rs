@@ -142,6 +142,7 @@ impl Application {
             services: Services {
                 revocations: Arc::new(revocations),
                 credentials: Arc::new(CredentialCache::new()),
+                issued: Arc::new(crate::domain::issued::IssuedPairs::new()),
                 throttle: Arc::new(Throttle::new(store.clone())),
                 settings: Arc::new(settings),
                 store,

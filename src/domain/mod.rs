@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod grants;
 pub mod hint;
 pub mod implicit;
+pub mod issued;
 pub mod login;
 pub mod params;
 pub mod pat;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
+use crate::domain::issued::IssuedPairs;
 use crate::domain::revocation::Revocations;
 use crate::keys::KeyManager;
 use crate::store::Store;
@@ -27,6 +28,8 @@ pub struct Services {
     pub revocations: Arc<Revocations>,
     /// Verified client_credentials cache.
     pub credentials: Arc<CredentialCache>,
+    /// Issued client_credentials pairs, answered again while fresh.
+    pub issued: Arc<IssuedPairs>,
     /// Failed-password throttle.
     pub throttle: Arc<Throttle>,
 }
