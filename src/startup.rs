@@ -232,9 +232,10 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface: the static documents (discovery, JWKS) first, answered without
+/// the middleware stack (see [`crate::web::static_doc`]), then everything else through it.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let rest = Router::new()
         .nest("/authentication", oauth::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::web::metrics::render))
@@ -245,7 +246,14 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .with_state(state)
+        .with_state(state.clone());
+    Router::new()
+        .route(
+            oauth::discovery::PATH,
+            oauth::discovery::route(state.discovery.clone()),
+        )
+        .route(oauth::jwks::PATH, oauth::jwks::route(state.keys.clone()))
+        .fallback_service(rest)
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

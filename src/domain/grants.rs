@@ -268,7 +268,7 @@ pub async fn client_credentials(
         state.settings.auth.token_expiry
     };
     let lifetime = i64::try_from(lifetime).unwrap_or(i64::MAX);
-    issued::reuse_or_mint(
+    issued::reuse::reuse_or_mint(
         state,
         issued::Credential::Password(&fingerprint),
         &Mint {
@@ -320,7 +320,7 @@ async fn secret_key_login(
         Some(expires_at) => normal.min(expires_at.saturating_sub(now)),
         None => normal,
     };
-    let response = issued::reuse_or_mint(
+    let response = issued::reuse::reuse_or_mint(
         state,
         issued::Credential::Pat(token),
         &Mint {

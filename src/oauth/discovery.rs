@@ -1,34 +1,25 @@
 //! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414).
-use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use std::sync::Arc;
+
+use axum::http::Method;
+use axum::routing::{get, MethodRouter};
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::config::{Settings, SigningAlgorithm};
-use crate::state::AppState;
+use crate::web::static_doc::StaticDoc;
 
-/// Routes of this endpoint.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/.well-known/openid-configuration", get(discovery))
-}
+/// Full path of the discovery document.
+pub const PATH: &str = "/authentication/.well-known/openid-configuration";
 
-async fn discovery(State(state): State<AppState>) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            ),
-        ],
-        state.discovery.clone(),
-    )
-        .into_response()
+/// The route of the discovery document (serialised once at start-up), served ahead of the
+/// middleware stack (see [`crate::web::static_doc`]).
+pub fn route(document: Bytes) -> MethodRouter {
+    let doc = Arc::new((StaticDoc::new(PATH, "application/json"), document));
+    get(move |method: Method| {
+        let response = doc.0.respond(&method, doc.1.clone());
+        std::future::ready(response)
+    })
 }
 
 /// The provider metadata document.

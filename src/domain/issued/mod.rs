@@ -32,39 +32,9 @@ use base64::Engine;
 
 use crate::crypto::random_bytes;
 use crate::domain::revocation::Revocations;
-use crate::domain::services::Services;
-use crate::domain::tokens::{mint_pair, Mint, TokenResponse};
-use crate::error::AppError;
 use crate::store::User;
 
-/// The `client_credentials` response for `m`: the pair issued earlier for the same
-/// credential, client and scope while it is fresh, else a newly signed one (remembered).
-pub async fn reuse_or_mint(
-    state: &Services,
-    credential: Credential<'_>,
-    m: &Mint<'_>,
-) -> Result<TokenResponse, AppError> {
-    let scope = m.scope.to_string();
-    let cache = &state.issued;
-    let key = cache.key(credential, m.client_id, &scope);
-    let now = state.now();
-    let ring = state.keys.ring();
-    let active_kid = &ring.active()?.kid;
-    if let Some(response) = cache.get(&key, m.user, &state.revocations, active_kid, now) {
-        return Ok(response);
-    }
-    let (access_token, id_token) = mint_pair(state, m).await?;
-    let response = TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: m.lifetime,
-        id_token,
-        scope,
-        refresh_token: None,
-    };
-    cache.insert(key, &response, m.user, m.pat, now);
-    Ok(response)
-}
+pub mod reuse;
 
 /// A pair is reused while at least `REUSE_NUMERATOR / REUSE_DENOMINATOR` of its lifetime
 /// is left.
@@ -86,9 +56,22 @@ pub enum Credential<'a> {
 /// Cache key of a (credential, client, scope).
 pub type PairKey = [u8; 32];
 
+/// An issued pair as the token response carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    /// The access token.
+    pub access_token: String,
+    /// The ID token (when the scope holds `openid`).
+    pub id_token: Option<String>,
+    /// The granted scope.
+    pub scope: String,
+    /// Seconds left.
+    pub expires_in: i64,
+}
+
 #[derive(Debug)]
 struct Entry {
-    response: TokenResponse,
+    pair: Pair,
     user_id: i64,
     generation: i64,
     kid: String,
@@ -181,7 +164,7 @@ impl IssuedPairs {
         revocations: &Revocations,
         active_kid: &str,
         now: i64,
-    ) -> Option<TokenResponse> {
+    ) -> Option<Pair> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(key)?.clone();
         let usable = entry.fresh(now)
@@ -199,20 +182,13 @@ impl IssuedPairs {
             return None;
         }
         drop(entries);
-        let mut response = entry.response.clone();
-        response.expires_in = entry.exp.saturating_sub(now);
-        Some(response)
+        let mut pair = entry.pair.clone();
+        pair.expires_in = entry.exp.saturating_sub(now);
+        Some(pair)
     }
 
     /// Remembers a pair just minted for `user` (from the PAT `pat`, if any).
-    pub fn insert(
-        &self,
-        key: PairKey,
-        response: &TokenResponse,
-        user: &User,
-        pat: Option<&str>,
-        now: i64,
-    ) {
+    pub fn insert(&self, key: PairKey, response: &Pair, user: &User, pat: Option<&str>, now: i64) {
         let Some(header) = segment::<Header>(&response.access_token, 0) else {
             return;
         };
@@ -227,7 +203,7 @@ impl IssuedPairs {
             }
         }
         let entry = Arc::new(Entry {
-            response: response.clone(),
+            pair: response.clone(),
             user_id: user.id,
             generation: user.generation,
             kid: header.kid,
@@ -274,13 +250,11 @@ mod tests {
 
     fn entry(iat: i64, exp: i64) -> Entry {
         Entry {
-            response: TokenResponse {
+            pair: Pair {
                 access_token: String::new(),
-                token_type: "Bearer",
                 expires_in: exp - iat,
                 id_token: None,
                 scope: "openid".into(),
-                refresh_token: None,
             },
             user_id: 1,
             generation: 0,
@@ -338,7 +312,7 @@ mod tests {
         // insert() needs a real JWT; drive the eviction through a minimal one
         let header = URL_SAFE_NO_PAD.encode(br#"{"kid":"k"}"#);
         let payload = URL_SAFE_NO_PAD.encode(br#"{"jti":"j","iat":1000,"exp":1900}"#);
-        let mut response = entry(1000, 1900).response;
+        let mut response = entry(1000, 1900).pair;
         response.access_token = format!("{header}.{payload}.sig");
         let user = User {
             id: 1,
