@@ -61,6 +61,32 @@ fn route_label(path: &str) -> &'static str {
     if let Some(k) = KNOWN.iter().find(|k| **k == path) {
         return k;
     }
+    // Teamwork Cloud 2024x's names count as the endpoint they serve
+    const ALIASES: [(&str, &str); 5] = [
+        (
+            "/authentication/.well-known/oidc-configuration",
+            "/authentication/.well-known/openid-configuration",
+        ),
+        (
+            "/authentication/.well-known/oauth2.0-configuration",
+            "/authentication/.well-known/openid-configuration",
+        ),
+        (
+            "/.well-known/oauth2.0-configuration",
+            "/authentication/.well-known/openid-configuration",
+        ),
+        (
+            "/authentication/oidc/authorize",
+            "/authentication/authorize",
+        ),
+        (
+            "/authentication/api/oidc/token",
+            "/authentication/api/token",
+        ),
+    ];
+    if let Some((_, k)) = ALIASES.iter().find(|(alias, _)| *alias == path) {
+        return k;
+    }
     if path.starts_with("/authentication/api/users/") {
         return "/authentication/api/users/{username}";
     }
@@ -141,4 +167,38 @@ pub fn throttled(kind: &'static str) {
 /// A spent refresh token came back.
 pub fn refresh_reuse() {
     metrics::counter!("authserver_refresh_reuse_total").increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn teamwork_cloud_2024x_paths_are_labelled_as_the_endpoint_they_serve() {
+        for (alias, canonical) in [
+            (
+                "/authentication/api/oidc/token",
+                "/authentication/api/token",
+            ),
+            (
+                "/authentication/oidc/authorize",
+                "/authentication/authorize",
+            ),
+            (
+                "/authentication/.well-known/oidc-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+            (
+                "/authentication/.well-known/oauth2.0-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+            (
+                "/.well-known/oauth2.0-configuration",
+                "/authentication/.well-known/openid-configuration",
+            ),
+        ] {
+            assert_eq!(route_label(alias), canonical, "{alias}");
+        }
+        assert_eq!(route_label("/authentication/api/oidc/nothing"), "unmatched");
+    }
 }

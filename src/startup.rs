@@ -247,13 +247,11 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .with_state(state.clone());
-    Router::new()
-        .route(
-            oauth::discovery::PATH,
-            oauth::discovery::route(state.discovery.clone()),
-        )
-        .route(oauth::jwks::PATH, oauth::jwks::route(state.keys.clone()))
-        .fallback_service(rest)
+    let mut fast = Router::new().route(oauth::jwks::PATH, oauth::jwks::route(state.keys.clone()));
+    for path in oauth::discovery::PATHS {
+        fast = fast.route(path, oauth::discovery::route(path, state.discovery.clone()));
+    }
+    fast.fallback_service(rest)
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

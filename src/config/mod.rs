@@ -13,7 +13,8 @@
 //! - `sources`: the file and environment layers and their merge;
 //! - `reader` and `values`: reading merged values, the value types and their parsers;
 //! - `settings`: the typed settings, one file per group of keys;
-//! - `reference`: the configuration reference generated from the table.
+//! - `reference`: the configuration reference generated from the table;
+//! - `teamwork_cloud`: Teamwork Cloud keys authserver does not read, and why.
 //!
 //! A new group of keys is rows in `table` plus one file in `settings`.
 
@@ -24,6 +25,7 @@ mod reference;
 mod settings;
 mod sources;
 mod table;
+mod teamwork_cloud;
 mod values;
 
 pub use error::ConfigError;
@@ -33,7 +35,7 @@ pub use settings::{
     AuthSettings, DatabaseSettings, Loaded, LoggingSettings, ServerSettings, Settings, SslSettings,
 };
 pub use table::env_var_name;
-pub use values::{LogFormat, Secret, SigningAlgorithm};
+pub use values::{private_use_scheme, LogFormat, Secret, SigningAlgorithm};
 
 /// Prefix of the environment variables that override keys.
 pub const ENV_PREFIX: &str = "AUTHSERVER_";

@@ -24,7 +24,7 @@ impl Kind {
             Kind::DatabaseUrl => "`sqlite:` or `postgres://` (also `postgresql://`).",
             Kind::Count => "a whole number, at least 1.",
             Kind::List => "comma-separated; blanks around items are trimmed, empty items dropped.",
-            Kind::UrlList => "a list of absolute `http` or `https` URLs.",
+            Kind::UrlList => "a list of absolute `http` or `https` URLs (or private-use URIs such as `com.example.app:/cb`).",
             Kind::Secret => {
                 "text kept exactly, surrounding blanks included; never printed or logged."
             }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::properties;
 use super::table::{all_names, env_var_name, KeySpec, KEYS};
+use super::teamwork_cloud::{deployment_key, not_yet_key, ForeignKey};
 use super::{ConfigError, CONFIG_ENV, ENV_PREFIX};
 
 /// The nearest known name to `name`, if it is near enough to be a likely typo.
@@ -114,6 +115,8 @@ pub(super) fn file_layer(entries: &[properties::Entry], file: &str) -> (Layer, V
     }
 
     let mut candidates = Vec::new();
+    // Teamwork Cloud deployment keys: one warning for all, by reason
+    let mut deployment: Vec<(&'static ForeignKey, Vec<(&str, usize)>)> = Vec::new();
     for entry in last.values() {
         match all_names().find(|(name, _, _)| *name == entry.key) {
             Some((via, spec, rank)) => candidates.push((
@@ -127,6 +130,27 @@ pub(super) fn file_layer(entries: &[properties::Entry], file: &str) -> (Layer, V
                     position: entry.line,
                 },
             )),
+            None if deployment_key(&entry.key).is_some() => {
+                if let Some(foreign) = deployment_key(&entry.key) {
+                    match deployment
+                        .iter_mut()
+                        .find(|(f, _)| std::ptr::eq(*f, foreign))
+                    {
+                        Some((_, keys)) => keys.push((&entry.key, entry.line)),
+                        None => deployment.push((foreign, vec![(&entry.key, entry.line)])),
+                    }
+                }
+            }
+            None if not_yet_key(&entry.key).is_some() => {
+                let reason = not_yet_key(&entry.key).map_or("", |f| f.reason);
+                warnings.push((
+                    entry.line,
+                    format!(
+                        "{file}:{}: \"{}\" is ignored: {reason}",
+                        entry.line, entry.key
+                    ),
+                ));
+            }
             None => {
                 let hint = suggest(
                     &entry.key,
@@ -148,6 +172,34 @@ pub(super) fn file_layer(entries: &[properties::Entry], file: &str) -> (Layer, V
         )
     });
     warnings.extend(shadowed);
+    if let Some(first) = deployment
+        .iter()
+        .flat_map(|(_, keys)| keys.iter().map(|(_, line)| *line))
+        .min()
+    {
+        for (_, keys) in &mut deployment {
+            keys.sort_by_key(|(_, line)| *line);
+        }
+        deployment.sort_by_key(|(_, keys)| keys.first().map(|(_, line)| *line));
+        let groups: Vec<String> = deployment
+            .iter()
+            .map(|(foreign, keys)| {
+                let keys: Vec<String> = keys
+                    .iter()
+                    .map(|(key, line)| format!("{key} (line {line})"))
+                    .collect();
+                format!("{} [{}]", keys.join(", "), foreign.reason)
+            })
+            .collect();
+        warnings.push((
+            first,
+            format!(
+                "{file}: keys of Teamwork Cloud's own deployment are ignored, as they do not \
+                 configure authserver: {}",
+                groups.join("; ")
+            ),
+        ));
+    }
     warnings.sort_by_key(|(line, _)| *line);
     (layer, warnings.into_iter().map(|(_, w)| w).collect())
 }

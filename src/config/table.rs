@@ -185,7 +185,9 @@ pub(super) const KEYS: &[KeySpec] = &[
         "authentication.redirect.uri.whitelist",
         UrlList,
         "Allowed redirect URIs: full URLs or their beginnings, absolute http(s) without user \
-         info or fragment.",
+         info or fragment. A loopback IP entry without a port (`http://127.0.0.1/cb`, \
+         `http://[::1]/cb`) admits any port; a private-use URI (`com.example.app:/cb`) only \
+         exactly.",
     )
     .required(),
     KeySpec::new(
@@ -220,6 +222,14 @@ pub(super) const KEYS: &[KeySpec] = &[
         "authentication.unlimited.token.ttl",
     ])
     .default("630720000"),
+    KeySpec::new(
+        "authentication.client.password",
+        List,
+        "Clients allowed the password grant (`grant_type=password`, RFC 6749 §4.3), for \
+         Teamwork Cloud 2024x clients and scripts; RFC 9700 forbids it for new work, so list \
+         only clients that cannot do anything else.",
+    )
+    .default(""),
     KeySpec::new(
         "authentication.code.expiry",
         Duration,

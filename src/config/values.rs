@@ -229,9 +229,39 @@ pub(super) fn parse_public_host(value: &str, https: bool) -> Result<Url, String>
     Ok(url)
 }
 
-/// An absolute http(s) URL for the redirect whitelist; `Err` says why not.
+/// The scheme of a private-use URI (RFC 8252 §7.1), if `raw` is one: a reverse-domain
+/// scheme (lower-case letters, digits, `+`, `-` and at least one `.`, such as
+/// `com.example.app`), followed by `:` and a path, with nothing a browser or the client
+/// might read differently (no fragment, user information, spaces, control characters or
+/// backslashes). Such a scheme never names a browser-handled one (`javascript`, `data`,
+/// `file`, `http`, …): none of those has a dot.
+pub fn private_use_scheme(raw: &str) -> Option<&str> {
+    let (scheme, rest) = raw.split_once(':')?;
+    let first = scheme.chars().next()?;
+    let well_formed = first.is_ascii_lowercase()
+        && scheme.contains('.')
+        && !scheme.starts_with('.')
+        && !scheme.ends_with('.')
+        && !scheme.contains("..")
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '+' | '-'));
+    let clean_rest = !rest.is_empty()
+        && raw.len() <= 2048
+        && !rest
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '#' | '\\' | '@'));
+    (well_formed && clean_rest).then_some(scheme)
+}
+
+/// An absolute http(s) URL (or a private-use URI) for the redirect whitelist; `Err` says why not.
 pub(super) fn check_redirect_entry(entry: &str) -> Result<(), String> {
-    const EXPECTED: &str = "an absolute http or https URL such as https://app.example.com/callback";
+    const EXPECTED: &str =
+        "an absolute http or https URL such as https://app.example.com/callback, \
+         or a native app's private-use URI such as com.example.app:/callback";
+    if private_use_scheme(entry).is_some() {
+        return Ok(());
+    }
     let url = Url::parse(entry).map_err(|err| format!("{EXPECTED} ({err})"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(

@@ -3,6 +3,7 @@ use crate::crypto::token_hash;
 use crate::domain::client_auth::AuthenticatedClient;
 use crate::domain::client_auth::{parse_basic, CLIENT_AUTH_FAILED};
 use crate::domain::issued;
+use crate::domain::login::{check_cached_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat;
 use crate::domain::pkce::CodeChallenge;
@@ -10,9 +11,7 @@ use crate::domain::scope::Scope;
 use crate::domain::services::Services;
 use crate::domain::tokens::{mint_pair, start_family, Mint, TokenResponse};
 use crate::error::AppError;
-use crate::password;
 use crate::store::{CodeUse, Rotation};
-use crate::throttle;
 
 const BAD_CODE: &str = "the authorization code is invalid, expired or was already used";
 
@@ -209,55 +208,14 @@ pub async fn client_credentials(
         return secret_key_login(state, client, params, &basic.user).await;
     }
     let now = state.now();
-    let user = if basic.user.len() > 256 || basic.password.len() > 1024 {
-        None
-    } else {
-        state.revocations.user(&state.store, &basic.user).await?
-    };
-    let fingerprint = state.credentials.fingerprint(&basic.user, &basic.password);
-    let cached = user
-        .as_ref()
-        .is_some_and(|u| state.credentials.hit(&fingerprint, u, now));
-    if !cached {
-        let pending = state.credentials.pending(&fingerprint);
-        let outcome = pending
-            .get_or_try_init(|| async {
-                let source = throttle::Source {
-                    username: &basic.user,
-                    ip: client_ip,
-                    device: None,
-                };
-                let attempt = match state.throttle.begin_password(&source, now).await? {
-                    Ok(attempt) => attempt,
-                    Err(wait) => return Ok::<_, crate::store::StoreError>(Err(wait)),
-                };
-                let ok = password::verify_async(
-                    basic.password.clone(),
-                    user.as_ref().map(|u| u.password_hash.clone()),
-                )
-                .await;
-                match &user {
-                    Some(u) if ok && !u.disabled => {
-                        state.throttle.succeeded(attempt).await?;
-                        state.credentials.insert(fingerprint, u, now);
-                        Ok(Ok(true))
-                    }
-                    _ => Ok(Ok(false)),
-                }
-            })
-            .await
-            .copied();
-        state.credentials.finished(&fingerprint, &pending);
-        match outcome? {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!(target: "authserver::audit", client = %client.client_id, "client_credentials sign-in failed");
-                return Err(fail());
-            }
-            Err(wait) => return Err(AppError::Throttled(wait)),
+    let user = match check_cached_password(state, &basic.user, &basic.password, client_ip).await? {
+        PasswordCheck::Verified(user) => user,
+        PasswordCheck::Refused => {
+            tracing::info!(target: "authserver::audit", client = %client.client_id, "client_credentials sign-in failed");
+            return Err(fail());
         }
-    }
-    let user = user.ok_or_else(fail)?;
+        PasswordCheck::Throttled(wait) => return Err(AppError::Throttled(wait)),
+    };
     let mut scope =
         Scope::parse_requested(&format!("openid {}", params.get("scope")?.unwrap_or("")))
             .map_err(AppError::InvalidScope)?;
@@ -268,6 +226,8 @@ pub async fn client_credentials(
         state.settings.auth.token_expiry
     };
     let lifetime = i64::try_from(lifetime).unwrap_or(i64::MAX);
+    // the verified pair's keyed fingerprint (never the password) keys the issued pair
+    let fingerprint = state.credentials.fingerprint(&basic.user, &basic.password);
     issued::reuse::reuse_or_mint(
         state,
         issued::Credential::Password(&fingerprint),

@@ -1,5 +1,6 @@
 //! Checking a user name and password typed into a form (login page, account page),
-//! behind the throttle.
+//! behind the throttle; and one sent by a program (`client_credentials`, the password
+//! grant), behind the same throttle and the verified-credential cache.
 use std::net::IpAddr;
 
 use crate::domain::services::Services;
@@ -62,4 +63,68 @@ pub async fn check_password(
             Ok(PasswordCheck::Refused)
         }
     }
+}
+
+/// Checks a user name and password a program sends on every call (`client_credentials`'
+/// Basic user, the password grant's `username`/`password`): a pair verified in the last
+/// [`crate::domain::credentials::CREDENTIAL_TTL`] seconds is served from the cache;
+/// anything else pays argon2 behind the throttle (concurrent identical misses share one
+/// run). Unknown user, wrong password and disabled user all come back as `Refused`.
+#[tracing::instrument(skip_all)]
+pub async fn check_cached_password(
+    state: &Services,
+    username: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<PasswordCheck, AppError> {
+    let now = state.now();
+    let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
+        None
+    } else {
+        state.revocations.user(&state.store, username).await?
+    };
+    let fingerprint = state.credentials.fingerprint(username, password);
+    let cached = user
+        .as_ref()
+        .is_some_and(|u| state.credentials.hit(&fingerprint, u, now));
+    if !cached {
+        let pending = state.credentials.pending(&fingerprint);
+        let outcome = pending
+            .get_or_try_init(|| async {
+                let source = throttle::Source {
+                    username,
+                    ip,
+                    device: None,
+                };
+                let attempt = match state.throttle.begin_password(&source, now).await? {
+                    Ok(attempt) => attempt,
+                    Err(wait) => return Ok::<_, crate::store::StoreError>(Err(wait)),
+                };
+                let ok = password::verify_async(
+                    password.to_string(),
+                    user.as_ref().map(|u| u.password_hash.clone()),
+                )
+                .await;
+                match &user {
+                    Some(u) if ok && !u.disabled => {
+                        state.throttle.succeeded(attempt).await?;
+                        state.credentials.insert(fingerprint, u, now);
+                        Ok(Ok(true))
+                    }
+                    _ => Ok(Ok(false)),
+                }
+            })
+            .await
+            .copied();
+        state.credentials.finished(&fingerprint, &pending);
+        match outcome? {
+            Ok(true) => {}
+            Ok(false) => return Ok(PasswordCheck::Refused),
+            Err(wait) => return Ok(PasswordCheck::Throttled(wait)),
+        }
+    }
+    Ok(match user {
+        Some(u) => PasswordCheck::Verified(User::clone(&u)),
+        None => PasswordCheck::Refused,
+    })
 }

@@ -8,6 +8,7 @@ pub mod implicit;
 pub mod issued;
 pub mod login;
 pub mod params;
+pub mod password_grant;
 pub mod pat;
 pub mod pending;
 pub mod pkce;

@@ -29,6 +29,8 @@ pub use crate::web::{CSRF_COOKIE, CSRF_HOST_COOKIE, LOGIN_FAILED, SSO_COOKIE};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/authorize", get(authorize_get).post(authorize_post))
+        // Teamwork Cloud 2024x's name for the same endpoint
+        .route("/oidc/authorize", get(authorize_get).post(authorize_post))
         .route("/login", post(login))
 }
 

@@ -1,4 +1,8 @@
-//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414).
+//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414), and
+//! the same document under Teamwork Cloud 2024x's names: `/.well-known/oidc-configuration`
+//! and `/.well-known/oauth2.0-configuration` under `/authentication`, and
+//! `/.well-known/oauth2.0-configuration` at the server root. One issuer, one JSON: a client
+//! configured for either lane finds the same endpoints.
 use std::sync::Arc;
 
 use axum::http::Method;
@@ -9,13 +13,21 @@ use serde::Serialize;
 use crate::config::{Settings, SigningAlgorithm};
 use crate::web::static_doc::StaticDoc;
 
-/// Full path of the discovery document.
+/// Full path of the discovery document (also the metrics route of every alias).
 pub const PATH: &str = "/authentication/.well-known/openid-configuration";
 
-/// The route of the discovery document (serialised once at start-up), served ahead of the
-/// middleware stack (see [`crate::web::static_doc`]).
-pub fn route(document: Bytes) -> MethodRouter {
-    let doc = Arc::new((StaticDoc::new(PATH, "application/json"), document));
+/// Every full path the document is served at: ours, then Teamwork Cloud 2024x's names.
+pub const PATHS: [&str; 4] = [
+    PATH,
+    "/authentication/.well-known/oidc-configuration",
+    "/authentication/.well-known/oauth2.0-configuration",
+    "/.well-known/oauth2.0-configuration",
+];
+
+/// The route of the discovery document (serialised once at start-up) at `path` (one of
+/// [`PATHS`]), served ahead of the middleware stack (see [`crate::web::static_doc`]).
+pub fn route(path: &'static str, document: Bytes) -> MethodRouter {
+    let doc = Arc::new((StaticDoc::new(path, PATH, "application/json"), document));
     get(move |method: Method| {
         let response = doc.0.respond(&method, doc.1.clone());
         std::future::ready(response)
@@ -101,11 +113,13 @@ impl ProviderMetadata {
             } else {
                 vec!["query", "fragment", "form_post"]
             },
-            grant_types_supported: vec![
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-            ],
+            grant_types_supported: {
+                let mut grants = vec!["authorization_code", "refresh_token", "client_credentials"];
+                if !settings.auth.password_clients.is_empty() {
+                    grants.push("password");
+                }
+                grants
+            },
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: algs,
             scopes_supported: vec!["openid", "profile", "email", "offline_access"],

@@ -1,4 +1,5 @@
-//! `POST /api/token`: the token endpoint.
+//! `POST /api/token` (and its Teamwork Cloud 2024x name `/api/oidc/token`): the token
+//! endpoint.
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -9,13 +10,17 @@ use axum::{Json, Router};
 use crate::domain::client_auth;
 use crate::domain::grants;
 use crate::domain::params::Params;
+use crate::domain::password_grant;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::{header_str, require_form, ClientIp};
 
 /// Routes of this endpoint.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/token", post(token))
+    // `/api/oidc/token`: Teamwork Cloud 2024x's name for the same endpoint
+    Router::new()
+        .route("/api/token", post(token))
+        .route("/api/oidc/token", post(token))
 }
 
 async fn token(
@@ -59,6 +64,10 @@ async fn token(
                 grants::client_credentials(&state, &client, &params, authorization, ip).await,
             )
         }
+        "password" => (
+            "password",
+            password_grant::password(&state, &client, &params, ip).await,
+        ),
         _ => {
             return Err(AppError::UnsupportedGrantType(format!(
                 "grant_type {grant_type:?} is not supported"
@@ -74,6 +83,9 @@ async fn token(
             match &e {
                 AppError::Throttled(_) => crate::metrics::throttled(grant),
                 AppError::InvalidClient(_) if grant == "client_credentials" => {
+                    crate::metrics::login_failed(grant)
+                }
+                AppError::InvalidGrant(_) if grant == "password" => {
                     crate::metrics::login_failed(grant)
                 }
                 _ => {}

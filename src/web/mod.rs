@@ -129,7 +129,8 @@ pub fn error_page(base: &str, status: StatusCode, title: &str, message: &str) ->
 /// `form_target`. CSP host sources only allow letters, digits, `-` and `.`, so a host such
 /// as the desktop client's `md_redirect` cannot be written; Chromium then drops the source
 /// and blocks the redirect. For such a host the source is its scheme (`https:`), the
-/// narrowest one the browser accepts.
+/// narrowest one the browser accepts. A native app's private-use URI
+/// (`com.example.app:/cb`) has no host: its source is its scheme (`com.example.app:`).
 pub fn form_target(uri: &str) -> Option<String> {
     let url = url::Url::parse(uri).ok()?;
     let expressible = match url.host() {

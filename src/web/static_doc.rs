@@ -26,13 +26,14 @@ pub struct StaticDoc {
 }
 
 impl StaticDoc {
-    /// The document served at `path` (the full path, also its metrics route label).
-    pub fn new(path: &'static str, content_type: &'static str) -> StaticDoc {
+    /// The document served at `path` (the full path), counted under the metrics route
+    /// `route` (the path itself, or the canonical path of an alias).
+    pub fn new(path: &'static str, route: &'static str, content_type: &'static str) -> StaticDoc {
         StaticDoc {
             path,
             content_type,
-            get: static_request_counter(path, "GET"),
-            head: static_request_counter(path, "HEAD"),
+            get: static_request_counter(route, "GET"),
+            head: static_request_counter(route, "HEAD"),
         }
     }
 

@@ -137,6 +137,40 @@ fn an_unknown_key_warns_with_a_suggestion_but_starts() {
 }
 
 #[test]
+fn a_teamwork_cloud_file_starts_naming_its_deployment_keys_once_without_suggestions() {
+    let dir = TempDir::new().unwrap();
+    let path = write(
+        &dir,
+        &format!(
+            "{GOOD}cassandra.contactPoints = 10.0.0.1\ncassandra.keyspace = twc\n\
+             logging.config = logback.xml\nauthentication.server.key-store-type = PKCS12\n\
+             authentication.code.token.expirity = 45\nauthentication.client.password = MAGICDRAW\n"
+        ),
+    );
+    let o = check(&path, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("keys of Teamwork Cloud's own deployment are ignored")
+            .count(),
+        1,
+        "{err}"
+    );
+    for key in [
+        "cassandra.contactPoints",
+        "cassandra.keyspace",
+        "logging.config",
+    ] {
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    assert!(!err.contains("did you mean"), "{err}");
+    assert!(!err.contains("unknown key"), "{err}");
+    let out = stdout(&o);
+    assert!(out.contains("authentication.code.expiry"), "{out}");
+    assert!(out.contains("45"), "{out}");
+}
+
+#[test]
 fn an_environment_variable_overrides_the_file() {
     let dir = TempDir::new().unwrap();
     let path = write(&dir, &format!("{GOOD}authentication.token.expiry = 60\n"));

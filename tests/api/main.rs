@@ -24,7 +24,9 @@ mod lockout;
 mod logging;
 mod management;
 mod multi_instance;
+mod native_apps;
 mod operations;
+mod password_grant;
 mod pats;
 mod pending_request;
 mod redirect_whitelist;
@@ -32,6 +34,7 @@ mod refresh_family;
 mod signin;
 mod sso;
 mod tls;
+mod twc_2024x_lane;
 
 /// `tests/postgres/main.rs` compiles every module of this suite.
 #[test]

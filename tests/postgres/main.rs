@@ -82,10 +82,16 @@ mod management;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/multi_instance.rs"]
 mod multi_instance;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/native_apps.rs"]
+mod native_apps;
 
 #[cfg(authserver_pg_tests)]
 #[path = "../api/operations.rs"]
 mod operations;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/password_grant.rs"]
+mod password_grant;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/pats.rs"]
 mod pats;
@@ -107,6 +113,9 @@ mod sso;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/tls.rs"]
 mod tls;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/twc_2024x_lane.rs"]
+mod twc_2024x_lane;
 
 /// Without a server to test against, the suite is one test that says how to run it.
 #[cfg(not(authserver_pg_tests))]

@@ -67,6 +67,8 @@ pub struct AuthSettings {
     pub permanent_clients: Vec<String>,
     /// Their token lifetime (`authentication.permanent.token.expiry`).
     pub permanent_token_expiry: u64,
+    /// Clients allowed the password grant (`authentication.client.password`).
+    pub password_clients: Vec<String>,
     /// Authorization code lifetime (`authentication.code.expiry`).
     pub code_expiry: u64,
     /// Refresh token lifetime (`authentication.refresh.token.expiry`).
@@ -169,6 +171,15 @@ impl AuthSettings {
             }
         }
 
+        let password_clients = r.list("authentication.client.password")?;
+        for client in &password_clients {
+            if !client_ids.contains(client) {
+                warnings.push(format!(
+                    "{file}: authentication.client.password lists \"{client}\", which is not \
+                     in authentication.client.ids, so it cannot get tokens"
+                ));
+            }
+        }
         let implicit_clients = r.list("authentication.client.implicit")?;
         for client in &implicit_clients {
             if !client_ids.contains(client) {
@@ -187,6 +198,7 @@ impl AuthSettings {
             token_expiry: r.duration("authentication.token.expiry")?,
             permanent_clients,
             permanent_token_expiry: r.duration("authentication.permanent.token.expiry")?,
+            password_clients,
             code_expiry: r.duration("authentication.code.expiry")?,
             refresh_token_expiry: r.duration("authentication.refresh.token.expiry")?,
             sso_session_expiry: r.duration("authentication.sso.session.expiry")?,
@@ -255,6 +267,10 @@ impl AuthSettings {
             (
                 "authentication.permanent.token.expiry",
                 self.permanent_token_expiry.to_string(),
+            ),
+            (
+                "authentication.client.password",
+                self.password_clients.join(", "),
             ),
             ("authentication.code.expiry", self.code_expiry.to_string()),
             (

@@ -91,6 +91,11 @@ impl Settings {
         self.auth.permanent_clients.iter().any(|c| c == client_id)
     }
 
+    /// Whether `client_id` may use the password grant (`authentication.client.password`).
+    pub fn is_password_client(&self, client_id: &str) -> bool {
+        self.auth.password_clients.iter().any(|c| c == client_id)
+    }
+
     /// Whether `client_id` is one of `authentication.client.ids`.
     pub fn is_allowed_client(&self, client_id: &str) -> bool {
         self.auth.client_ids.iter().any(|c| c == client_id)

@@ -7,6 +7,7 @@ mod reference;
 mod settings;
 mod sources;
 mod table;
+mod teamwork_cloud;
 mod values;
 
 use std::net::{IpAddr, Ipv4Addr};

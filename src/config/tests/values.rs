@@ -57,6 +57,20 @@ fn whitelist_accepts_url_beginnings() {
 }
 
 #[test]
+fn whitelist_accepts_private_use_uris_of_reverse_domain_schemes_only() {
+    let s =
+        settings("authentication.redirect.uri.whitelist = com.example.app:/cb, http://[::1]/cb\n");
+    assert_eq!(
+        s.auth.redirect_whitelist,
+        vec!["com.example.app:/cb", "http://[::1]/cb"]
+    );
+    for bad in ["myapp:/cb", "data:text/html;x", "com.example.app:/cb#f"] {
+        let message = error(&format!("authentication.redirect.uri.whitelist = {bad}\n"));
+        assert!(message.contains(&format!("entry \"{bad}\"")), "{message}");
+    }
+}
+
+#[test]
 fn non_numeric_duration_is_an_error_naming_key_and_file() {
     assert_eq!(
         error("authentication.token.expiry = abc\n"),

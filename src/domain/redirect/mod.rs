@@ -6,6 +6,14 @@
 //! same scheme, host and port, and the path continues at `/` or `?`. Redirect URIs that
 //! are not in canonical form are refused rather than normalised, and the server redirects
 //! to exactly the string it checked.
+//!
+//! Native apps (RFC 8252): a loopback IP literal entry without a port
+//! (`http://127.0.0.1/cb`, `http://[::1]/cb`) admits any port, the path matching as for
+//! any other entry (§7.3); `localhost` is an ordinary host name and its port must match
+//! (§8.3 asks for the IP literal). A private-use URI scheme (`com.example.app:/cb`, §7.1)
+//! is admitted only when the whitelist holds exactly that string, and only for a
+//! reverse-domain scheme (one with a dot), so `javascript:`, `data:`, `file:` and the like
+//! can never be whitelisted.
 use std::net::IpAddr;
 
 use url::Url;
@@ -142,6 +150,14 @@ impl Whitelist {
 
     /// Checks `candidate`; on success returns it unchanged.
     pub fn check(&self, candidate: &str) -> Result<RedirectUri, RedirectError> {
+        if is_private_use_uri(candidate) {
+            // exact match only: no prefixes, no normalisation
+            return if self.entries.iter().any(|e| e.raw == candidate) {
+                Ok(RedirectUri(candidate.to_string()))
+            } else {
+                Err(RedirectError::NotWhitelisted)
+            };
+        }
         let url = canonical(candidate)?;
         let mut planted = false;
         for entry in &self.entries {
@@ -198,6 +214,10 @@ impl Entry {
         }
         Admits::Yes
     }
+}
+
+fn is_private_use_uri(raw: &str) -> bool {
+    crate::config::private_use_scheme(raw).is_some()
 }
 
 /// Parses `raw` and refuses anything that is not exactly in canonical form.

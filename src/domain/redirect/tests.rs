@@ -10,6 +10,7 @@ fn wl() -> Whitelist {
         "http://127.0.0.1/native",
         "http://[::1]/v6",
         "https://q.example.com/cb?tenant=1",
+        "com.example.app:/oauth2redirect",
     ])
 }
 
@@ -194,4 +195,52 @@ fn params_are_appended_to_the_exact_uri() {
         r.with_params(&[("code", "c")]),
         "https://cb.example.com/cb?code=c"
     );
+}
+
+#[test]
+fn a_private_use_scheme_entry_admits_exactly_itself() {
+    ok("com.example.app:/oauth2redirect");
+    refused("com.example.app:/oauth2redirect/deeper");
+    refused("com.example.app:/oauth2redirect?x=1");
+    refused("com.example.app:/oauth2redirectx");
+    refused("com.example.app:/oauth2redirect#f");
+    refused("com.example.evil:/oauth2redirect");
+    refused("COM.example.app:/oauth2redirect");
+    refused("com.example.app://oauth2redirect");
+}
+
+#[test]
+fn browser_schemes_are_never_private_use_schemes() {
+    for raw in [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "file:///etc/passwd",
+        "vbscript:x",
+        "blob:https://x.example/1",
+        "about:blank",
+        "http:/x",
+        "myapp:/cb",
+        ".com.example:/cb",
+        "com..example:/cb",
+        "com.example.app:",
+        "com.example.app:/a b",
+        "com.example.app:/a\\b",
+        "com.example.app:/@evil",
+    ] {
+        assert_eq!(crate::config::private_use_scheme(raw), None, "{raw}");
+    }
+    assert_eq!(
+        crate::config::private_use_scheme("com.example.app:/cb"),
+        Some("com.example.app")
+    );
+    let wl = Whitelist::new(&["javascript:alert(1)", "data:text/html,x"]);
+    assert!(wl.check("javascript:alert(1)").is_err());
+    assert!(wl.check("data:text/html,x").is_err());
+}
+
+#[test]
+fn localhost_is_not_a_loopback_any_port_entry() {
+    let wl = Whitelist::new(&["http://localhost/cb"]);
+    assert!(wl.check("http://localhost/cb").is_ok());
+    assert!(wl.check("http://localhost:51234/cb").is_err());
 }
