@@ -35,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_authserver() { # $1 = binary, $2 = name; prints the port
+start_authserver() { # $1 = binary, $2 = name; sets PORT_<name> and PID_<name>
   local bin=$1 name=$2 port
   port=$(free_port)
   mkdir -p "$WORK/$name"
@@ -47,22 +47,23 @@ authentication.redirect.uri.whitelist = http://localhost:8080/callback
 authentication.client.secret = $SECRET
 logging.level = warn
 PROPS
-  "$bin" --config "$WORK/$name/authserver.properties" serve 2>"$WORK/$name/server.log" &
+  "$bin" --config "$WORK/$name/authserver.properties" serve >/dev/null 2>"$WORK/$name/server.log" &
   PIDS+=("$!")
   echo "$!" > "$WORK/$name/pid"
+  eval "PORT_$name=$port"
   for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && { echo "$port"; return 0; }
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
     sleep 0.1
   done
   echo "authserver ($name) did not start" >&2; cat "$WORK/$name/server.log" >&2; exit 1
 }
 
-AS_PORT=$(start_authserver "$BIN" current)
-AS="http://127.0.0.1:$AS_PORT/authentication"
+start_authserver "$BIN" current
+AS="http://127.0.0.1:$PORT_current/authentication"
 BASE=
 if [ -n "$BASELINE_BIN" ]; then
-  BASE_PORT=$(start_authserver "$BASELINE_BIN" baseline)
-  BASE="http://127.0.0.1:$BASE_PORT/authentication"
+  start_authserver "$BASELINE_BIN" baseline
+  BASE="http://127.0.0.1:$PORT_baseline/authentication"
 fi
 
 # the same bytes, from files
@@ -102,7 +103,7 @@ http {
   }
 }
 CONF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/nginx/stderr.log" &
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >/dev/null 2>"$WORK/nginx/stderr.log" &
 PIDS+=("$!")
 NG_PID=$!
 NG="http://127.0.0.1:$NG_PORT/authentication"
