@@ -11,8 +11,10 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::Request;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::SharedString;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 const BUCKETS: [f64; 14] = [
@@ -97,13 +99,55 @@ fn route_label(path: &str) -> &'static str {
     "unmatched"
 }
 
+/// The method label without an allocation for the usual methods.
+fn method_label(method: &Method) -> SharedString {
+    match *method {
+        Method::GET => SharedString::const_str("GET"),
+        Method::POST => SharedString::const_str("POST"),
+        Method::HEAD => SharedString::const_str("HEAD"),
+        Method::PUT => SharedString::const_str("PUT"),
+        Method::DELETE => SharedString::const_str("DELETE"),
+        Method::PATCH => SharedString::const_str("PATCH"),
+        Method::OPTIONS => SharedString::const_str("OPTIONS"),
+        _ => SharedString::from_owned(method.as_str().to_owned()),
+    }
+}
+
+/// The status label without an allocation for the usual statuses.
+fn status_label(status: StatusCode) -> SharedString {
+    const USUAL: [(u16, &str); 10] = [
+        (200, "200"),
+        (204, "204"),
+        (302, "302"),
+        (303, "303"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (429, "429"),
+    ];
+    match USUAL.iter().find(|(code, _)| *code == status.as_u16()) {
+        Some((_, label)) => SharedString::const_str(label),
+        None => SharedString::from_owned(status.as_u16().to_string()),
+    }
+}
+
+/// The request counter of a static document (`route`, `method`, status 200), registered
+/// once so that serving the document costs one atomic increment (see
+/// `web::static_doc`). Static documents are counted but not timed: their duration is
+/// the network's.
+pub fn static_request_counter(route: &'static str, method: &'static str) -> metrics::Counter {
+    metrics::counter!("authserver_http_requests_total", "route" => route, "method" => method, "status" => "200")
+}
+
 /// Counts and times every request.
 pub async fn track(request: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = route_label(request.uri().path());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
+    let status = status_label(response.status());
     metrics::counter!("authserver_http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("authserver_http_request_duration_seconds", "route" => route)

@@ -143,6 +143,7 @@ impl Application {
                 revocations: Arc::new(revocations),
                 credentials: Arc::new(CredentialCache::new()),
                 device_polls: Arc::new(crate::domain::poll_gate::PollGate::new()),
+                issued: Arc::new(crate::domain::issued::IssuedPairs::new()),
                 throttle: Arc::new(Throttle::new(store.clone())),
                 settings: Arc::new(settings),
                 store,
@@ -232,11 +233,11 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface: the static documents (discovery, JWKS) first, answered without
+/// the middleware stack (see [`crate::web::static_doc`]), then everything else through it.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let rest = Router::new()
         .nest("/authentication", oauth::router())
-        .merge(oauth::discovery::root_router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::web::metrics::render))
         .layer(middleware::from_fn(crate::metrics::track))
@@ -246,7 +247,12 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .with_state(state)
+        .with_state(state.clone());
+    let mut fast = Router::new().route(oauth::jwks::PATH, oauth::jwks::route(state.keys.clone()));
+    for path in oauth::discovery::PATHS {
+        fast = fast.route(path, oauth::discovery::route(path, state.discovery.clone()));
+    }
+    fast.fallback_service(rest)
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

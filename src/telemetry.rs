@@ -26,19 +26,33 @@ pub fn init(logging: &LoggingSettings) {
 
 /// Logs method, path (never the query string), status and latency of every request.
 /// Headers and bodies (secrets, cookies, tokens) are never logged.
+/// Nothing is copied or timed when the request log is off (`logging.level` above info).
 pub async fn log_request(request: Request, next: Next) -> Response {
+    if !request_log_enabled() {
+        return next.run(request).await;
+    }
     let start = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    log_line(&method, &path, response.status().as_u16(), start);
+    response
+}
+
+/// Whether request lines are logged (a cached per-callsite check: cheap).
+pub fn request_log_enabled() -> bool {
+    tracing::enabled!(target: "authserver::request", tracing::Level::INFO)
+}
+
+/// The request line of a request that started at `start`.
+pub fn log_line(method: &axum::http::Method, path: &str, status: u16, start: Instant) {
     let latency_us = start.elapsed().as_micros() as u64;
     tracing::info!(
         target: "authserver::request",
         %method,
         path = %path,
-        status = response.status().as_u16(),
+        status,
         latency_us,
         "request"
     );
-    response
 }

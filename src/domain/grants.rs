@@ -3,15 +3,14 @@ use crate::crypto::token_hash;
 use crate::domain::client_auth::AuthenticatedClient;
 use crate::domain::client_auth::{parse_basic, CLIENT_AUTH_FAILED};
 use crate::domain::clients::grants as registered;
+use crate::domain::issued;
 use crate::domain::login::{check_cached_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::tokens::{
-    mint_pair, mint_pair_signed, start_family_lasting, Mint, TokenResponse,
-};
+use crate::domain::tokens::{mint_pair_signed, start_family_lasting, Mint, TokenResponse};
 use crate::error::AppError;
 use crate::store::{CodeUse, Rotation};
 
@@ -237,8 +236,11 @@ pub async fn client_credentials(
         state.settings.auth.token_expiry
     };
     let lifetime = i64::try_from(lifetime).unwrap_or(i64::MAX);
-    let (access_token, id_token) = mint_pair(
+    // the verified pair's keyed fingerprint (never the password) keys the issued pair
+    let fingerprint = state.credentials.fingerprint(&basic.user, &basic.password);
+    issued::reuse::reuse_or_mint(
         state,
+        issued::Credential::Password(&fingerprint),
         &Mint {
             user: &user,
             client_id: &client.client_id,
@@ -250,15 +252,7 @@ pub async fn client_credentials(
             pat: None,
         },
     )
-    .await?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: lifetime,
-        id_token,
-        scope: scope.to_string(),
-        refresh_token: None,
-    })
+    .await
 }
 
 /// `client_credentials` with `Basic base64(<pat>:)` (primaTime's "secret key" login): tokens
@@ -296,8 +290,9 @@ async fn secret_key_login(
         Some(expires_at) => normal.min(expires_at.saturating_sub(now)),
         None => normal,
     };
-    let (access_token, id_token) = mint_pair(
+    let response = issued::reuse::reuse_or_mint(
         state,
+        issued::Credential::Pat(token),
         &Mint {
             user: &valid.user,
             client_id: &client.client_id,
@@ -311,12 +306,5 @@ async fn secret_key_login(
     )
     .await?;
     tracing::debug!(target: "authserver::audit", user = %valid.user.username, pat = %valid.record.id, client = %client.client_id, "signed in with a personal access token");
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: lifetime,
-        id_token,
-        scope: scope.to_string(),
-        refresh_token: None,
-    })
+    Ok(response)
 }

@@ -7,6 +7,7 @@ pub mod device;
 pub mod grants;
 pub mod hint;
 pub mod implicit;
+pub mod issued;
 pub mod login;
 pub mod params;
 pub mod password_grant;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
+use crate::domain::issued::IssuedPairs;
 use crate::domain::revocation::Revocations;
 use crate::keys::KeyManager;
 use crate::store::Store;
@@ -29,6 +30,8 @@ pub struct Services {
     pub credentials: Arc<CredentialCache>,
     /// Device-code polls answered from memory while too early.
     pub device_polls: Arc<crate::domain::poll_gate::PollGate>,
+    /// Issued client_credentials pairs, answered again while fresh.
+    pub issued: Arc<IssuedPairs>,
     /// Failed-password throttle.
     pub throttle: Arc<Throttle>,
 }

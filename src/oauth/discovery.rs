@@ -1,46 +1,37 @@
 //! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414), and
 //! the same document under Teamwork Cloud 2024x's names: `/.well-known/oidc-configuration`
 //! and `/.well-known/oauth2.0-configuration` under `/authentication`, and
-//! `/.well-known/oauth2.0-configuration` at the server root ([`root_router`]). One issuer,
-//! one JSON: a client configured for either lane finds the same endpoints.
-use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+//! `/.well-known/oauth2.0-configuration` at the server root. One issuer, one JSON: a client
+//! configured for either lane finds the same endpoints.
+use std::sync::Arc;
+
+use axum::http::Method;
+use axum::routing::{get, MethodRouter};
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::config::{Settings, SigningAlgorithm};
-use crate::state::AppState;
+use crate::web::static_doc::StaticDoc;
 
-/// Routes of this endpoint.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/.well-known/oidc-configuration", get(discovery))
-        .route("/.well-known/oauth2.0-configuration", get(discovery))
-}
+/// Full path of the discovery document (also the metrics route of every alias).
+pub const PATH: &str = "/authentication/.well-known/openid-configuration";
 
-/// The routes at the server root (outside `/authentication`).
-pub fn root_router() -> Router<AppState> {
-    Router::new().route("/.well-known/oauth2.0-configuration", get(discovery))
-}
+/// Every full path the document is served at: ours, then Teamwork Cloud 2024x's names.
+pub const PATHS: [&str; 4] = [
+    PATH,
+    "/authentication/.well-known/oidc-configuration",
+    "/authentication/.well-known/oauth2.0-configuration",
+    "/.well-known/oauth2.0-configuration",
+];
 
-async fn discovery(State(state): State<AppState>) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            ),
-        ],
-        state.discovery.clone(),
-    )
-        .into_response()
+/// The route of the discovery document (serialised once at start-up) at `path` (one of
+/// [`PATHS`]), served ahead of the middleware stack (see [`crate::web::static_doc`]).
+pub fn route(path: &'static str, document: Bytes) -> MethodRouter {
+    let doc = Arc::new((StaticDoc::new(path, PATH, "application/json"), document));
+    get(move |method: Method| {
+        let response = doc.0.respond(&method, doc.1.clone());
+        std::future::ready(response)
+    })
 }
 
 /// The provider metadata document.

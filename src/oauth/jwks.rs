@@ -1,31 +1,22 @@
-//! `GET /jwks.json`: the public signing keys.
-use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+//! `GET /jwks.json`: the public signing keys, served ahead of the middleware stack
+//! (see [`crate::web::static_doc`]).
+use std::sync::Arc;
 
-use crate::state::AppState;
+use axum::http::Method;
+use axum::routing::{get, MethodRouter};
 
-/// Routes of this endpoint.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/jwks.json", get(jwks))
-}
+use crate::keys::KeyManager;
+use crate::web::static_doc::StaticDoc;
 
-async fn jwks(State(state): State<AppState>) -> Response {
-    let body = state.keys.ring().jwks_json();
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/jwk-set+json"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+/// Full path of the JWKS.
+pub const PATH: &str = "/authentication/jwks.json";
+
+/// The route of the JWKS (the ring's pre-serialised document, so a key rotation shows at
+/// once).
+pub fn route(keys: Arc<KeyManager>) -> MethodRouter {
+    let doc = Arc::new((StaticDoc::new(PATH, PATH, "application/jwk-set+json"), keys));
+    get(move |method: Method| {
+        let response = doc.0.respond(&method, doc.1.ring().jwks_json());
+        std::future::ready(response)
+    })
 }

@@ -16,11 +16,10 @@ pub mod signout;
 pub mod token;
 pub mod userinfo;
 
-/// Every route under `/authentication`.
+/// Every route under `/authentication` but the static documents (discovery, JWKS), which
+/// `startup::router` serves ahead of the middleware.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .merge(discovery::router())
-        .merge(jwks::router())
         .merge(authorize::router())
         .merge(token::router())
         .merge(device::router())

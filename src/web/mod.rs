@@ -11,6 +11,7 @@ pub mod device;
 pub mod extract;
 pub mod form_post;
 pub mod metrics;
+pub mod static_doc;
 
 /// The stylesheet (no inline styles: the CSP forbids them).
 const CSS: &str = include_str!("../../templates/authserver.css");

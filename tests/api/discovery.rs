@@ -1,7 +1,7 @@
 use openidconnect::core::CoreProviderMetadata;
 use openidconnect::{IssuerUrl, JsonWebKey};
 
-use crate::helpers::{spawn_app, AppBuilder};
+use crate::helpers::{bare_client, spawn_app, AppBuilder};
 
 #[tokio::test]
 async fn the_openidconnect_crate_accepts_our_discovery_document_and_jwks() {
@@ -211,4 +211,62 @@ async fn unknown_paths_are_404() {
     let app = spawn_app().await;
     let resp = app.client.get(app.url("/nope")).send().await.unwrap();
     assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn the_static_documents_keep_their_headers_answer_head_refuse_post_and_are_counted() {
+    let app = spawn_app().await;
+    for (path, content_type) in [
+        ("/.well-known/openid-configuration", "application/json"),
+        ("/jwks.json", "application/jwk-set+json"),
+    ] {
+        let resp = bare_client().get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["content-type"], content_type, "{path}");
+        assert_eq!(
+            resp.headers()["cache-control"],
+            "public, max-age=300",
+            "{path}"
+        );
+        let body = resp.bytes().await.unwrap();
+        let head = bare_client().head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), 200, "{path}");
+        assert_eq!(head.headers()["content-type"], content_type, "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+        let again = bare_client().get(app.url(path)).send().await.unwrap();
+        assert_eq!(again.bytes().await.unwrap(), body, "the same bytes");
+        let post = bare_client().post(app.url(path)).send().await.unwrap();
+        assert_eq!(post.status(), 405, "{path}");
+    }
+    // a near miss goes through the ordinary routes
+    let resp = bare_client()
+        .get(app.url("/jwks.json/extra"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let metrics = bare_client()
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for route in [
+        "/authentication/.well-known/openid-configuration",
+        "/authentication/jwks.json",
+    ] {
+        for method in ["GET", "HEAD"] {
+            assert!(
+                metrics
+                    .lines()
+                    .any(|l| l.starts_with("authserver_http_requests_total")
+                        && l.contains(&format!("route=\"{route}\""))
+                        && l.contains(&format!("method=\"{method}\""))
+                        && l.contains("status=\"200\"")),
+                "{route} {method} counted:\n{metrics}"
+            );
+        }
+    }
 }

@@ -993,7 +993,24 @@ async fn revoking_a_client_credentials_access_token_revokes_that_token_only() {
     let app = spawn_app().await;
     app.add_user(USER, PASSWORD).await;
     let one = client_credentials_ok(&app, CLIENT, USER, PASSWORD).await;
-    let other = client_credentials_ok(&app, CLIENT, USER, PASSWORD).await;
+    // another scope: the same one would be answered with the same pair (see issued_pairs)
+    let other: serde_json::Value = post_token(
+        &app,
+        &[
+            ("X-Auth-Secret", SECRET),
+            ("Authorization", basic(USER, PASSWORD).as_str()),
+        ],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT),
+            ("scope", "email"),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_ne!(one["access_token"], other["access_token"]);
     assert!(
         claims(&one, "access_token").get("fam").is_none(),
         "client_credentials tokens have no family"

@@ -17,6 +17,7 @@ mod durability;
 mod helpers;
 mod hostile;
 mod implicit;
+mod issued_pairs;
 mod key_import;
 mod keys;
 mod known_sources;

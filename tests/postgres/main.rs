@@ -62,6 +62,9 @@ mod hostile;
 #[path = "../api/implicit.rs"]
 mod implicit;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/issued_pairs.rs"]
+mod issued_pairs;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/key_import.rs"]
 mod key_import;
 #[cfg(authserver_pg_tests)]
