@@ -10,11 +10,12 @@ use serde::Serialize;
 
 use crate::crypto::{random_bytes, random_token, token_hash};
 use crate::domain::client_auth::AuthenticatedClient;
+use crate::domain::grants::sign_in_tokens;
 use crate::domain::params::Params;
 use crate::domain::poll_gate::Gate;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::tokens::{mint_pair, start_family, Mint, TokenResponse};
+use crate::domain::tokens::TokenResponse;
 use crate::error::AppError;
 use crate::store::{NewDeviceRequest, PendingDevice, StoreError, User};
 use crate::throttle;
@@ -286,32 +287,9 @@ pub async fn grant(
         .filter(|u| !u.disabled && u.generation == generation)
         .ok_or_else(|| AppError::InvalidGrant(BAD_DEVICE_CODE.into()))?;
     let scope = Scope::from_stored(&grant.scope);
-    let (family, refresh) =
-        start_family(state, &user, &client.client_id, &scope, auth_time, None).await?;
-    let lifetime = i64::try_from(state.settings.auth.token_expiry).unwrap_or(i64::MAX);
-    let (access_token, id_token) = mint_pair(
-        state,
-        &Mint {
-            user: &user,
-            client_id: &client.client_id,
-            scope: &scope,
-            auth_time: Some(auth_time),
-            nonce: None,
-            lifetime,
-            family: Some(&family),
-            pat: None,
-        },
-    )
-    .await?;
+    let response = sign_in_tokens(state, client, &user, &scope, auth_time, None, None).await?;
     tracing::info!(target: "authserver::audit", user = %user.username, client = %client.client_id, "device code exchanged");
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: lifetime,
-        id_token,
-        scope: scope.to_string(),
-        refresh_token: Some(refresh),
-    })
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::domain::scope::Scope;
 use crate::domain::services::Services;
 use crate::domain::tokens::{mint_pair_signed, start_family_lasting, Mint, TokenResponse};
 use crate::error::AppError;
-use crate::store::{CodeUse, Rotation};
+use crate::store::{CodeUse, Rotation, User};
 
 const BAD_CODE: &str = "the authorization code is invalid, expired or was already used";
 
@@ -70,13 +70,40 @@ pub async fn authorization_code(
         .filter(|u| !u.disabled && u.generation == grant.generation)
         .ok_or_else(|| AppError::InvalidGrant(BAD_CODE.into()))?;
     let scope = Scope::from_stored(&grant.scope);
-    let (family, refresh) = start_family_lasting(
+    let response = sign_in_tokens(
         state,
+        client,
         &user,
-        &client.client_id,
         &scope,
         grant.auth_time,
+        grant.nonce.as_deref(),
         Some(&hash),
+    )
+    .await?;
+    tracing::info!(target: "authserver::audit", user = %user.username, client = %client.client_id, "code exchanged");
+    Ok(response)
+}
+
+/// The answer of a sign-in grant (code exchange, password, device code): a new refresh
+/// family, an access token and, when the scope holds `openid`, an ID token, with the
+/// client's lifetimes and ID-token algorithm (a registered client's own, else the
+/// server's). `code_hash` links the family to the code it was exchanged for.
+pub(crate) async fn sign_in_tokens(
+    state: &Services,
+    client: &AuthenticatedClient,
+    user: &User,
+    scope: &Scope,
+    auth_time: i64,
+    nonce: Option<&str>,
+    code_hash: Option<&[u8]>,
+) -> Result<TokenResponse, AppError> {
+    let (family, refresh) = start_family_lasting(
+        state,
+        user,
+        &client.client_id,
+        scope,
+        auth_time,
+        code_hash,
         registered::refresh_lifetime(state, client),
     )
     .await?;
@@ -84,11 +111,11 @@ pub async fn authorization_code(
     let (access_token, id_token) = mint_pair_signed(
         state,
         &Mint {
-            user: &user,
+            user,
             client_id: &client.client_id,
-            scope: &scope,
-            auth_time: Some(grant.auth_time),
-            nonce: grant.nonce.as_deref(),
+            scope,
+            auth_time: Some(auth_time),
+            nonce,
             lifetime,
             family: Some(&family),
             pat: None,
@@ -96,7 +123,6 @@ pub async fn authorization_code(
         registered::id_token_alg(client),
     )
     .await?;
-    tracing::info!(target: "authserver::audit", user = %user.username, client = %client.client_id, "code exchanged");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -10,11 +10,12 @@
 use std::net::IpAddr;
 
 use crate::domain::client_auth::AuthenticatedClient;
+use crate::domain::grants::sign_in_tokens;
 use crate::domain::login::{check_cached_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::tokens::{mint_pair, start_family, Mint, TokenResponse};
+use crate::domain::tokens::TokenResponse;
 use crate::error::AppError;
 
 /// The one answer for an unknown user, a wrong password and a disabled user.
@@ -48,30 +49,7 @@ pub async fn password(
         PasswordCheck::Throttled(wait) => return Err(AppError::Throttled(wait)),
     };
     let now = state.now();
-    let (family, refresh) =
-        start_family(state, &user, &client.client_id, &scope, now, None).await?;
-    let lifetime = i64::try_from(state.settings.auth.token_expiry).unwrap_or(i64::MAX);
-    let (access_token, id_token) = mint_pair(
-        state,
-        &Mint {
-            user: &user,
-            client_id: &client.client_id,
-            scope: &scope,
-            auth_time: Some(now),
-            nonce: None,
-            lifetime,
-            family: Some(&family),
-            pat: None,
-        },
-    )
-    .await?;
+    let response = sign_in_tokens(state, client, &user, &scope, now, None, None).await?;
     tracing::info!(target: "authserver::audit", user = %user.username, client = %client.client_id, "signed in with the password grant");
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: lifetime,
-        id_token,
-        scope: scope.to_string(),
-        refresh_token: Some(refresh),
-    })
+    Ok(response)
 }

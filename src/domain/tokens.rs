@@ -239,24 +239,8 @@ pub fn claims_for(state: &Services, m: &Mint<'_>) -> (AccessClaims, IdClaims) {
     (access, id)
 }
 
-/// Issues a new refresh family with its first refresh token; returns (family, token).
-pub async fn start_family(
-    state: &Services,
-    user: &User,
-    client_id: &str,
-    scope: &Scope,
-    auth_time: i64,
-    code_hash: Option<&[u8]>,
-) -> Result<(String, String), AppError> {
-    let lifetime = i64::try_from(state.settings.auth.refresh_token_expiry).unwrap_or(i64::MAX);
-    start_family_lasting(
-        state, user, client_id, scope, auth_time, code_hash, lifetime,
-    )
-    .await
-}
-
-/// [`start_family`] with a refresh-token lifetime of `lifetime` seconds (a registered
-/// client's own).
+/// Issues a new refresh family with its first refresh token, which lives `lifetime`
+/// seconds (the server's or a registered client's own); returns (family, token).
 pub async fn start_family_lasting(
     state: &Services,
     user: &User,
