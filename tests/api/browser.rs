@@ -82,33 +82,9 @@ async fn browser_login(
     password: &str,
     extra: &[String],
 ) -> BrowserLogin {
-    let mut cmd = Command::new("node");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("tests/browser/login.mjs")
-        .arg(authorize_url)
-        .arg(user)
-        .arg(password)
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // std's Command on the blocking pool: the server runs on this test's runtime and must
-    // keep answering the browser meanwhile. login.mjs bounds itself (20 s); this is a backstop.
-    let output = tokio::time::timeout(
-        Duration::from_secs(90),
-        tokio::task::spawn_blocking(move || cmd.output()),
-    )
-    .await
-    .expect("login.mjs finished within 90 s")
-    .expect("the blocking task ran")
-    .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "login.mjs failed ({}):\nstderr: {stderr}\nstdout: {stdout}",
-        output.status
-    );
+    let mut args = vec![authorize_url, user, password];
+    args.extend(extra.iter().map(String::as_str));
+    let (stdout, stderr) = run_node_script("login.mjs", &args, 90).await;
     let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!("login.mjs did not print one JSON line ({e}):\n{stdout}\nstderr: {stderr}")
     });
@@ -308,4 +284,33 @@ async fn a_wrong_password_in_the_browser_shows_the_generic_error() {
             .is_some_and(|t| t.contains("Invalid username or password")),
         "the page shows the generic error: {login:?}"
     );
+}
+
+/// Runs `node tests/browser/{script} args…` on the blocking pool (the server runs on this
+/// test's runtime and must keep answering meanwhile), at most `limit` seconds, asserts it
+/// succeeded and returns its (stdout, stderr).
+pub(crate) async fn run_node_script(script: &str, args: &[&str], limit: u64) -> (String, String) {
+    let mut cmd = Command::new("node");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg(format!("tests/browser/{script}"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::time::timeout(
+        Duration::from_secs(limit),
+        tokio::task::spawn_blocking(move || cmd.output()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{script} finished within {limit} s"))
+    .expect("the blocking task ran")
+    .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "{script} failed ({}):\nstderr: {stderr}\nstdout: {stdout}",
+        output.status
+    );
+    (stdout, stderr)
 }

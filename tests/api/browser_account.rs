@@ -5,37 +5,19 @@
 //! Same rule as `browser.rs`: needs `/usr/bin/chromium`, `node` and
 //! `tests/browser/node_modules/playwright-core`; without them the test is skipped, unless
 //! `CI` is set, in which case it fails.
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use crate::browser::browser_available;
+use crate::browser::{browser_available, run_node_script};
 use crate::helpers::spawn_app;
 
 /// Runs `node tests/browser/account.mjs <args…>` off the runtime (the server runs on this
 /// test's runtime and must keep answering the browser); returns its JSON line.
 async fn account_mjs(args: Vec<String>) -> serde_json::Value {
-    let mut cmd = Command::new("node");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("tests/browser/account.mjs")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let output = tokio::time::timeout(
-        Duration::from_secs(90),
-        tokio::task::spawn_blocking(move || cmd.output()),
+    let (stdout, stderr) = run_node_script(
+        "account.mjs",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        90,
     )
-    .await
-    .expect("account.mjs finished within 90 s")
-    .expect("the blocking task ran")
-    .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "account.mjs failed ({}):\nstderr: {stderr}\nstdout: {stdout}",
-        output.status
-    );
+    .await;
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!("account.mjs did not print one JSON line ({e}):\n{stdout}\nstderr: {stderr}")
     })

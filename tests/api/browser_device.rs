@@ -2,10 +2,9 @@
 //! starts and polls, a user approves in headless Chromium (`tests/browser/device.mjs`).
 //! Skipped without chromium/node_modules on a developer's machine, a failure in CI (see
 //! `browser.rs`).
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::browser::browser_available;
+use crate::browser::{browser_available, run_node_script};
 use crate::helpers::{spawn_app, SECRET};
 
 const USER: &str = "device-browser-user";
@@ -30,35 +29,19 @@ async fn openid_client_gets_tokens_after_a_user_approves_the_device_in_a_real_br
             clock.advance(1);
         }
     });
-    let mut cmd = Command::new("node");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("tests/browser/device.mjs")
-        .args([
+    let (stdout, _stderr) = run_node_script(
+        "device.mjs",
+        &[
             app.issuer.as_str(),
             "webApplicationPlatform",
             SECRET,
             USER,
             PASSWORD,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::task::spawn_blocking(move || cmd.output()),
+        ],
+        120,
     )
-    .await
-    .expect("device.mjs finished within 120 s")
-    .expect("the blocking task ran")
-    .expect("node starts");
+    .await;
     ticker.abort();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "device.mjs failed ({}):\nstderr: {stderr}\nstdout: {stdout}",
-        output.status
-    );
     let result: serde_json::Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("device.mjs did not print one JSON line ({e}):\n{stdout}"));
     let user_code = result["user_code"].as_str().unwrap();

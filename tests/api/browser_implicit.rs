@@ -3,10 +3,8 @@
 //! (answered inside the browser), where the tokens are read from the final URL's fragment
 //! or from the form the server's page posted. Skipped without Chromium and node_modules,
 //! except with `CI` set (see `browser.rs`).
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use crate::browser::browser_available;
+use crate::browser::{browser_available, run_node_script};
 use crate::helpers::*;
 use crate::implicit::{implicit_app, DESKTOP, MD_REDIRECT};
 
@@ -23,31 +21,12 @@ struct Run {
 }
 
 async fn run_browser(authorize_url: &str) -> Run {
-    let mut cmd = Command::new("node");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("tests/browser/implicit.mjs")
-        .arg(authorize_url)
-        .arg(USER)
-        .arg(PASSWORD)
-        .arg(MD_REDIRECT)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let output = tokio::time::timeout(
-        Duration::from_secs(90),
-        tokio::task::spawn_blocking(move || cmd.output()),
+    let (stdout, stderr) = run_node_script(
+        "implicit.mjs",
+        &[authorize_url, USER, PASSWORD, MD_REDIRECT],
+        90,
     )
-    .await
-    .expect("implicit.mjs finished within 90 s")
-    .expect("the blocking task ran")
-    .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "implicit.mjs failed ({}):\nstderr: {stderr}\nstdout: {stdout}",
-        output.status
-    );
+    .await;
     let json: serde_json::Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("not one JSON line ({e}): {stdout}\nstderr: {stderr}"));
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();

@@ -3,11 +3,10 @@
 //! never for `localhost`; private-use URI schemes (`com.example.app:/oauth2redirect`) only
 //! when whitelisted, exactly. The whole flow once more with `openid-client` (Node) as the
 //! app and headless Chromium as the system browser, discovering through the 2024x path.
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::browser::run_node_script;
 use crate::browser::{browser_available, browser_dir, in_ci};
 use crate::helpers::*;
 
@@ -172,29 +171,12 @@ async fn openid_client_signs_a_native_app_in_on_a_random_loopback_port_with_pkce
     }
     let app = app().await;
     let discovery = format!("{}/.well-known/oauth2.0-configuration", app.address);
-    let mut cmd = Command::new("node");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("tests/browser/native_app.mjs")
-        .args([discovery.as_str(), CLIENT, SECRET, USER, PASSWORD])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // on the blocking pool: the server runs on this runtime and must keep answering
-    let output = tokio::time::timeout(
-        Duration::from_secs(90),
-        tokio::task::spawn_blocking(move || cmd.output()),
+    let (stdout, stderr) = run_node_script(
+        "native_app.mjs",
+        &[discovery.as_str(), CLIENT, SECRET, USER, PASSWORD],
+        90,
     )
-    .await
-    .expect("native_app.mjs finished within 90 s")
-    .expect("the blocking task ran")
-    .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "native_app.mjs failed ({}):\nstderr: {stderr}\nstdout: {stdout}",
-        output.status
-    );
+    .await;
     let report: Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("not one JSON line ({e}): {stdout}\nstderr: {stderr}"));
     let port = report["port"].as_u64().expect("a port");
@@ -231,28 +213,9 @@ async fn openid_client_discovers_through_every_2024x_discovery_path() {
     .iter()
     .map(|p| format!("{}{p}", app.address))
     .collect();
-    let mut cmd = Command::new("node");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("tests/browser/discover.mjs")
-        .args([CLIENT, SECRET])
-        .args(&urls)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::task::spawn_blocking(move || cmd.output()),
-    )
-    .await
-    .expect("discover.mjs finished within 60 s")
-    .expect("the blocking task ran")
-    .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "discover.mjs failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut args = vec![CLIENT, SECRET];
+    args.extend(urls.iter().map(String::as_str));
+    let (stdout, _stderr) = run_node_script("discover.mjs", &args, 60).await;
     let found: Vec<Value> = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(found.len(), urls.len());
     for doc in found {
