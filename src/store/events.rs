@@ -76,10 +76,15 @@ impl Store {
 }
 
 impl Store {
-    /// Deletes up to `batch` expired rows from each table; returns how many went.
-    /// Spent refresh tokens stay until they expire (reuse detection needs them); a family
-    /// goes once it has no tokens left and its access tokens have expired.
-    pub async fn purge_expired_batch(&self, now: i64, batch: i64) -> Result<u64, StoreError> {
+    /// Deletes up to `batch` expired rows from each table; returns how many went and how
+    /// long the slowest statement took (on SQLite, the longest a writer waited behind it).
+    /// Spent refresh tokens stay until they expire (reuse detection needs them). Families
+    /// go in [`Store::purge_families_window`].
+    pub async fn purge_expired_batch(
+        &self,
+        now: i64,
+        batch: i64,
+    ) -> Result<(u64, std::time::Duration), StoreError> {
         // by primary key, in batches of `batch` rows: each statement is short, so writers
         // never wait long behind housekeeping
         let statements = [
@@ -99,14 +104,11 @@ impl Store {
                (SELECT jti FROM client_assertion_jtis WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
-            "DELETE FROM refresh_families WHERE id IN
-               (SELECT f.id FROM refresh_families f WHERE f.created_at < $1 - $3
-                  AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = f.id)
-                  AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.family_id = f.id)
-                LIMIT $2)",
         ];
         let mut total = 0;
+        let mut slowest = std::time::Duration::ZERO;
         for sql in statements {
+            let started = std::time::Instant::now();
             total += with_db!(&self.db, |w, _r, _pg| sqlx::query(sql)
                 .bind(now)
                 .bind(batch)
@@ -114,7 +116,49 @@ impl Store {
                 .execute(w)
                 .await?
                 .rows_affected());
+            slowest = slowest.max(started.elapsed());
         }
-        Ok(total)
+        Ok((total, slowest))
+    }
+
+    /// Deletes the purgeable refresh families among the next `window` families in id order
+    /// after `after` ("" to start): those older than the longest access-token life with no
+    /// refresh token and no authorization code left. Returns how many went and the last id
+    /// looked at (`None` at the end of the table). A window is a bounded index walk, so a
+    /// table of millions of live families never holds the write lock for long, which one
+    /// statement over the whole table did.
+    pub async fn purge_families_window(
+        &self,
+        now: i64,
+        after: &str,
+        window: i64,
+    ) -> Result<(u64, Option<String>), StoreError> {
+        let last: Option<String> = with_db!(&self.db, |_w, r, _pg| {
+            sqlx::query_scalar(
+            "SELECT MAX(id) FROM (SELECT id FROM refresh_families WHERE id > $1 ORDER BY id LIMIT $2) AS w"
+        )
+        .bind(after)
+        .bind(window)
+        .fetch_one(r)
+        .await?
+        });
+        let Some(last) = last else {
+            return Ok((0, None));
+        };
+        let deleted = with_db!(&self.db, |w, _r, _pg| {
+            sqlx::query(
+            "DELETE FROM refresh_families AS f WHERE f.id > $1 AND f.id <= $2 AND f.created_at < $3 - $4
+               AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = f.id)
+               AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.family_id = f.id)"
+        )
+        .bind(after)
+        .bind(&last)
+        .bind(now)
+        .bind(self.family_event_ttl)
+        .execute(w)
+        .await?
+        .rows_affected()
+        });
+        Ok((deleted, Some(last)))
     }
 }
