@@ -15,7 +15,7 @@
 #   PARTS=registry SIZES="10 100000" DURATION=5 ROUNDS=2 bash bench/clients.sh
 #   BIN=target/debug/authserver LOAD=target/debug/examples/client_auth_load bash bench/clients.sh
 #
-# Needs python3 (with its sqlite3 module) and openssl. The server listens on loopback only,
+# Needs python3 (with its sqlite3 module) and curl. The server listens on loopback only,
 # on a temporary SQLite database in a temporary directory removed at the end. The machine's
 # load average is printed with each part: on a shared machine only the comparison within
 # one run means anything.
@@ -42,6 +42,7 @@ cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 cat > "$WORK/authserver.properties" <<PROPS
 server.port = $PORT
+server.public.url = http://127.0.0.1:$PORT
 database.url = sqlite://$WORK/bench.db
 authentication.client.ids = webApplicationPlatform
 authentication.redirect.uri.whitelist = http://localhost:8080/callback
@@ -54,18 +55,10 @@ OUT=$(CLI client add --client-id bench-rs --name "Bench resource server" --grant
 CLIENT_SECRET=$(printf '%s\n' "$OUT" | awk -F'\t' '/^client_secret/ {print $2}')
 
 # the private_key_jwt client: a P-256 key (PKCS#8 DER for the driver) and its public JWK
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -outform DER -out "$WORK/signer.der" 2>/dev/null
-openssl pkey -inform DER -in "$WORK/signer.der" -pubout -outform DER -out "$WORK/signer.pub.der"
-python3 - "$WORK/signer.pub.der" "$WORK/signer.jwks.json" <<'PY'
-import base64, json, sys
-point = open(sys.argv[1], "rb").read()[-64:]  # SubjectPublicKeyInfo ends with 04 || x || y
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-json.dump({"keys": [{"kty": "EC", "crv": "P-256", "x": b64(point[:32]), "y": b64(point[32:]),
-                     "kid": "bench-es256", "alg": "ES256", "use": "sig"}]}, open(sys.argv[2], "w"))
-PY
+export KID=bench-es256
+"$LOAD" keygen "$WORK/signer.der" "$WORK/signer.jwks.json"
 CLI client add --client-id bench-signer --name "Bench signer" --grant-type client_credentials \
   --scope profile --auth-method private_key_jwt --jwks-file "$WORK/signer.jwks.json" >/dev/null
-export KID=bench-es256
 ISS="http://127.0.0.1:$PORT/authentication"
 
 start_server() {

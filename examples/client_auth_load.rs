@@ -13,6 +13,8 @@
 //! PKCS#8 DER (`jwt`; its `kid` in `KID`). `token` asks for `client_credentials`
 //! (`SCOPE`, default `profile`); `introspect` introspects `TOKEN`. Prints one line:
 //! requests, req/s, p50, p99, errors (any answer but 200).
+//!
+//! `client_auth_load keygen <pkcs8-file> <jwks-file>` makes the `jwt` mode's key.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -48,9 +50,31 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// `keygen <pkcs8-file> <jwks-file>`: a P-256 key for the `jwt` mode, and the JWK Set to
+/// register it with (`kid` from `KID`, default `bench-es256`).
+fn keygen(pkcs8_file: &str, jwks_file: &str) {
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("P-256 key");
+    let der = pair.to_pkcs8v1().expect("PKCS#8");
+    std::fs::write(pkcs8_file, der.as_ref()).expect("the key file");
+    // the public key is 04 || x || y
+    let point = pair.public_key().as_ref();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let jwks = serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65]),
+        "kid": std::env::var("KID").unwrap_or_else(|_| "bench-es256".into()),
+        "alg": "ES256", "use": "sig",
+    }]});
+    std::fs::write(jwks_file, jwks.to_string()).expect("the JWKS file");
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.len() == 4 && args[1] == "keygen" {
+        keygen(&args[2], &args[3]);
+        return;
+    }
     if args.len() != 8 {
         usage();
     }
