@@ -2,7 +2,8 @@
 //! "browser" (reqwest with a cookie jar, following redirects by hand) that walks through
 //! it. Used by `mod_auth_openidc.rs`.
 //!
-//! Apache runs in the foreground (`apache2 -X`) on a free loopback port, with a
+//! Apache runs in the foreground (`apache2 -DFOREGROUND`, a few prefork workers, as in
+//! production) on a free loopback port, with a
 //! configuration of its own in a temporary directory (ServerRoot, PidFile, ErrorLog, the
 //! session cache), and is stopped when [`Apache`] is dropped. As root, Apache insists on
 //! dropping privileges: it then runs as `nobody`/`nogroup`, and the directory is readable
@@ -100,6 +101,9 @@ PidFile "{dir}/httpd.pid"
 DefaultRuntimeDir "{dir}"
 ErrorLog "{dir}/error.log"
 LogLevel warn auth_openidc:info
+StartServers 2
+MinSpareServers 2
+MaxSpareServers 4
 {run_as}
 LoadModule mpm_prefork_module {MODULES}/mod_mpm_prefork.so
 LoadModule authn_core_module {MODULES}/mod_authn_core.so
@@ -202,8 +206,11 @@ impl Apache {
         };
         let conf = httpd_conf(root, port, rp, &key_lines);
         write(&root.join("httpd.conf"), &conf, 0o644);
+        use std::os::unix::process::CommandExt;
         let child = Command::new(APACHE)
-            .arg("-X")
+            // a group of its own: on SIGTERM httpd signals its whole process group
+            .process_group(0)
+            .arg("-DFOREGROUND")
             .arg("-f")
             .arg(root.join("httpd.conf"))
             .stdin(Stdio::null())
