@@ -2,17 +2,20 @@
 //! (issue 15): a browser asks Apache for a protected page, signs in on the server's login
 //! page, comes back through Apache's redirect URI and sees the page with the user's claims;
 //! Apache refreshes its tokens and signs out through the server's end-session endpoint.
-//! Once as a properties-file client (the shared secret), once as a registered client with
-//! `private_key_jwt`; a wrong secret opens no session.
+//! As a properties-file client (the shared secret), as a registered client with
+//! `private_key_jwt`, and as a registered `client_secret_basic` client with the user in
+//! headless Chromium (`tests/browser/rp_sign_in.mjs`); a wrong secret opens no session.
+//! The other walks use a reqwest "browser" that follows each redirect by hand.
 //!
-//! Skipped without apache2 and mod_auth_openidc on a developer's machine, a failure in CI
-//! (see `apache.rs`).
+//! Skipped without apache2 and mod_auth_openidc (and, for the Chromium walk, chromium and
+//! node_modules) on a developer's machine, a failure in CI (see `apache.rs`, `browser.rs`).
 use serde_json::{json, Value};
 
 use crate::apache::{
     apache_available, free_port, Apache, Browser, RpAuth, RpConfig, ENV_PATH, LOGGED_OUT_PATH,
     REDIRECT_PATH,
 };
+use crate::browser::{browser_available, run_node_script};
 use crate::helpers::{query_param, AppBuilder, TestApp, CLIENT, SECRET};
 use crate::registered_clients::register;
 
@@ -325,4 +328,76 @@ async fn apache_with_a_wrong_client_secret_shows_an_error_and_opens_no_session()
     assert_eq!(families, 0, "the server issued no tokens");
     let again = browser.get(&apache.url(ENV_PATH)).await;
     assert_eq!(again.status(), 302, "the protected page is still closed");
+}
+
+#[tokio::test]
+async fn a_user_in_chromium_signs_in_and_out_of_apache_as_a_registered_client_secret_basic_client()
+{
+    let test =
+        "a_user_in_chromium_signs_in_and_out_of_apache_as_a_registered_client_secret_basic_client";
+    if !apache_available(test) || !browser_available(test) {
+        return;
+    }
+    let port = free_port();
+    let app = server_for(port).await;
+    let (client_id, secret) = register(
+        &app,
+        "apache-chromium",
+        json!({
+            "client_name": "Apache intranet",
+            "redirect_uris": [format!("http://127.0.0.1:{port}{REDIRECT_PATH}")],
+            "post_logout_redirect_uris": [format!("http://127.0.0.1:{port}{LOGGED_OUT_PATH}")],
+            "first_party": true,
+        }),
+    )
+    .await;
+    let rp = RpConfig {
+        issuer: &app.issuer,
+        client_id: &client_id,
+        auth: RpAuth::Secret(secret.expect("a secret")),
+    };
+    let apache = Apache::start(port, &rp).await;
+    let protected = apache.url(ENV_PATH);
+    let back_to = apache.url(LOGGED_OUT_PATH);
+    let logout = format!(
+        "{}?logout={}",
+        apache.redirect_uri(),
+        url::form_urlencoded::byte_serialize(back_to.as_bytes()).collect::<String>()
+    );
+    let (stdout, _) = run_node_script(
+        "rp_sign_in.mjs",
+        &[protected.as_str(), USER, PASSWORD, logout.as_str()],
+        90,
+    )
+    .await;
+    let result: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("rp_sign_in.mjs did not print one JSON line ({e}):\n{stdout}"));
+    let login_url = result["login_url"].as_str().unwrap();
+    assert!(login_url.starts_with(&app.url("/authorize")), "{result}");
+    assert_eq!(query_param(login_url, "client_id"), Some(client_id.clone()));
+    assert_eq!(
+        result["landed_url"],
+        protected,
+        "{result}\n{}",
+        apache.logs()
+    );
+    let env = env_of(result["protected_text"].as_str().unwrap());
+    assert_eq!(env_var(&env, "REMOTE_USER"), Some(USER), "{result}");
+    assert_eq!(
+        env_var(&env, "OIDC_CLAIM_email"),
+        Some(format!("{USER}@example.com").as_str())
+    );
+    assert_eq!(env_var(&env, "OIDC_CLAIM_aud"), Some(client_id.as_str()));
+    assert_eq!(result["after_logout_url"], back_to, "{result}");
+    assert!(result["after_logout_text"]
+        .as_str()
+        .unwrap()
+        .contains("signed out of the Apache app"));
+    assert!(
+        result["again_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&app.url("/authorize")),
+        "signed out of both: the login page again, {result}"
+    );
 }
