@@ -24,7 +24,11 @@ const PASSWORD: &str = "apache-password-1";
 
 /// The server, with Apache's redirect and post-logout URIs on the shared whitelist.
 async fn server_for(apache_port: u16) -> TestApp {
-    let app = AppBuilder::new()
+    server_with(apache_port, AppBuilder::new()).await
+}
+
+async fn server_with(apache_port: u16, builder: AppBuilder) -> TestApp {
+    let app = builder
         .set(
             "authentication.redirect.uri.whitelist",
             &format!(
@@ -168,7 +172,13 @@ async fn apache_signs_in_and_out_as_a_properties_file_client_with_the_shared_sec
         return;
     }
     let port = free_port();
-    let app = server_for(port).await;
+    // access tokens live 20 s, less than OIDCRefreshAccessTokenBeforeExpiry (30 s): Apache
+    // renews them on every request to a protected page
+    let app = server_with(
+        port,
+        AppBuilder::new().set("authentication.token.expiry", "20"),
+    )
+    .await;
     let rp = RpConfig {
         issuer: &app.issuer,
         client_id: CLIENT,
@@ -185,6 +195,24 @@ async fn apache_signs_in_and_out_as_a_properties_file_client_with_the_shared_sec
     let access = info["access_token"].as_str().expect("an access token");
     assert_eq!(app.validate_status("Bearer", access).await, 200);
     assert!(info["refresh_token"].is_string(), "{info}");
+
+    let page = browser.visit(&apache.url(ENV_PATH)).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let renewed = session_info(&apache, &browser, "")
+        .await
+        .expect("a session");
+    assert_ne!(
+        renewed["access_token"],
+        info["access_token"],
+        "Apache refreshed the access token before it expired: {}",
+        apache.logs()
+    );
+    assert_ne!(
+        renewed["refresh_token"], info["refresh_token"],
+        "and rotated the refresh token"
+    );
+    let renewed_access = renewed["access_token"].as_str().unwrap();
+    assert_eq!(app.validate_status("Bearer", renewed_access).await, 200);
     sign_out_through_apache(&app, &apache, &browser).await;
 }
 
