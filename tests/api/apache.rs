@@ -11,7 +11,7 @@
 //!
 //! Needs Debian's `apache2` and `libapache2-mod-auth-openidc` (`.ci/run` installs them).
 //! Without them the tests are skipped, unless `CI` is set, in which case they fail.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -265,12 +265,6 @@ impl Apache {
             read("error.log"),
             read("stderr.log")
         )
-    }
-
-    /// The configuration directory.
-    #[allow(dead_code)]
-    pub(crate) fn dir(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
     }
 }
 
