@@ -32,7 +32,7 @@ enum Auth {
     Basic(String),
     Jwt {
         key: jsonwebtoken::EncodingKey,
-        header: jsonwebtoken::Header,
+        header: Box<jsonwebtoken::Header>,
     },
 }
 
@@ -95,7 +95,7 @@ async fn main() {
             header.kid = std::env::var("KID").ok();
             Auth::Jwt {
                 key: jsonwebtoken::EncodingKey::from_ec_der(&der),
-                header,
+                header: Box::new(header),
             }
         }
         _ => usage(),
