@@ -1,6 +1,7 @@
 //! Integration tests: one binary, the real server over real HTTP, on SQLite. The same
 //! modules make up `tests/postgres`, the suite on PostgreSQL: a new module goes into both.
 mod account;
+mod apache;
 mod authorize_errors;
 mod browser;
 mod browser_account;
@@ -25,12 +26,14 @@ mod lifecycle;
 mod lockout;
 mod logging;
 mod management;
+mod mod_auth_openidc;
 mod multi_instance;
 mod native_apps;
 mod operations;
 mod password_grant;
 mod pats;
 mod pending_request;
+mod private_key_jwt_rp;
 mod redirect_whitelist;
 mod refresh_family;
 mod registered_clients;

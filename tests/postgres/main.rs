@@ -14,6 +14,9 @@
 #[path = "../api/account.rs"]
 mod account;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/apache.rs"]
+mod apache;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/authorize_errors.rs"]
 mod authorize_errors;
 #[cfg(authserver_pg_tests)]
@@ -86,6 +89,9 @@ mod logging;
 #[path = "../api/management.rs"]
 mod management;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/mod_auth_openidc.rs"]
+mod mod_auth_openidc;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/multi_instance.rs"]
 mod multi_instance;
 #[cfg(authserver_pg_tests)]
@@ -104,6 +110,9 @@ mod pats;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/pending_request.rs"]
 mod pending_request;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/private_key_jwt_rp.rs"]
+mod private_key_jwt_rp;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/redirect_whitelist.rs"]
 mod redirect_whitelist;
