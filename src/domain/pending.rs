@@ -130,6 +130,7 @@ mod tests {
             code_challenge: None,
             prompt_none: false,
             prompt_login: false,
+            prompt_consent: false,
             max_age: None,
             login_hint: Some("hinted".into()),
             id_token_hint: Some("x.y.z".into()),

@@ -10,6 +10,8 @@ use axum::{Json, Router};
 
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::client_auth;
+use crate::domain::clients;
+use crate::domain::consent;
 use crate::domain::device::{self, CodeLookup, EnteredCode};
 use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
@@ -41,14 +43,17 @@ async fn device_authorization(
 ) -> Result<Response, AppError> {
     require_form(&headers)?;
     let params = Params::parse(&body);
-    let client = client_auth::authenticate(
-        &state.settings,
+    // a registered client authenticates with its own method (`none` for a public one)
+    let client = clients::auth::authenticate_request(
+        &state,
         header_str(&headers, "x-auth-secret"),
         header_str(&headers, header::AUTHORIZATION.as_str()),
         &params,
         false,
         client_auth::ClientId::Required,
-    )?;
+    )
+    .await?;
+    clients::grants::require_grant(&client, device::GRANT_TYPE)?;
     let verification_uri = format!("{}{VERIFICATION_PATH}", state.issuer());
     let answer = device::start(&state, &client, &params, &verification_uri).await?;
     let mut response = Json(answer).into_response();
@@ -343,6 +348,15 @@ async fn decision_page(
             "This request is no longer pending",
             "It was already decided or has expired. Start again on your device.",
         ));
+    }
+    // the verification page is the device flow's consent page: a third-party client's
+    // approval is remembered like the browser flow's (and listed on the account page)
+    let client_id = &code.request.client_id;
+    if approve && !state.settings.is_allowed_client(client_id) {
+        let client = clients::find(&state.store, client_id).await?;
+        if consent::required(client.as_ref().map(|c| &c.metadata)) {
+            consent::remember(state, user.id, client_id, &code.request.scope).await?;
+        }
     }
     let (title, message) = if approve {
         (
