@@ -416,3 +416,40 @@ async fn open_mode_limits_registrations_per_address_and_body_size() {
     assert_eq!(json_of(resp, 400).await["error"], "invalid_client_metadata");
     json_of(register_with(&app, None, &web_client()).await, 201).await;
 }
+
+#[tokio::test]
+async fn housekeeping_purges_expired_initial_access_tokens_and_rotated_out_secrets() {
+    let app = AppBuilder::new().set(MODE, "token").spawn().await;
+    let now = app.clock_now();
+    let store = &app.state.store;
+    use authserver::domain::clients::registration::create_initial_token;
+    create_initial_token(store, "short", Some(now + 60), None, now)
+        .await
+        .unwrap();
+    create_initial_token(store, "forever", None, Some(3), now)
+        .await
+        .unwrap();
+    let (id, _) = crate::registered_clients::register(
+        &app,
+        "reports",
+        json!({"client_name": "Reports", "grant_types": ["client_credentials"]}),
+    )
+    .await;
+    authserver::domain::clients::rotate_secret(store, &id, 60, now)
+        .await
+        .unwrap();
+    let secrets = "SELECT COUNT(*) FROM client_secrets";
+    let tokens = "SELECT COUNT(*) FROM registration_tokens";
+    assert_eq!(app.sql_i64(secrets).await, 2);
+    authserver::housekeeping::purge_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(app.sql_i64(secrets).await, 2);
+    assert_eq!(app.sql_i64(tokens).await, 2);
+    app.clock.advance(61);
+    authserver::housekeeping::purge_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(app.sql_i64(secrets).await, 1, "the rotated-out secret goes");
+    assert_eq!(app.sql_i64(tokens).await, 1, "the expired token goes");
+}
