@@ -245,7 +245,10 @@ async fn verify_inner(
                 )
                 .await?
             }
-            _ => confirm_page(state, headers, &code, user),
+            _ => {
+                let name = client_name(state, &code.request.client_id).await?;
+                confirm_page(state, headers, &code, user, &name)
+            }
         });
     }
     // no session: the form carried the sign-in fields
@@ -288,7 +291,8 @@ async fn verify_inner(
         .create_session(&token_hash(&sid), user.id, false, now, ttl)
         .await?;
     tracing::info!(target: "authserver::audit", user = %user.username, "signed in on the device page");
-    let mut response = confirm_page(state, headers, &code, &user);
+    let name = client_name(state, &code.request.client_id).await?;
+    let mut response = confirm_page(state, headers, &code, &user, &name);
     set_cookie(
         &mut response,
         &web::set_cookie(
@@ -304,18 +308,30 @@ async fn verify_inner(
     Ok(response)
 }
 
+/// What the confirmation page calls the client: a registered client's display name, else
+/// its ID.
+async fn client_name(state: &AppState, client_id: &str) -> Result<String, AppError> {
+    if state.settings.is_allowed_client(client_id) {
+        return Ok(client_id.to_string());
+    }
+    Ok(clients::find(&state.store, client_id)
+        .await?
+        .map_or_else(|| client_id.to_string(), |c| c.metadata.client_name))
+}
+
 fn confirm_page(
     state: &AppState,
     headers: &HeaderMap,
     code: &EnteredCode,
     user: &User,
+    client_name: &str,
 ) -> Response {
     let (csrf, new) = csrf_token(state, headers);
     let view = DeviceConfirmView {
         base: &state.base_path,
         csrf: &csrf,
         user_code: &code.display,
-        client_name: &code.request.client_id,
+        client_name,
         username: &user.username,
         scopes: code
             .request

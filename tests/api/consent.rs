@@ -369,3 +369,78 @@ async fn the_device_endpoint_takes_a_registered_clients_own_authentication() {
     let refused = device(vec![("Authorization", basic(&web, &web_secret))], vec![]).await;
     oauth_error(refused, 400, "unauthorized_client").await;
 }
+
+#[tokio::test]
+async fn approving_a_third_party_device_request_names_the_client_and_is_remembered() {
+    let app = spawn_app().await;
+    app.add_user("alice", "alice-password").await;
+    let device_grant = "urn:ietf:params:oauth:grant-type:device_code";
+    let (tv, secret) = register(
+        &app,
+        "tv",
+        json!({"client_name": "Living Room TV", "grant_types": [device_grant, "refresh_token"]}),
+    )
+    .await;
+    let auth = basic(&tv, secret.as_deref().unwrap());
+    let started: Value = crate::helpers::bare_client()
+        .post(app.url("/api/oidc/device_code"))
+        .header("Authorization", &auth)
+        .form(&[("scope", "openid email")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_code = started["user_code"].as_str().unwrap();
+    let entry = app
+        .get(started["verification_uri_complete"].as_str().unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&entry, "csrf").unwrap();
+    let confirm = app
+        .client
+        .post(app.url("/device"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("user_code", user_code),
+            ("username", "alice"),
+            ("password", "alice-password"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(confirm.contains("Living Room TV"), "{confirm}");
+    let csrf = hidden_field(&confirm, "csrf").unwrap();
+    let done = app
+        .client
+        .post(app.url("/device"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("user_code", user_code),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let tokens = post_token(
+        &app,
+        &[("Authorization", &auth)],
+        &[
+            ("grant_type", device_grant),
+            ("device_code", started["device_code"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status(), 200);
+    // remembered like a browser consent: listed on the account page
+    let account = app.get(&app.url("/account")).await.text().await.unwrap();
+    assert!(account.contains("Living Room TV"), "{account}");
+    assert!(account.contains(&format!("data-client-id=\"{tv}\"")));
+}
