@@ -15,6 +15,9 @@ use crate::domain::scope::Scope;
 pub struct AuthRequest {
     /// Allowed client.
     pub client_id: String,
+    /// A registered client's display name (the login page shows it instead of the ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
     /// Whitelisted redirect URI, exactly as sent.
     pub redirect_uri: String,
     /// Granted scope.
@@ -379,6 +382,7 @@ pub fn validate_for(
     let id_token_hint = get("id_token_hint")?.map(str::to_string);
     Ok(AuthRequest {
         client_id: client_id.to_string(),
+        client_name: registered.map(|m| m.client_name.clone()),
         redirect_uri: redirect_uri.as_str().to_string(),
         scope: scope.to_string(),
         state,

@@ -121,6 +121,7 @@ mod tests {
     fn request() -> AuthRequest {
         AuthRequest {
             client_id: "webApplicationPlatform".into(),
+            client_name: None,
             redirect_uri: "http://localhost:8080/callback".into(),
             scope: "openid".into(),
             state: Some("st4te".into()),

@@ -185,7 +185,7 @@ fn login_page(
     };
     let view = LoginView {
         base: &state.base_path,
-        client_name: &request.client_id,
+        client_name: request.client_name.as_deref().unwrap_or(&request.client_id),
         banner: state.settings.auth.login_banner_text.as_deref(),
         error,
         rid: &rid,

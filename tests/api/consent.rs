@@ -41,6 +41,11 @@ fn authorize_url(app: &TestApp, client_id: &str, scope: &str, extra: &[(&str, &s
 /// Signs in through the login page of `url`; returns the login POST's response.
 async fn sign_in_at(app: &TestApp, url: &str) -> reqwest::Response {
     let page = app.login_page(url).await;
+    assert!(
+        page.contains("<strong>Photo Gallery</strong>")
+            || page.contains("<strong>Intranet</strong>"),
+        "the login page names the registered client: {page}"
+    );
     app.submit_login(&page, "alice", "alice-password", false)
         .await
 }
