@@ -52,6 +52,10 @@ pub enum AppError {
     /// Throttled (429 with Retry-After seconds).
     #[error("temporarily_unavailable: retry after {0} s")]
     Throttled(u64),
+    /// RFC 7591 `invalid_redirect_uri` or `invalid_client_metadata` (the code, then the
+    /// description; 400).
+    #[error("{0}: {1}")]
+    InvalidMetadata(&'static str, String),
     /// 404.
     #[error("not_found: {0}")]
     NotFound(String),
@@ -80,6 +84,7 @@ impl AppError {
             AppError::AccessDenied => "access_denied",
             AppError::ExpiredToken => "expired_token",
             AppError::Throttled(_) => "temporarily_unavailable",
+            AppError::InvalidMetadata(code, _) => code,
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::Internal(_) => "server_error",
@@ -110,7 +115,8 @@ impl AppError {
             | AppError::InsufficientScope(d)
             | AppError::NotFound(d)
             | AppError::Conflict(d)
-            | AppError::InvalidField(_, d) => d.clone(),
+            | AppError::InvalidField(_, d)
+            | AppError::InvalidMetadata(_, d) => d.clone(),
             AppError::Throttled(secs) => format!("too many failed attempts; retry in {secs} s"),
             AppError::AuthorizationPending => "the user has not approved the request yet".into(),
             AppError::SlowDown(secs) => format!("polling too fast; poll every {secs} s"),

@@ -138,6 +138,7 @@ impl Application {
             base_path,
             secure_cookies: issuer.scheme() == "https",
             pending: PendingSeal::new(&pending_secret),
+            registration_limits: Default::default(),
             discovery,
             services: Services {
                 revocations: Arc::new(revocations),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::domain::clients::registration::RateLimiter;
 use crate::domain::pending::PendingSeal;
 use crate::domain::redirect::Whitelist;
 use crate::domain::services::Services;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Seals the pending sign-in into the login form (key shared through the database).
     pub pending: PendingSeal,
+    /// Registrations per address in `authentication.registration.mode=open`.
+    pub registration_limits: Arc<RateLimiter>,
 }
 
 impl Deref for AppState {

@@ -48,6 +48,9 @@ pub enum ClientCommand {
         /// Client ID.
         client_id: String,
     },
+    /// Initial access tokens for dynamic registration (`authentication.registration.mode=token`).
+    #[command(subcommand)]
+    RegistrationToken(super::registration::RegistrationTokenCommand),
 }
 
 /// Metadata options shared by `add` and `update`.
@@ -213,6 +216,7 @@ pub async fn run(
             println!("client_secret\t{}", secret.expose());
             Ok(())
         }
+        ClientCommand::RegistrationToken(cmd) => super::registration::run(store, cmd, now).await,
         ClientCommand::Remove { client_id } => {
             if clients::remove(store, settings, &client_id, now)
                 .await

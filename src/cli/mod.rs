@@ -1,6 +1,7 @@
 //! The command line: `serve` (default), `check-config`, `config reference`, `user …`,
 //! `keys rotate`, `pat …`, `client …`.
 mod clients;
+mod registration;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

@@ -35,7 +35,9 @@ pub use settings::{
     AuthSettings, DatabaseSettings, Loaded, LoggingSettings, ServerSettings, Settings, SslSettings,
 };
 pub use table::env_var_name;
-pub use values::{private_use_scheme, LogFormat, Secret, SigningAlgorithm};
+pub use values::{
+    parse_duration, private_use_scheme, LogFormat, RegistrationMode, Secret, SigningAlgorithm,
+};
 
 /// Prefix of the environment variables that override keys.
 pub const ENV_PREFIX: &str = "AUTHSERVER_";

@@ -36,6 +36,7 @@ impl Kind {
             Kind::Text => "any text; `\\uXXXX` and `\\t`-style escapes work.",
             Kind::LogFormat => "case-insensitive.",
             Kind::LogLevel => "a `tracing` filter directive.",
+            Kind::RegistrationMode => "case-insensitive.",
         }
     }
 }

@@ -21,6 +21,7 @@ pub(super) enum Kind {
     Text,
     LogFormat,
     LogLevel,
+    RegistrationMode,
 }
 
 impl Kind {
@@ -43,6 +44,7 @@ impl Kind {
             Kind::Text => "text",
             Kind::LogFormat => "`text` or `json`",
             Kind::LogLevel => "log filter",
+            Kind::RegistrationMode => "`off`, `token` or `open`",
         }
     }
 }
@@ -321,6 +323,16 @@ pub(super) const KEYS: &[KeySpec] = &[
         "authentication.implicit.token.ttl",
     ])
     .default("86400"),
+    KeySpec::new(
+        "authentication.registration.mode",
+        RegistrationMode,
+        "Dynamic client registration (RFC 7591/7592) at `/authentication/api/oidc/register`: \
+         `off` (no endpoint), `token` (the request bears an initial access token made with \
+         `authserver client registration-token create`) or `open` (anyone; at most 10 \
+         registrations per address per hour, bodies up to 16 KiB). Such clients are never \
+         first-party: users are asked for consent.",
+    )
+    .default("off"),
     KeySpec::new(
         "authentication.remember.me.hidden.client.ids",
         List,

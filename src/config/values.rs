@@ -106,6 +106,38 @@ impl fmt::Display for SigningAlgorithm {
     }
 }
 
+/// Who may register clients dynamically (`authentication.registration.mode`, RFC 7591).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RegistrationMode {
+    /// No registration endpoint.
+    #[default]
+    Off,
+    /// Only with an initial access token an administrator created.
+    Token,
+    /// Anyone (rate-limited per address).
+    Open,
+}
+
+impl RegistrationMode {
+    /// The name used in the properties file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Token => "token",
+            Self::Open => "open",
+        }
+    }
+}
+
+pub(super) fn parse_registration_mode(value: &str) -> Result<RegistrationMode, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "off" => Ok(RegistrationMode::Off),
+        "token" => Ok(RegistrationMode::Token),
+        "open" => Ok(RegistrationMode::Open),
+        _ => Err("off, token or open".to_owned()),
+    }
+}
+
 /// Log output format (`logging.format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum LogFormat {
@@ -133,7 +165,7 @@ impl fmt::Display for LogFormat {
 }
 
 /// Non-negative seconds, or a number with suffix `s`, `m`, `h` or `d`.
-pub(super) fn parse_duration(value: &str) -> Result<u64, String> {
+pub fn parse_duration(value: &str) -> Result<u64, String> {
     let (digits, unit) = match value.char_indices().last() {
         Some((i, 's')) => (&value[..i], 1),
         Some((i, 'm')) => (&value[..i], 60),

@@ -15,6 +15,9 @@ use crate::domain::scope::Scope;
 pub struct AuthRequest {
     /// Allowed client.
     pub client_id: String,
+    /// A registered client's display name (the login page shows it instead of the ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
     /// Whitelisted redirect URI, exactly as sent.
     pub redirect_uri: String,
     /// Granted scope.
@@ -35,6 +38,9 @@ pub struct AuthRequest {
     pub prompt_none: bool,
     /// `prompt=login` (or `max_age=0`): the user must enter the password.
     pub prompt_login: bool,
+    /// `prompt=consent`: a third-party client asks again even if the user allowed it.
+    #[serde(default)]
+    pub prompt_consent: bool,
     /// `max_age` in seconds.
     pub max_age: Option<i64>,
     /// `login_hint`.
@@ -344,12 +350,14 @@ pub fn validate_for(
     }
     let mut prompt_none = false;
     let mut prompt_login = false;
+    let mut prompt_consent = false;
     if let Some(prompt) = get("prompt")? {
         for value in prompt.split(' ').filter(|v| !v.is_empty()) {
             match value {
                 "none" => prompt_none = true,
                 "login" => prompt_login = true,
-                "consent" | "select_account" => {}
+                "consent" => prompt_consent = true,
+                "select_account" => {}
                 _ => return Err(fail("invalid_request", "prompt has an unknown value")),
             }
         }
@@ -374,6 +382,7 @@ pub fn validate_for(
     let id_token_hint = get("id_token_hint")?.map(str::to_string);
     Ok(AuthRequest {
         client_id: client_id.to_string(),
+        client_name: registered.map(|m| m.client_name.clone()),
         redirect_uri: redirect_uri.as_str().to_string(),
         scope: scope.to_string(),
         state,
@@ -383,6 +392,7 @@ pub fn validate_for(
         code_challenge,
         prompt_none,
         prompt_login,
+        prompt_consent,
         max_age,
         login_hint,
         id_token_hint,

@@ -240,6 +240,7 @@ pub async fn grant(
     client: &AuthenticatedClient,
     params: &Params,
 ) -> Result<TokenResponse, AppError> {
+    crate::domain::clients::grants::require_grant(client, GRANT_TYPE)?;
     let device_code = params.require("device_code")?;
     if device_code.len() > 256 {
         return Err(AppError::InvalidGrant(BAD_DEVICE_CODE.into()));

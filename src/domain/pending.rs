@@ -121,6 +121,7 @@ mod tests {
     fn request() -> AuthRequest {
         AuthRequest {
             client_id: "webApplicationPlatform".into(),
+            client_name: None,
             redirect_uri: "http://localhost:8080/callback".into(),
             scope: "openid".into(),
             state: Some("st4te".into()),
@@ -130,6 +131,7 @@ mod tests {
             code_challenge: None,
             prompt_none: false,
             prompt_login: false,
+            prompt_consent: false,
             max_age: None,
             login_hint: Some("hinted".into()),
             id_token_hint: Some("x.y.z".into()),

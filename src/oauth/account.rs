@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
+use crate::domain::consent;
 use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
@@ -27,6 +28,7 @@ use crate::password;
 use crate::state::AppState;
 use crate::store::User;
 use crate::throttle;
+use crate::web::consent::GrantLine;
 use crate::web::extract::ClientIp;
 use crate::web::{
     self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView,
@@ -98,7 +100,7 @@ fn csrf_page(state: &AppState) -> Response {
     )
 }
 
-fn internal_page(state: &AppState, e: AppError) -> Response {
+pub(super) fn internal_page(state: &AppState, e: AppError) -> Response {
     tracing::error!(error = %e, "account page failed");
     web::error_page(
         &state.base_path,
@@ -122,7 +124,7 @@ fn throttled_page(state: &AppState, wait: u64) -> Response {
     r
 }
 
-fn see_other(state: &AppState) -> Response {
+pub(super) fn see_other(state: &AppState) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{}/account", state.base_path)) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -171,7 +173,7 @@ fn login_view(
 }
 
 /// The account page of `user`.
-async fn account_view(
+pub(super) async fn account_view(
     state: &AppState,
     headers: &HeaderMap,
     user: &User,
@@ -208,6 +210,16 @@ async fn account_view(
             }
         })
         .collect();
+    let grants: Vec<GrantLine> = consent::list(state, user.id)
+        .await?
+        .into_iter()
+        .map(|g| GrantLine {
+            client_id: g.client_id,
+            client_name: g.client_name,
+            scope: g.scope,
+            granted: display_time(g.granted_at),
+        })
+        .collect();
     let csrf = Csrf::of(state, headers);
     let view = AccountView {
         base: &state.base_path,
@@ -215,6 +227,7 @@ async fn account_view(
         username: &user.username,
         admin: user.admin,
         pats: &lines,
+        grants: &grants,
         notice,
         error,
         draft,
@@ -313,7 +326,7 @@ async fn login_inner(
 
 /// What every account form handler starts with: a CSRF-checked form of a signed-in user,
 /// or the response to give instead.
-async fn form_of_user(
+pub(super) async fn form_of_user(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],

@@ -4,23 +4,23 @@ use std::net::IpAddr;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::authorize::{self, AuthRequest, AuthorizeError};
-use crate::domain::clients;
+use crate::domain::clients::{self, ClientMetadata};
+use crate::domain::consent;
 use crate::domain::hint;
-use crate::domain::implicit;
 use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pending::PendingError;
-use crate::domain::response_type::{FrontResponse, ResponseMode};
 use crate::error::AppError;
+use crate::oauth::consent::consent_page;
 use crate::oauth::device_cookie;
+use crate::oauth::respond::{bad_request_page, deliver, internal_page, respond};
 use crate::state::AppState;
-use crate::store::{CodeGrant, NewCode, User};
 use crate::web::extract::ClientIp;
 use crate::web::{self, LoginView};
 
@@ -53,51 +53,6 @@ async fn authorize_post(
     authorize(state, headers, params, StatusCode::SEE_OTHER).await
 }
 
-fn redirect(status: StatusCode, location: &str) -> Response {
-    let mut response = status.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// Delivers an authorization response: a redirect (`status`) for the query and fragment
-/// modes, the self-submitting form for `form_post`.
-fn deliver(state: &AppState, status: StatusCode, response: Option<FrontResponse>) -> Response {
-    let Some(response) = response else {
-        return internal_page(
-            state,
-            AppError::Internal("an authorization response without a destination".into()),
-        );
-    };
-    match response.location() {
-        Some(location) => redirect(status, &location),
-        None => web::form_post::page(&state.base_path, &response),
-    }
-}
-
-fn bad_request_page(state: &AppState, message: &str) -> Response {
-    web::error_page(
-        &state.base_path,
-        StatusCode::BAD_REQUEST,
-        "This sign-in request cannot be completed",
-        message,
-    )
-}
-
-fn internal_page(state: &AppState, e: AppError) -> Response {
-    tracing::error!(error = %e, "sign-in failed");
-    web::error_page(
-        &state.base_path,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The server could not complete the sign-in.",
-    )
-}
-
 async fn authorize(
     state: AppState,
     headers: HeaderMap,
@@ -125,7 +80,7 @@ async fn authorize(
         Err(AuthorizeError::Page(message)) => return bad_request_page(&state, &message),
         Err(e) => return deliver(&state, status, e.response(&issuer)),
     };
-    match authorize_valid(&state, &headers, request, status).await {
+    match authorize_valid(&state, &headers, request, registered.as_ref(), status).await {
         Ok(r) => r,
         Err(e) => internal_page(&state, e),
     }
@@ -135,6 +90,7 @@ async fn authorize_valid(
     state: &AppState,
     headers: &HeaderMap,
     request: AuthRequest,
+    registered: Option<&ClientMetadata>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.now();
@@ -164,6 +120,18 @@ async fn authorize_valid(
         if let Some(user) = user {
             let hint_matches = hinted_sub.as_deref().is_none_or(|s| s == user.username);
             if hint_matches && authorize::session_satisfies(&request, session.auth_time, now) {
+                if let Some(client) = registered {
+                    if consent::must_ask(state, registered, &request, user.id).await? {
+                        if request.prompt_none {
+                            let e = request.error(
+                                "consent_required",
+                                "the user has not allowed this application yet",
+                            );
+                            return Ok(deliver(state, status, e.response(&state.issuer())));
+                        }
+                        return Ok(consent_page(state, headers, &request, &user, client));
+                    }
+                }
                 let response = respond(state, &request, &user, session.auth_time).await?;
                 return Ok(deliver(state, status, Some(response)));
             }
@@ -217,7 +185,7 @@ fn login_page(
     };
     let view = LoginView {
         base: &state.base_path,
-        client_name: &request.client_id,
+        client_name: request.client_name.as_deref().unwrap_or(&request.client_id),
         banner: state.settings.auth.login_banner_text.as_deref(),
         error,
         rid: &rid,
@@ -240,70 +208,6 @@ fn set_cookie(response: &mut Response, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
-}
-
-/// The authorization response for a signed-in user: a code in the query, or what the
-/// front-channel `response_type` asks for (`domain::implicit`).
-async fn respond(
-    state: &AppState,
-    request: &AuthRequest,
-    user: &User,
-    auth_time: i64,
-) -> Result<FrontResponse, AppError> {
-    let code = if request.response_type.has_code() {
-        Some(store_code(state, request, user, auth_time).await?)
-    } else {
-        None
-    };
-    if request.response_type.is_front_channel() {
-        return implicit::respond(state, request, user, auth_time, code.as_deref()).await;
-    }
-    let mut params: Vec<(String, String)> = Vec::new();
-    if let Some(code) = code {
-        params.push(("code".into(), code));
-    }
-    if let Some(s) = &request.state {
-        params.push(("state".into(), s.clone()));
-    }
-    params.push(("iss".into(), state.issuer()));
-    Ok(FrontResponse {
-        redirect_uri: request.redirect(),
-        mode: ResponseMode::Query,
-        params,
-    })
-}
-
-/// Stores a one-time code for `request` (only its hash) and returns it.
-async fn store_code(
-    state: &AppState,
-    request: &AuthRequest,
-    user: &User,
-    auth_time: i64,
-) -> Result<String, AppError> {
-    let now = state.now();
-    let code = random_token();
-    let hash = token_hash(&code);
-    let lifetime = i64::try_from(state.settings.auth.code_expiry).unwrap_or(i64::MAX);
-    let grant = CodeGrant {
-        client_id: request.client_id.clone(),
-        redirect_uri: request.redirect_uri.clone(),
-        user_id: user.id,
-        scope: request.scope.clone(),
-        nonce: request.nonce.clone(),
-        code_challenge: request.code_challenge.clone(),
-        auth_time,
-        generation: user.generation,
-        expires_at: now.saturating_add(lifetime),
-    };
-    state
-        .store
-        .create_code(NewCode {
-            code_hash: &hash,
-            grant: &grant,
-            now,
-        })
-        .await?;
-    Ok(code)
 }
 
 async fn login(
@@ -407,9 +311,33 @@ async fn login_inner(
         .store
         .create_session(&token_hash(&sid), user.id, remember, now, ttl)
         .await?;
-    let front = respond(state, &request, &user, now).await?;
     tracing::info!(target: "authserver::audit", user = %user.username, client = %request.client_id, "signed in");
-    let mut response = deliver(state, StatusCode::SEE_OTHER, Some(front));
+    // a third-party registered client asks for consent first (the session is already
+    // started: the consent page's decision rides on it)
+    let registered = if state.settings.is_allowed_client(&request.client_id) {
+        None
+    } else {
+        match clients::find(&state.store, &request.client_id).await? {
+            Some(c) => Some(c.metadata),
+            None => {
+                return Ok(bad_request_page(
+                    state,
+                    "This application is no longer registered with this server.",
+                ))
+            }
+        }
+    };
+    let mut response = match registered.as_ref() {
+        Some(client)
+            if consent::must_ask(state, registered.as_ref(), &request, user.id).await? =>
+        {
+            consent_page(state, headers, &request, &user, client)
+        }
+        _ => {
+            let front = respond(state, &request, &user, now).await?;
+            deliver(state, StatusCode::SEE_OTHER, Some(front))
+        }
+    };
     let cookie = web::set_cookie(
         SSO_COOKIE,
         &sid,

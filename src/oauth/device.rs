@@ -10,6 +10,8 @@ use axum::{Json, Router};
 
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::client_auth;
+use crate::domain::clients;
+use crate::domain::consent;
 use crate::domain::device::{self, CodeLookup, EnteredCode};
 use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
@@ -41,14 +43,17 @@ async fn device_authorization(
 ) -> Result<Response, AppError> {
     require_form(&headers)?;
     let params = Params::parse(&body);
-    let client = client_auth::authenticate(
-        &state.settings,
+    // a registered client authenticates with its own method (`none` for a public one)
+    let client = clients::auth::authenticate_request(
+        &state,
         header_str(&headers, "x-auth-secret"),
         header_str(&headers, header::AUTHORIZATION.as_str()),
         &params,
         false,
         client_auth::ClientId::Required,
-    )?;
+    )
+    .await?;
+    clients::grants::require_grant(&client, device::GRANT_TYPE)?;
     let verification_uri = format!("{}{VERIFICATION_PATH}", state.issuer());
     let answer = device::start(&state, &client, &params, &verification_uri).await?;
     let mut response = Json(answer).into_response();
@@ -240,7 +245,10 @@ async fn verify_inner(
                 )
                 .await?
             }
-            _ => confirm_page(state, headers, &code, user),
+            _ => {
+                let name = client_name(state, &code.request.client_id).await?;
+                confirm_page(state, headers, &code, user, &name)
+            }
         });
     }
     // no session: the form carried the sign-in fields
@@ -283,7 +291,8 @@ async fn verify_inner(
         .create_session(&token_hash(&sid), user.id, false, now, ttl)
         .await?;
     tracing::info!(target: "authserver::audit", user = %user.username, "signed in on the device page");
-    let mut response = confirm_page(state, headers, &code, &user);
+    let name = client_name(state, &code.request.client_id).await?;
+    let mut response = confirm_page(state, headers, &code, &user, &name);
     set_cookie(
         &mut response,
         &web::set_cookie(
@@ -299,18 +308,30 @@ async fn verify_inner(
     Ok(response)
 }
 
+/// What the confirmation page calls the client: a registered client's display name, else
+/// its ID.
+async fn client_name(state: &AppState, client_id: &str) -> Result<String, AppError> {
+    if state.settings.is_allowed_client(client_id) {
+        return Ok(client_id.to_string());
+    }
+    Ok(clients::find(&state.store, client_id)
+        .await?
+        .map_or_else(|| client_id.to_string(), |c| c.metadata.client_name))
+}
+
 fn confirm_page(
     state: &AppState,
     headers: &HeaderMap,
     code: &EnteredCode,
     user: &User,
+    client_name: &str,
 ) -> Response {
     let (csrf, new) = csrf_token(state, headers);
     let view = DeviceConfirmView {
         base: &state.base_path,
         csrf: &csrf,
         user_code: &code.display,
-        client_name: &code.request.client_id,
+        client_name,
         username: &user.username,
         scopes: code
             .request
@@ -343,6 +364,15 @@ async fn decision_page(
             "This request is no longer pending",
             "It was already decided or has expired. Start again on your device.",
         ));
+    }
+    // the verification page is the device flow's consent page: a third-party client's
+    // approval is remembered like the browser flow's (and listed on the account page)
+    let client_id = &code.request.client_id;
+    if approve && !state.settings.is_allowed_client(client_id) {
+        let client = clients::find(&state.store, client_id).await?;
+        if consent::required(client.as_ref().map(|c| &c.metadata)) {
+            consent::remember(state, user.id, client_id, &code.request.scope).await?;
+        }
     }
     let (title, message) = if approve {
         (

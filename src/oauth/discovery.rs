@@ -48,6 +48,8 @@ pub struct ProviderMetadata {
     introspection_endpoint: String,
     revocation_endpoint: String,
     device_authorization_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
     response_types_supported: Vec<&'static str>,
     response_modes_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
@@ -104,6 +106,9 @@ impl ProviderMetadata {
             introspection_endpoint: at("/api/introspect"),
             revocation_endpoint: at("/api/revoke"),
             device_authorization_endpoint: at(crate::oauth::device::DEVICE_ENDPOINT),
+            registration_endpoint: (settings.auth.registration_mode
+                != crate::config::RegistrationMode::Off)
+                .then(|| at(crate::oauth::registration::REGISTER_PATH)),
             issuer,
             // the front-channel types only exist for authentication.client.implicit
             response_types_supported: if settings.auth.implicit_clients.is_empty() {
@@ -159,7 +164,7 @@ impl ProviderMetadata {
                 crate::domain::clients::auth::ASSERTION_ALGS.to_vec(),
             introspection_endpoint_auth_methods_supported: auth_methods.clone(),
             revocation_endpoint_auth_methods_supported: auth_methods,
-            prompt_values_supported: vec!["none", "login"],
+            prompt_values_supported: vec!["none", "login", "consent", "select_account"],
             display_values_supported: vec!["page"],
             request_parameter_supported: false,
             request_uri_parameter_supported: false,

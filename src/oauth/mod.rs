@@ -6,12 +6,15 @@ use crate::state::AppState;
 pub mod account;
 pub mod authorize;
 pub mod clients;
+pub mod consent;
 pub mod device;
 pub mod device_cookie;
 pub mod discovery;
 pub mod introspect;
 pub mod jwks;
 pub mod management;
+pub mod registration;
+pub mod respond;
 pub mod signout;
 pub mod token;
 pub mod userinfo;
@@ -29,5 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(management::router())
         .merge(clients::router())
+        .merge(consent::router())
+        .merge(registration::router())
         .merge(crate::web::router())
 }

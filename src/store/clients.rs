@@ -185,6 +185,10 @@ impl Store {
                     .bind(client_id)
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query("DELETE FROM consent_grants WHERE client_id = $1")
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
                     "UPDATE refresh_families SET revoked_at = $1
                      WHERE client_id = $2 AND revoked_at IS NULL",

@@ -102,6 +102,10 @@ impl Store {
                 WHERE last < $1 - 86400 AND locked_until < $1 AND known_until < $1 LIMIT $2)",
             "DELETE FROM client_assertion_jtis WHERE expires_at < $1 AND jti IN
                (SELECT jti FROM client_assertion_jtis WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM client_secrets WHERE expires_at < $1 AND id IN
+               (SELECT id FROM client_secrets WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM registration_tokens WHERE expires_at < $1 AND id IN
+               (SELECT id FROM registration_tokens WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
         ];

@@ -86,6 +86,7 @@ macro_rules! revoke_family_in {
 
 mod batch;
 mod clients;
+mod consent;
 mod device;
 mod events;
 mod family_batch;
@@ -93,18 +94,21 @@ mod flows;
 mod keys;
 mod pats;
 mod refresh;
+mod registration;
 mod secrets;
 mod throttle;
 mod tokens;
 mod users;
 
 pub use clients::ClientRow;
+pub use consent::ConsentRow;
 pub use device::{DeviceGrant, DevicePoll, NewDeviceRequest, PendingDevice, SLOW_DOWN_STEP};
 pub use events::RevocationEvent;
 pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
 pub use pats::{NewPat, PatRow};
 pub use refresh::RefreshInfo;
+pub use registration::RegistrationTokenRow;
 pub use tokens::{NewRefresh, Rotation};
 pub use users::{NewUser, User};
 

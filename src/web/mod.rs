@@ -7,6 +7,7 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub mod consent;
 pub mod device;
 pub mod extract;
 pub mod form_post;
@@ -294,6 +295,8 @@ pub struct AccountView<'a> {
     pub admin: bool,
     /// Their live and expired tokens.
     pub pats: &'a [PatLine],
+    /// What they allowed third-party applications.
+    pub grants: &'a [consent::GrantLine],
     /// Success message.
     pub notice: Option<&'a str>,
     /// Error message.

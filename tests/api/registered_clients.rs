@@ -487,9 +487,25 @@ pub async fn sign_in_for(app: &TestApp, client_id: &str, challenge: Option<&str>
         }
     }
     let page = app.login_page(url.as_str()).await;
-    let resp = app
+    let mut resp = app
         .submit_login(&page, "alice", "alice-password", false)
         .await;
+    if resp.status() == 200 {
+        // a third-party client: allow it on the consent page
+        let consent = resp.text().await.unwrap();
+        let field = |name: &str| crate::helpers::hidden_field(&consent, name).unwrap();
+        resp = app
+            .client
+            .post(app.url("/consent"))
+            .form(&[
+                ("rid", field("rid")),
+                ("csrf", field("csrf")),
+                ("decision", "allow".to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
     assert_eq!(resp.status(), 303);
     let loc = location(&resp);
     assert!(loc.starts_with(REPORTS_CB), "{loc}");

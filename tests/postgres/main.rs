@@ -26,6 +26,9 @@ mod browser;
 #[path = "../api/browser_account.rs"]
 mod browser_account;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_dcr.rs"]
+mod browser_dcr;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/browser_device.rs"]
 mod browser_device;
 #[cfg(authserver_pg_tests)]
@@ -46,6 +49,9 @@ mod code_exchange;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/config_errors.rs"]
 mod config_errors;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/consent.rs"]
+mod consent;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/device.rs"]
 mod device;
@@ -125,6 +131,9 @@ mod registered_clients;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/registered_clients_rp.rs"]
 mod registered_clients_rp;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/registration.rs"]
+mod registration;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use crate::config::reader::Reader;
 use crate::config::values::{
-    check_redirect_entry, parse_algorithm, url_without_trailing_slash, Secret, SigningAlgorithm,
+    check_redirect_entry, parse_algorithm, parse_registration_mode, url_without_trailing_slash,
+    RegistrationMode, Secret, SigningAlgorithm,
 };
 use crate::config::ConfigError;
 
@@ -98,6 +99,8 @@ pub struct AuthSettings {
     /// Clients whose login page hides "Stay signed in"
     /// (`authentication.remember.me.hidden.client.ids`).
     pub remember_me_hidden_clients: Vec<String>,
+    /// Dynamic client registration (`authentication.registration.mode`).
+    pub registration_mode: RegistrationMode,
 }
 
 impl AuthSettings {
@@ -218,6 +221,8 @@ impl AuthSettings {
             implicit_clients,
             implicit_token_expiry: r.duration("authentication.implicit.token.expiry")?,
             remember_me_hidden_clients: r.list("authentication.remember.me.hidden.client.ids")?,
+            registration_mode: r
+                .defaulted("authentication.registration.mode", parse_registration_mode)?,
         };
         for (key, seconds) in [
             ("authentication.token.expiry", auth.token_expiry),
@@ -316,6 +321,10 @@ impl AuthSettings {
             (
                 "authentication.implicit.token.expiry",
                 self.implicit_token_expiry.to_string(),
+            ),
+            (
+                "authentication.registration.mode",
+                self.registration_mode.as_str().to_string(),
             ),
             (
                 "authentication.remember.me.hidden.client.ids",

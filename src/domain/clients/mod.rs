@@ -8,6 +8,7 @@ pub mod cache;
 pub mod grants;
 pub mod jwks_fetch;
 pub mod model;
+pub mod registration;
 #[cfg(test)]
 mod tests;
 
@@ -206,29 +207,60 @@ pub async fn update(
     patch: MetadataDraft,
     now: i64,
 ) -> Result<(RegisteredClient, Option<NewSecret>), ClientError> {
-    let mut client = find(store, client_id)
+    let client = find(store, client_id)
         .await?
         .ok_or_else(|| ClientError::NotFound(client_id.to_string()))?;
     let draft = client.metadata.to_draft().merged(patch);
+    save(store, settings, client, draft, now).await
+}
+
+/// Replaces the metadata with `draft` (RFC 7592 update: left-out fields get defaults).
+pub async fn replace(
+    store: &Store,
+    settings: &Settings,
+    client_id: &str,
+    draft: MetadataDraft,
+    now: i64,
+) -> Result<(RegisteredClient, Option<NewSecret>), ClientError> {
+    let client = find(store, client_id)
+        .await?
+        .ok_or_else(|| ClientError::NotFound(client_id.to_string()))?;
+    save(store, settings, client, draft, now).await
+}
+
+async fn save(
+    store: &Store,
+    settings: &Settings,
+    mut client: RegisteredClient,
+    draft: MetadataDraft,
+    now: i64,
+) -> Result<(RegisteredClient, Option<NewSecret>), ClientError> {
+    let client_id = client.client_id.clone();
     let metadata = ClientMetadata::new(draft, &available_algorithms(settings))?;
+    if client.dynamic && metadata.first_party {
+        return Err(ClientError::Metadata(MetadataError {
+            field: "first_party",
+            message: "a dynamically registered client is never first-party".into(),
+        }));
+    }
     let json = serde_json::to_string(&metadata)
         .map_err(|e| ClientError::Store(StoreError::Conflict(e.to_string())))?;
     if !store
-        .update_client(client_id, &metadata.client_name, &json, now)
+        .update_client(&client_id, &metadata.client_name, &json, now)
         .await?
     {
-        return Err(ClientError::NotFound(client_id.to_string()));
+        return Err(ClientError::NotFound(client_id));
     }
     let secret = if metadata.token_endpoint_auth_method.uses_secret()
-        && store.live_client_secrets(client_id, now).await?.is_empty()
+        && store.live_client_secrets(&client_id, now).await?.is_empty()
     {
-        Some(new_secret(store, client_id, now).await?)
+        Some(new_secret(store, &client_id, now).await?)
     } else {
         None
     };
     client.metadata = metadata;
     client.updated_at = now;
-    changed(store, client_id, now).await?;
+    changed(store, &client_id, now).await?;
     Ok((client, secret))
 }
 

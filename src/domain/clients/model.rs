@@ -7,7 +7,14 @@ use crate::config::SigningAlgorithm;
 use crate::domain::redirect::Whitelist;
 
 /// Grant types a registered client may hold.
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+pub const GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    DEVICE_CODE,
+];
+/// The device authorization grant (RFC 8628).
+pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// Token endpoint authentication methods.
 pub const AUTH_METHODS: [&str; 4] = [
     "client_secret_basic",
@@ -300,10 +307,10 @@ impl ClientMetadata {
                 "response type code goes with grant type authorization_code, and only with it",
             ));
         }
-        if has("refresh_token") && !code {
+        if has("refresh_token") && !code && !has(DEVICE_CODE) {
             return Err(MetadataError::new(
                 "grant_types",
-                "refresh_token needs authorization_code",
+                "refresh_token needs authorization_code or the device code grant",
             ));
         }
         if method == AuthMethod::None && has("client_credentials") {

@@ -141,7 +141,10 @@ impl Whitelist {
     /// form and equal an entry character for character (no beginnings, no loopback port
     /// freedom). For clients whose tokens travel in the redirect itself.
     pub fn check_exact(&self, candidate: &str) -> Result<RedirectUri, RedirectError> {
-        canonical(candidate)?;
+        // a native app's private-use URI is only ever matched exactly (see `check`)
+        if !is_private_use_uri(candidate) {
+            canonical(candidate)?;
+        }
         if self.entries.iter().any(|entry| entry.raw == candidate) {
             return Ok(RedirectUri(candidate.to_string()));
         }
