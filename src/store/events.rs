@@ -116,7 +116,6 @@ impl Store {
             total += with_db!(&self.db, |w, _r, _pg| sqlx::query(sql)
                 .bind(now)
                 .bind(batch)
-                .bind(self.family_event_ttl)
                 .execute(w)
                 .await?
                 .rows_affected());
