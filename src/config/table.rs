@@ -341,6 +341,108 @@ pub(super) const KEYS: &[KeySpec] = &[
         "Text shown on the login page.",
     )
     .aliases(&["classification.loginbannertext"]),
+    // authentication.certificate.*: smart-card (client-certificate) login
+    KeySpec::new(
+        "authentication.certificate.enabled",
+        Boolean,
+        "Smart-card (CAC/PIV) sign-in with a client certificate: the TLS server asks for one \
+         without requiring it (`server.ssl.enabled`), or a proxy passes it on \
+         (`authentication.certificate.headers.enabled`).",
+    )
+    .default("false"),
+    KeySpec::new(
+        "authentication.certificate.trust.anchors",
+        Path,
+        "PEM file of the CA certificates user certificates must chain to (intermediate CAs \
+         may be listed too); required when `authentication.certificate.enabled`.",
+    ),
+    KeySpec::new(
+        "authentication.certificate.username.source",
+        Text,
+        "Where the user name comes from: `dn` (the subject DN, through the template) or `san` \
+         (a subject alternative name of `username.san.type`).",
+    )
+    .default("dn"),
+    KeySpec::new(
+        "authentication.certificate.username.san.type",
+        Text,
+        "With `username.source = san`: `0` other name (of `username.san.id`), `1` RFC 822 \
+         name, `2` DNS name, `4` directory name (through the template).",
+    )
+    .default("4"),
+    KeySpec::new(
+        "authentication.certificate.username.san.id",
+        Text,
+        "OID of the other name used with `username.san.type = 0`; the default is the user \
+         principal name.",
+    )
+    .default("1.3.6.1.4.1.311.20.2.3"),
+    KeySpec::new(
+        "authentication.certificate.username.template",
+        Text,
+        "User name from the DN: attribute names in parentheses are replaced by their values, \
+         e.g. `(O)-(CN)` for `CN=JohnDoe,O=MyCompany` is `MyCompany-JohnDoe`.",
+    )
+    .default("(CN)"),
+    KeySpec::new(
+        "authentication.certificate.displayname.source",
+        Text,
+        "Where the display name (the user's name, and the login button's label) comes from: \
+         `dn` or `san`, as for the user name.",
+    )
+    .default("dn"),
+    KeySpec::new(
+        "authentication.certificate.displayname.san.type",
+        Text,
+        "As `username.san.type`, for the display name.",
+    )
+    .default("4"),
+    KeySpec::new(
+        "authentication.certificate.displayname.san.id",
+        Text,
+        "As `username.san.id`, for the display name.",
+    )
+    .default("1.3.6.1.4.1.311.20.2.3"),
+    KeySpec::new(
+        "authentication.certificate.displayname.template",
+        Text,
+        "As `username.template`, for the display name.",
+    )
+    .default("(CN)"),
+    KeySpec::new(
+        "authentication.certificate.revocation.list.file",
+        Path,
+        "Certificate revocation list(s), PEM or DER, re-read every `revocation.list.refresh`; \
+         one that cannot be read at start stops the start.",
+    ),
+    KeySpec::new(
+        "authentication.certificate.revocation.list.url",
+        Url,
+        "URL of a certificate revocation list, fetched at start (a failure stops the start) \
+         and every `revocation.list.refresh`; a failed refresh keeps the last list.",
+    ),
+    KeySpec::new(
+        "authentication.certificate.revocation.list.refresh",
+        Duration,
+        "Time between re-reads of the revocation list file and URL. Once a list is past its \
+         `nextUpdate`, certificate sign-ins are refused until a fresh one is loaded.",
+    )
+    .default("3600"),
+    KeySpec::new(
+        "authentication.certificate.headers.enabled",
+        Boolean,
+        "Behind a TLS-terminating proxy: take the certificate from the \
+         `authentication.certificate.header` header, only when it comes from \
+         `server.trusted.proxies`; authserver verifies it itself.",
+    )
+    .default("false"),
+    KeySpec::new(
+        "authentication.certificate.header",
+        Text,
+        "The header a trusted proxy passes the URL-encoded PEM certificate in (nginx: \
+         `$ssl_client_escaped_cert`).",
+    )
+    .default("X-SSL-Client-Cert"),
     // logging.*
     KeySpec::new(
         "logging.format",

@@ -1,5 +1,6 @@
 //! Protocol logic with no HTTP in it: redirect matching, PKCE, scopes, token claims.
 pub mod authorize;
+pub mod certificate;
 pub mod client_auth;
 pub mod clients;
 pub mod credentials;

@@ -3,6 +3,7 @@
 //! this file assembles them and checks what spans groups.
 
 mod auth;
+mod certificate;
 mod database;
 mod logging;
 mod server;
@@ -10,6 +11,9 @@ mod server;
 use std::path::{Path, PathBuf};
 
 pub use auth::AuthSettings;
+pub use certificate::{
+    CertificateSettings, NameRule, SanKind, Template, TemplatePiece, DN_ATTRIBUTES, UPN_OID,
+};
 pub use database::DatabaseSettings;
 pub use logging::LoggingSettings;
 pub use server::{ServerSettings, SslSettings};
@@ -30,6 +34,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `authentication.*`.
     pub auth: AuthSettings,
+    /// `authentication.certificate.*` (smart-card login).
+    pub certificate: CertificateSettings,
     /// `logging.*`.
     pub logging: LoggingSettings,
 }
@@ -68,12 +74,14 @@ impl Settings {
         let server = ServerSettings::read(r, warnings)?;
         let database = DatabaseSettings::read(r)?;
         let auth = AuthSettings::read(r, &server, warnings)?;
+        let certificate = CertificateSettings::read(r, &server, warnings)?;
         let logging = LoggingSettings::read(r)?;
         Ok(Settings {
             source: r.path.to_path_buf(),
             server,
             database,
             auth,
+            certificate,
             logging,
         })
     }
@@ -121,6 +129,7 @@ impl Settings {
             self.server.effective(),
             self.database.effective(),
             self.auth.effective(),
+            self.certificate.effective(),
             self.logging.effective(),
         ]
         .concat()
