@@ -165,7 +165,10 @@ impl Application {
         let reloader = tokio::spawn(reload_loop(state.clone()));
         let listener = tokio::spawn(listen_loop(state.clone()));
         let janitor = tokio::spawn(housekeeping::run(state.services.clone()));
-        let crl_refresh = state.certificates.clone().map(|c| tokio::spawn(refresh_crls(c)));
+        let crl_refresh = state
+            .certificates
+            .clone()
+            .map(|c| tokio::spawn(refresh_crls(c)));
         let app = router(state.clone());
         tracing::info!(
             port = self.port,

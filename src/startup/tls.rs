@@ -90,14 +90,16 @@ pub(super) async fn reload_on_sighup(tls: Tls) {
             return;
         };
         while hup.recv().await.is_some() {
-            let (certificate, key, client_auth) =
-                (tls.certificate.clone(), tls.key.clone(), tls.client_auth.clone());
-            let built = tokio::task::spawn_blocking(move || {
-                server_config(&certificate, &key, client_auth)
-            })
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r);
+            let (certificate, key, client_auth) = (
+                tls.certificate.clone(),
+                tls.key.clone(),
+                tls.client_auth.clone(),
+            );
+            let built =
+                tokio::task::spawn_blocking(move || server_config(&certificate, &key, client_auth))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
             match built {
                 Ok(config) => {
                     tls.config.reload_from_config(Arc::new(config));

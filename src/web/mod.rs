@@ -59,6 +59,8 @@ pub struct LoginView<'a> {
     /// Whether the "Stay signed in" box is shown
     /// (`authentication.remember.me.hidden.client.ids`).
     pub remember_me: bool,
+    /// Whether "Sign in with your smart card" is offered (`authentication.certificate.enabled`).
+    pub smart_card: bool,
 }
 
 /// A readable error page.

@@ -36,6 +36,7 @@ mod refresh_family;
 mod registered_clients;
 mod registered_clients_rp;
 mod signin;
+mod smartcard;
 mod sso;
 mod tls;
 mod twc_2024x_lane;

@@ -120,6 +120,9 @@ mod registered_clients_rp;
 #[path = "../api/signin.rs"]
 mod signin;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/smartcard.rs"]
+mod smartcard;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/sso.rs"]
 mod sso;
 #[cfg(authserver_pg_tests)]

@@ -84,8 +84,9 @@ impl Template {
                     }
                     let after = &rest[i + 1..];
                     let Some(end) = after.find(')') else {
-                        return Err("a template such as (CN) or (O)-(CN): a '(' is not closed"
-                            .into());
+                        return Err(
+                            "a template such as (CN) or (O)-(CN): a '(' is not closed".into()
+                        );
                     };
                     let name = after[..end].trim().to_ascii_uppercase();
                     let Some((_, oid)) = DN_ATTRIBUTES.iter().find(|(n, _)| *n == name) else {
@@ -151,8 +152,10 @@ impl NameRule {
         let source = r.defaulted(keys.source, |v| match v.to_ascii_lowercase().as_str() {
             "dn" => Ok(false),
             "san" => Ok(true),
-            _ => Err("dn (the subject distinguished name) or san (a subject alternative name)"
-                .to_string()),
+            _ => Err(
+                "dn (the subject distinguished name) or san (a subject alternative name)"
+                    .to_string(),
+            ),
         })?;
         if !source {
             return Ok(NameRule {
@@ -178,8 +181,9 @@ impl NameRule {
             "1" => Ok(SanKind::Rfc822),
             "2" => Ok(SanKind::Dns),
             "4" => Ok(SanKind::DirectoryName),
-            _ => Err("0 (other name), 1 (RFC 822 name), 2 (DNS name) or 4 (directory name)"
-                .to_string()),
+            _ => Err(
+                "0 (other name), 1 (RFC 822 name), 2 (DNS name) or 4 (directory name)".to_string(),
+            ),
         })?;
         Ok(NameRule {
             san: Some(kind),
@@ -259,12 +263,16 @@ impl CertificateSettings {
     ) -> Result<Self, ConfigError> {
         let file = r.path.display().to_string();
         let enabled = r.boolean("authentication.certificate.enabled")?;
-        let crl_url = r.parse("authentication.certificate.revocation.list.url", |v| {
-            match Url::parse(v) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
-                _ => Err("an absolute http(s) URL of a certificate revocation list".into()),
-            }
-        })?;
+        let crl_url =
+            r.parse(
+                "authentication.certificate.revocation.list.url",
+                |v| match Url::parse(v) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                        Ok(url)
+                    }
+                    _ => Err("an absolute http(s) URL of a certificate revocation list".into()),
+                },
+            )?;
         let header = r.defaulted("authentication.certificate.header", |v| {
             let ok = !v.is_empty()
                 && v.bytes()
@@ -336,7 +344,10 @@ impl CertificateSettings {
     /// The `authentication.certificate.*` rows of the report, in table order.
     pub(super) fn effective(&self) -> Vec<(&'static str, String)> {
         let mut rows = vec![
-            ("authentication.certificate.enabled", self.enabled.to_string()),
+            (
+                "authentication.certificate.enabled",
+                self.enabled.to_string(),
+            ),
             (
                 "authentication.certificate.trust.anchors",
                 display_path(self.trust_anchors.as_ref()),

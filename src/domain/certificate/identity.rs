@@ -21,8 +21,8 @@ pub struct Names {
 
 /// The names in `der` by the two rules; `Err` says what the certificate lacks.
 pub fn names(der: &[u8], username: &NameRule, display: &NameRule) -> Result<Names, String> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|_| "the certificate cannot be read".to_string())?;
+    let (_, cert) =
+        X509Certificate::from_der(der).map_err(|_| "the certificate cannot be read".to_string())?;
     let user = apply(&cert, username).map_err(|why| format!("no user name: {why}"))?;
     let display_name = apply(&cert, display).map_err(|why| format!("no display name: {why}"))?;
     Ok(Names {

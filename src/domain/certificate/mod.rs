@@ -185,13 +185,16 @@ impl std::fmt::Debug for CertificateAuth {
 
 fn read_anchors(path: &Path) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let certs =
+        CertificateDer::pem_file_iter(path).map_err(|e| format!("{}: {e}", path.display()))?;
     for cert in certs {
         let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("{}: a certificate cannot be used as a trust anchor: {e}", path.display()))?;
+        roots.add(cert).map_err(|e| {
+            format!(
+                "{}: a certificate cannot be used as a trust anchor: {e}",
+                path.display()
+            )
+        })?;
     }
     if roots.is_empty() {
         return Err(format!("{}: no PEM certificate in it", path.display()));
@@ -215,11 +218,10 @@ impl CertificateAuth {
         );
         let mut lists = Lists::default();
         if let Some(path) = &settings.crl_file {
-            lists.file = Some(
-                crl::read_file(path)
-                    .await
-                    .map_err(|e| format!("authentication.certificate.revocation.list.file: {e}"))?,
-            );
+            lists.file =
+                Some(crl::read_file(path).await.map_err(|e| {
+                    format!("authentication.certificate.revocation.list.file: {e}")
+                })?);
         }
         if let Some(url) = &settings.crl_url {
             lists.url = Some(
@@ -229,9 +231,8 @@ impl CertificateAuth {
             );
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let verifier = build(&roots, &provider, &lists).map_err(|e| {
-            format!("authentication.certificate.revocation.list.file / .url: {e}")
-        })?;
+        let verifier = build(&roots, &provider, &lists)
+            .map_err(|e| format!("authentication.certificate.revocation.list.file / .url: {e}"))?;
         Ok(Some(CertificateAuth {
             settings: settings.clone(),
             roots,
@@ -271,13 +272,17 @@ impl CertificateAuth {
         if let Some(path) = &self.settings.crl_file {
             match crl::read_file(path).await {
                 Ok(lists) => file = Some(lists),
-                Err(e) => tracing::warn!(error = %e, "re-reading the certificate revocation list file failed; keeping the last one"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-reading the certificate revocation list file failed; keeping the last one")
+                }
             }
         }
         if let Some(location) = &self.settings.crl_url {
             match crl::fetch(location).await {
                 Ok(lists) => url = Some(lists),
-                Err(e) => tracing::warn!(error = %e, "fetching the certificate revocation list failed; keeping the last one"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "fetching the certificate revocation list failed; keeping the last one")
+                }
             }
         }
         let lists = Lists { file, url };
@@ -286,7 +291,9 @@ impl CertificateAuth {
                 let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
                 *current = Current { verifier, lists };
             }
-            Err(e) => tracing::warn!(error = %e, "the new certificate revocation lists are unusable; keeping the last ones"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the new certificate revocation lists are unusable; keeping the last ones")
+            }
         }
     }
 
@@ -378,7 +385,8 @@ fn parse_header(value: &str) -> Presented {
     let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
     let text = decoded.trim();
     if text.contains("-----BEGIN") {
-        return match CertificateDer::pem_slice_iter(text.as_bytes()).collect::<Result<Vec<_>, _>>() {
+        return match CertificateDer::pem_slice_iter(text.as_bytes()).collect::<Result<Vec<_>, _>>()
+        {
             Ok(chain) if !chain.is_empty() => Presented::Chain(chain),
             _ => Presented::Unreadable,
         };
@@ -387,5 +395,41 @@ fn parse_header(value: &str) -> Presented {
     match base64::engine::general_purpose::STANDARD.decode(compact) {
         Ok(der) if !der.is_empty() => Presented::Chain(vec![CertificateDer::from(der)]),
         _ => Presented::Unreadable,
+    }
+}
+
+// TEMPORARY until the just-in-time users are merged
+/// Temporary.
+#[derive(Debug)]
+pub enum Refused {
+    /// Temporary.
+    Certificate(CertificateRefusal),
+    /// Temporary.
+    User(String),
+}
+impl Refused {
+    /// Temporary.
+    pub fn message(&self) -> String {
+        match self {
+            Refused::Certificate(c) => c.message(),
+            Refused::User(u) => u.clone(),
+        }
+    }
+}
+/// Temporary.
+pub async fn sign_in(
+    services: &crate::domain::services::Services,
+    presented: &Presented,
+) -> Result<Result<crate::store::User, Refused>, crate::error::AppError> {
+    let Some(auth) = services.certificates.as_deref() else {
+        return Ok(Err(Refused::Certificate(CertificateRefusal::NotPresented)));
+    };
+    let names = match auth.verify(presented, services.now()) {
+        Ok(n) => n,
+        Err(r) => return Ok(Err(Refused::Certificate(r))),
+    };
+    match services.store.user_by_name(&names.username).await? {
+        Some(u) => Ok(Ok(u)),
+        None => Ok(Err(Refused::User("no such user".into()))),
     }
 }
