@@ -155,7 +155,8 @@ pub(super) const KEYS: &[KeySpec] = &[
     KeySpec::new(
         "server.trusted.proxies",
         Networks,
-        "Reverse proxies whose `X-Forwarded-For` is believed (for throttling and logs only).",
+        "Reverse proxies whose `X-Forwarded-For` is believed (for throttling and logs only), \
+         and whose client-certificate header is (`authentication.certificate.headers.enabled`).",
     )
     .default(""),
     KeySpec::new(
