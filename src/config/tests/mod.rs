@@ -1,6 +1,7 @@
 //! Loading settings: defaults, every key, aliases, layering, values and the table.
 
 mod aliases;
+mod certificate;
 mod development_secret;
 mod login_keys;
 mod reference;
