@@ -32,7 +32,8 @@ pub use error::ConfigError;
 pub use properties::PropertiesFormat;
 pub use reference::reference;
 pub use settings::{
-    AuthSettings, DatabaseSettings, Loaded, LoggingSettings, ServerSettings, Settings, SslSettings,
+    AuthSettings, DatabaseSettings, LdapSettings, Loaded, LoggingSettings, ServerSettings,
+    Settings, SslSettings, DN_PLACEHOLDER, USERNAME_PLACEHOLDER,
 };
 pub use table::env_var_name;
 pub use values::{private_use_scheme, LogFormat, Secret, SigningAlgorithm};

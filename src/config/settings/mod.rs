@@ -4,6 +4,7 @@
 
 mod auth;
 mod database;
+mod ldap;
 mod logging;
 mod server;
 
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
+pub use ldap::{LdapSettings, DN_PLACEHOLDER, USERNAME_PLACEHOLDER};
 pub use logging::LoggingSettings;
 pub use server::{ServerSettings, SslSettings};
 
@@ -30,8 +32,33 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `authentication.*`.
     pub auth: AuthSettings,
+    /// `authentication.ldap.*`: the directory, if one is configured.
+    pub ldap: Option<LdapSettings>,
     /// `logging.*`.
     pub logging: LoggingSettings,
+}
+
+/// `authentication.disable.credentials=true` turns the local passwords off, which locks
+/// everyone out unless another identity source signs people in: refused at start without
+/// one.
+fn check_credentials_source(
+    r: &Reader<'_>,
+    auth: &AuthSettings,
+    ldap: Option<&LdapSettings>,
+) -> Result<(), ConfigError> {
+    const KEY: &str = "authentication.disable.credentials";
+    if auth.disable_credentials && ldap.is_none() {
+        if let Some(raw) = r.get(KEY)? {
+            return Err(r.invalid(
+                KEY,
+                &raw,
+                "false, unless another identity source is configured \
+                 (authentication.ldap.url): without one, turning local passwords off would \
+                 lock every user out",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Settings plus the warnings found while loading them (unknown keys, ignored aliases…).
@@ -68,12 +95,15 @@ impl Settings {
         let server = ServerSettings::read(r, warnings)?;
         let database = DatabaseSettings::read(r)?;
         let auth = AuthSettings::read(r, &server, warnings)?;
+        let ldap = LdapSettings::read(r)?;
+        check_credentials_source(r, &auth, ldap.as_ref())?;
         let logging = LoggingSettings::read(r)?;
         Ok(Settings {
             source: r.path.to_path_buf(),
             server,
             database,
             auth,
+            ldap,
             logging,
         })
     }
@@ -121,6 +151,7 @@ impl Settings {
             self.server.effective(),
             self.database.effective(),
             self.auth.effective(),
+            LdapSettings::effective(self.ldap.as_ref()),
             self.logging.effective(),
         ]
         .concat()
