@@ -5,6 +5,7 @@ pub mod client_auth;
 pub mod clients;
 pub mod credentials;
 pub mod device;
+pub mod external;
 pub mod grants;
 pub mod hint;
 pub mod implicit;

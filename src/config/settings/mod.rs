@@ -5,6 +5,7 @@
 mod auth;
 mod certificate;
 mod database;
+mod ldap;
 mod logging;
 mod server;
 
@@ -15,6 +16,7 @@ pub use certificate::{
     CertificateSettings, NameRule, SanKind, Template, TemplatePiece, DN_ATTRIBUTES, UPN_OID,
 };
 pub use database::DatabaseSettings;
+pub use ldap::{LdapSettings, DN_PLACEHOLDER, USERNAME_PLACEHOLDER};
 pub use logging::LoggingSettings;
 pub use server::{ServerSettings, SslSettings};
 
@@ -34,10 +36,36 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `authentication.*`.
     pub auth: AuthSettings,
+    /// `authentication.ldap.*`: the directory, if one is configured.
+    pub ldap: Option<LdapSettings>,
     /// `authentication.certificate.*` (smart-card login).
     pub certificate: CertificateSettings,
     /// `logging.*`.
     pub logging: LoggingSettings,
+}
+
+/// `authentication.disable.credentials=true` turns the local passwords off, which locks
+/// everyone out unless another identity source signs people in: refused at start without
+/// one.
+fn check_credentials_source(
+    r: &Reader<'_>,
+    auth: &AuthSettings,
+    ldap: Option<&LdapSettings>,
+    certificate: &CertificateSettings,
+) -> Result<(), ConfigError> {
+    const KEY: &str = "authentication.disable.credentials";
+    if auth.disable_credentials && ldap.is_none() && !certificate.enabled {
+        if let Some(raw) = r.get(KEY)? {
+            return Err(r.invalid(
+                KEY,
+                &raw,
+                "false, unless another identity source is configured \
+                 (authentication.ldap.url, authentication.certificate.enabled): without one, \
+                 turning local passwords off would lock every user out",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Settings plus the warnings found while loading them (unknown keys, ignored aliases…).
@@ -74,13 +102,16 @@ impl Settings {
         let server = ServerSettings::read(r, warnings)?;
         let database = DatabaseSettings::read(r)?;
         let auth = AuthSettings::read(r, &server, warnings)?;
+        let ldap = LdapSettings::read(r)?;
         let certificate = CertificateSettings::read(r, &server, warnings)?;
+        check_credentials_source(r, &auth, ldap.as_ref(), &certificate)?;
         let logging = LoggingSettings::read(r)?;
         Ok(Settings {
             source: r.path.to_path_buf(),
             server,
             database,
             auth,
+            ldap,
             certificate,
             logging,
         })
@@ -129,6 +160,7 @@ impl Settings {
             self.server.effective(),
             self.database.effective(),
             self.auth.effective(),
+            LdapSettings::effective(self.ldap.as_ref()),
             self.certificate.effective(),
             self.logging.effective(),
         ]

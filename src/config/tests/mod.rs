@@ -3,6 +3,7 @@
 mod aliases;
 mod certificate;
 mod development_secret;
+mod ldap;
 mod login_keys;
 mod reference;
 mod settings;

@@ -31,8 +31,8 @@ impl Refused {
 /// Verifies the presented certificate and signs its user in: a user of source
 /// `certificate` whose external id is the user name the certificate gives (so a renewed
 /// card with the same names is the same user), created at the first sign-in, its display
-/// name and e-mail updated at each. Certificate users are never administrators by virtue
-/// of their certificate.
+/// name and e-mail updated at each. A certificate says nothing about administrators: a
+/// new user is not one, and an existing user keeps the flag an administrator gave it.
 pub async fn sign_in(
     services: &Services,
     presented: &Presented,
@@ -48,13 +48,18 @@ pub async fn sign_in(
             return Ok(Err(Refused::Certificate(refusal)));
         }
     };
+    let admin = services
+        .store
+        .user_by_external(SOURCE, &names.username)
+        .await?
+        .is_some_and(|u| u.admin);
     let identity = ExternalIdentity {
         source: SOURCE.to_string(),
         external_id: names.username.clone(),
         username: names.username,
         name: Some(names.display_name),
         email: names.email,
-        admin: false,
+        admin,
         groups: Vec::new(),
     };
     Ok(external::provision(services, &identity)

@@ -9,7 +9,7 @@
 //! certificate sign-in fail until a fresh list is loaded (fail closed).
 pub mod crl;
 pub mod identity;
-// mod login;
+mod login;
 pub mod verifier;
 
 use std::net::IpAddr;
@@ -28,7 +28,7 @@ use rustls::{CertificateError, RootCertStore};
 use crate::config::CertificateSettings;
 
 pub use identity::Names;
-// pub use login::sign_in;
+pub use login::{sign_in, Refused, SOURCE};
 
 /// The largest certificate chain read from a header.
 const MAX_HEADER_BYTES: usize = 32 * 1024;
@@ -395,41 +395,5 @@ fn parse_header(value: &str) -> Presented {
     match base64::engine::general_purpose::STANDARD.decode(compact) {
         Ok(der) if !der.is_empty() => Presented::Chain(vec![CertificateDer::from(der)]),
         _ => Presented::Unreadable,
-    }
-}
-
-// TEMPORARY until the just-in-time users are merged
-/// Temporary.
-#[derive(Debug)]
-pub enum Refused {
-    /// Temporary.
-    Certificate(CertificateRefusal),
-    /// Temporary.
-    User(String),
-}
-impl Refused {
-    /// Temporary.
-    pub fn message(&self) -> String {
-        match self {
-            Refused::Certificate(c) => c.message(),
-            Refused::User(u) => u.clone(),
-        }
-    }
-}
-/// Temporary.
-pub async fn sign_in(
-    services: &crate::domain::services::Services,
-    presented: &Presented,
-) -> Result<Result<crate::store::User, Refused>, crate::error::AppError> {
-    let Some(auth) = services.certificates.as_deref() else {
-        return Ok(Err(Refused::Certificate(CertificateRefusal::NotPresented)));
-    };
-    let names = match auth.verify(presented, services.now()) {
-        Ok(n) => n,
-        Err(r) => return Ok(Err(Refused::Certificate(r))),
-    };
-    match services.store.user_by_name(&names.username).await? {
-        Some(u) => Ok(Ok(u)),
-        None => Ok(Err(Refused::User("no such user".into()))),
     }
 }
