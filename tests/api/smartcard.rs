@@ -233,6 +233,7 @@ struct Pki {
     _dir: tempfile::TempDir,
     ca: Ca,
     john: UserCert,
+    fay: UserCert,
     revoked: UserCert,
     expired: UserCert,
     stranger: UserCert,
@@ -247,6 +248,7 @@ fn pki() -> Pki {
         Some("email:john.doe@example.com, otherName:1.3.6.1.4.1.311.20.2.3;UTF8:jdoe@corp.example"),
         None,
     );
+    let fay = ca.issue("fay", "/C=GB/O=MyCompany/CN=FayFresh", None, None);
     let revoked = ca.issue("revoked", "/C=GB/O=MyCompany/CN=RevokedRita", None, None);
     let expired = ca.issue(
         "expired",
@@ -261,6 +263,7 @@ fn pki() -> Pki {
         _dir: dir,
         ca,
         john,
+        fay,
         revoked,
         expired,
         stranger,
@@ -415,7 +418,7 @@ async fn a_smart_card_signs_in_over_native_tls_with_curl_and_gets_tokens() {
         .build()
         .unwrap();
     let tokens: serde_json::Value =
-        exchange_code(&client, &https(&app.url("/token")), &code, &verifier)
+        exchange_code(&client, &https(&app.url("/api/token")), &code, &verifier)
             .await
             .json()
             .await
@@ -561,7 +564,10 @@ async fn proxied_app(pki: &Pki, proxies: &str) -> TestApp {
 /// Opens the login page and posts the smart-card form with `header` as the certificate.
 async fn header_sign_in(app: &TestApp, header: Option<String>) -> reqwest::Response {
     let (_, challenge) = pkce_pair();
-    let page = app.login_page(&app.authorize_url(&challenge, &[])).await;
+    // prompt=login: the browser may be signed in already from an earlier sign-in
+    let page = app
+        .login_page(&app.authorize_url(&challenge, &[("prompt", "login")]))
+        .await;
     let mut request = app.client.post(app.url("/login/certificate")).form(&[
         ("rid", hidden_field(&page, "rid").unwrap()),
         ("csrf", hidden_field(&page, "csrf").unwrap()),
@@ -649,9 +655,7 @@ async fn a_refreshed_revocation_list_refuses_a_newly_revoked_card_and_a_stale_on
     assert!(resp.text().await.unwrap().contains("has been revoked"));
 
     // a list past its nextUpdate (default_crl_days = 30): every certificate is refused
-    let fresh = pki
-        .ca
-        .issue("fresh", "/C=GB/O=MyCompany/CN=FreshFay", None, None);
+    let fresh = &pki.fay;
     assert_eq!(
         header_sign_in(&app, Some(fresh.escaped_pem()))
             .await
