@@ -226,6 +226,7 @@ fn login_page(
         username,
         remember_me: state.settings.offers_remember_me(&request.client_id),
         smart_card: state.certificates.is_some(),
+        password_form: state.settings.password_form(),
     };
     let origin = web::form_target(&request.redirect_uri);
     let mut response = web::html(status, &view, origin.as_deref());
@@ -378,6 +379,14 @@ async fn login_inner(
         Ok(request) => request,
         Err(page) => return Ok(page),
     };
+    if !state.settings.password_form() {
+        return Ok(web::error_page(
+            &state.base_path,
+            StatusCode::FORBIDDEN,
+            "Password sign-in is turned off",
+            "Sign in with your smart card instead.",
+        ));
+    }
     let rid = field("rid");
     let username = field("username").trim();
     let password = field("password");

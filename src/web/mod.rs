@@ -61,6 +61,9 @@ pub struct LoginView<'a> {
     pub remember_me: bool,
     /// Whether "Sign in with your smart card" is offered (`authentication.certificate.enabled`).
     pub smart_card: bool,
+    /// Whether the user name and password form is shown (see
+    /// [`Settings::password_form`](crate::config::Settings::password_form)).
+    pub password_form: bool,
 }
 
 /// A readable error page.

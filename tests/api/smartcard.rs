@@ -712,3 +712,34 @@ async fn a_revocation_list_that_cannot_be_loaded_stops_the_start_naming_the_key(
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_password_login_turned_off_the_login_page_offers_only_the_smart_card() {
+    if !tools_available("with_password_login_turned_off_the_login_page_offers_only_the_smart_card")
+    {
+        return;
+    }
+    let pki = pki();
+    let app = AppBuilder::new()
+        .set("server.trusted.proxies", "127.0.0.1/32")
+        .set("authentication.disable.credentials", "true")
+        .set("authentication.certificate.enabled", "true")
+        .set("authentication.certificate.headers.enabled", "true")
+        .set(
+            "authentication.certificate.trust.anchors",
+            pki.ca.cert().to_str().unwrap(),
+        )
+        .spawn()
+        .await;
+    app.add_user("alice", "alice-password-1").await;
+    let (_, challenge) = pkce_pair();
+    let page = app.login_page(&app.authorize_url(&challenge, &[])).await;
+    assert!(!page.contains("name=\"password\""), "{page}");
+    assert!(page.contains("Sign in with your smart card"), "{page}");
+    let resp = app
+        .submit_login(&page, "alice", "alice-password-1", false)
+        .await;
+    assert_eq!(resp.status(), 403);
+    let resp = header_sign_in(&app, Some(pki.john.escaped_pem())).await;
+    assert_eq!(resp.status(), 303);
+}

@@ -145,6 +145,13 @@ impl Settings {
         self.auth.implicit_clients.iter().any(|c| c == client_id)
     }
 
+    /// Whether the login page has the user name and password form: not when
+    /// `authentication.disable.credentials` leaves no password to check there (no
+    /// directory, smart-card login only).
+    pub fn password_form(&self) -> bool {
+        !self.auth.disable_credentials || self.ldap.is_some()
+    }
+
     /// Whether the login page for `client_id` offers "Stay signed in".
     pub fn offers_remember_me(&self, client_id: &str) -> bool {
         !self
