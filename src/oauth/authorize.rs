@@ -327,7 +327,7 @@ pub(crate) fn open_form(
     state: &AppState,
     headers: &HeaderMap,
     form: &Params,
-) -> Result<AuthRequest, Response> {
+) -> Result<AuthRequest, Box<Response>> {
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
     let cookie = web::csrf_cookie(headers, state.secure_cookies);
     let csrf_ok = match cookie {
@@ -337,25 +337,25 @@ pub(crate) fn open_form(
         None => false,
     };
     let (true, Some(csrf)) = (csrf_ok, cookie) else {
-        return Err(web::error_page(
+        return Err(Box::new(web::error_page(
             &state.base_path,
             StatusCode::FORBIDDEN,
             "Your sign-in form has expired",
             "The form was not submitted from this browser's sign-in page (cookies may be blocked).",
-        ));
+        )));
     };
     match state.pending.open(field("rid"), csrf, state.now()) {
         Ok(r) => Ok(r),
-        Err(PendingError::Expired) => Err(bad_request_page(
+        Err(PendingError::Expired) => Err(Box::new(bad_request_page(
             state,
             "This sign-in request has expired. Go back to the application and sign in again.",
-        )),
+        ))),
         Err(PendingError::Invalid) => {
             tracing::info!(target: "authserver::audit", "sign-in form altered or from another browser");
-            Err(bad_request_page(
+            Err(Box::new(bad_request_page(
                 state,
                 "This sign-in form was altered or started in another browser. Go back to the application and sign in again.",
-            ))
+            )))
         }
     }
 }
@@ -377,7 +377,7 @@ async fn login_inner(
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
     let request = match open_form(state, headers, &form) {
         Ok(request) => request,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     if !state.settings.password_form() {
         return Ok(web::error_page(

@@ -33,7 +33,7 @@ async fn login(
     let form = Params::parse(&body);
     let request = match authorize::open_form(&state, &headers, &form) {
         Ok(request) => request,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let user = match certificate::sign_in(&state, &presented).await {
         Ok(Ok(user)) => user,
