@@ -9,14 +9,16 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Router};
-use axum_server::tls_rustls::RustlsConfig;
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+mod tls;
+
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
+use crate::domain::certificate::CertificateAuth;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::pending::{self, PendingSeal};
 use crate::domain::redirect::Whitelist;
@@ -42,44 +44,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     port: u16,
-    tls: Option<Tls>,
-}
-
-/// Native HTTPS: the rustls configuration and where it reloads from on SIGHUP.
-struct Tls {
-    config: RustlsConfig,
-    certificate: std::path::PathBuf,
-    key: std::path::PathBuf,
-}
-
-async fn load_tls(settings: &Settings) -> anyhow::Result<Option<Tls>> {
-    let ssl = &settings.server.ssl;
-    if !ssl.enabled {
-        return Ok(None);
-    }
-    // several crypto back-ends may be linked in (tests); use aws-lc-rs, as for signing
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let (Some(certificate), Some(key)) = (ssl.certificate.clone(), ssl.key.clone()) else {
-        anyhow::bail!(
-            "{}: server.ssl.enabled = true needs server.ssl.certificate and server.ssl.key",
-            settings.source.display()
-        );
-    };
-    let config = RustlsConfig::from_pem_file(&certificate, &key)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{}: server.ssl.certificate {} / server.ssl.key {}: {e}",
-                settings.source.display(),
-                certificate.display(),
-                key.display()
-            )
-        })?;
-    Ok(Some(Tls {
-        config,
-        certificate,
-        key,
-    }))
+    tls: Option<tls::Tls>,
 }
 
 impl Application {
@@ -115,7 +80,23 @@ impl Application {
             )
             .await?;
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
-        let tls = load_tls(&settings).await?;
+        let certificates = CertificateAuth::load(&settings.certificate)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", settings.source.display()))?
+            .map(Arc::new);
+        if let Some(next) = certificates.as_ref().and_then(|c| c.next_update()) {
+            if next <= clock.now() {
+                tracing::warn!(
+                    "the certificate revocation list is past its nextUpdate: certificate \
+                     sign-ins are refused until a fresh list is loaded"
+                );
+            }
+        }
+        let tls = tls::load(
+            &settings,
+            certificates.as_ref().map(|c| c.handshake_verifier()),
+        )
+        .await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
         let listener = match listener {
             Some(l) => {
@@ -146,6 +127,7 @@ impl Application {
                 device_polls: Arc::new(crate::domain::poll_gate::PollGate::new()),
                 issued: Arc::new(crate::domain::issued::IssuedPairs::new()),
                 throttle: Arc::new(Throttle::new(store.clone())),
+                certificates,
                 settings: Arc::new(settings),
                 store,
                 keys: Arc::new(keys),
@@ -184,6 +166,10 @@ impl Application {
         let reloader = tokio::spawn(reload_loop(state.clone()));
         let listener = tokio::spawn(listen_loop(state.clone()));
         let janitor = tokio::spawn(housekeeping::run(state.services.clone()));
+        let crl_refresh = state
+            .certificates
+            .clone()
+            .map(|c| tokio::spawn(refresh_crls(c)));
         let app = router(state.clone());
         tracing::info!(
             port = self.port,
@@ -207,13 +193,10 @@ impl Application {
                     signal.await;
                     stopper.graceful_shutdown(Some(Duration::from_secs(30)));
                 });
-                let reload = tokio::spawn(reload_tls_on_sighup(
-                    tls.config.clone(),
-                    tls.certificate,
-                    tls.key,
-                ));
+                let config = tls.config.clone();
+                let reload = tokio::spawn(tls::reload_on_sighup(tls));
                 let listener = self.listener.into_std()?;
-                let served = axum_server::from_tcp_rustls(listener, tls.config)?
+                let served = axum_server::from_tcp_rustls(listener, config)?
                     .handle(handle)
                     .serve(service)
                     .await;
@@ -224,6 +207,9 @@ impl Application {
         reloader.abort();
         listener.abort();
         janitor.abort();
+        if let Some(task) = crl_refresh {
+            task.abort();
+        }
         // last-use times of PATs are kept in memory between flushes: write them now
         if let Err(e) = crate::domain::pat::flush_usage(&state.store, &state.revocations).await {
             tracing::warn!(error = %e, "writing PAT last-use times failed");
@@ -313,6 +299,18 @@ async fn reload_loop(state: AppState) {
     }
 }
 
+/// Reads the certificate revocation lists again every
+/// `authentication.certificate.revocation.list.refresh`.
+async fn refresh_crls(certificates: Arc<CertificateAuth>) {
+    let mut tick = tokio::time::interval(certificates.refresh_interval());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        certificates.refresh().await;
+    }
+}
+
 /// Without native TLS there is nothing to reload: SIGHUP (`systemctl reload`) is logged
 /// instead of killing the process.
 async fn ignore_sighup() {
@@ -324,36 +322,6 @@ async fn ignore_sighup() {
                 tracing::info!("SIGHUP received; nothing to reload without server.ssl.enabled");
             }
         }
-    }
-}
-
-/// Re-reads the certificate and key on SIGHUP; connections in progress keep theirs.
-async fn reload_tls_on_sighup(
-    config: RustlsConfig,
-    certificate: std::path::PathBuf,
-    key: std::path::PathBuf,
-) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP; certificate reload disabled");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            match config.reload_from_pem_file(&certificate, &key).await {
-                Ok(()) => {
-                    tracing::info!(certificate = %certificate.display(), "TLS certificate reloaded")
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "TLS certificate reload failed; keeping the old one")
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (config, certificate, key);
     }
 }
 

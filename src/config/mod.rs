@@ -32,7 +32,9 @@ pub use error::ConfigError;
 pub use properties::PropertiesFormat;
 pub use reference::reference;
 pub use settings::{
-    AuthSettings, DatabaseSettings, Loaded, LoggingSettings, ServerSettings, Settings, SslSettings,
+    AuthSettings, CertificateSettings, DatabaseSettings, LdapSettings, Loaded, LoggingSettings,
+    NameRule, SanKind, ServerSettings, Settings, SslSettings, Template, TemplatePiece,
+    DN_ATTRIBUTES, DN_PLACEHOLDER, UPN_OID, USERNAME_PLACEHOLDER,
 };
 pub use table::env_var_name;
 pub use values::{

@@ -157,7 +157,8 @@ pub(super) const KEYS: &[KeySpec] = &[
     KeySpec::new(
         "server.trusted.proxies",
         Networks,
-        "Reverse proxies whose `X-Forwarded-For` is believed (for throttling and logs only).",
+        "Reverse proxies whose `X-Forwarded-For` is believed (for throttling and logs only), \
+         and whose client-certificate header is (`authentication.certificate.headers.enabled`).",
     )
     .default(""),
     KeySpec::new(
@@ -343,8 +344,18 @@ pub(super) const KEYS: &[KeySpec] = &[
     KeySpec::new(
         "authentication.disable.credentials",
         Boolean,
-        "Turns password login off once another login method exists; authserver has none yet, \
-         so `true` is refused at start.",
+        "Turns the local passwords off: the login form then checks passwords against the \
+         directory only (`authentication.ldap.url`); `true` without another identity source \
+         is refused at start.",
+    )
+    .default("false"),
+    KeySpec::new(
+        "authentication.external.link.local",
+        Boolean,
+        "Whether a directory or upstream sign-in whose user name belongs to a local user takes \
+         that user over (it becomes the source's, its local password stops working); `false` \
+         refuses such a sign-in. Turn on only when every source is authoritative for its \
+         user names.",
     )
     .default("false"),
     KeySpec::new(
@@ -353,6 +364,214 @@ pub(super) const KEYS: &[KeySpec] = &[
         "Text shown on the login page.",
     )
     .aliases(&["classification.loginbannertext"]),
+    // authentication.ldap.*
+    KeySpec::new(
+        "authentication.ldap.url",
+        UrlList,
+        "LDAP / Active Directory servers for the password check, `ldap://` or `ldaps://`, \
+         tried in order (the next one when a server is down).",
+    )
+    .unset("none: no directory, local users only"),
+    KeySpec::new(
+        "authentication.ldap.starttls",
+        Boolean,
+        "Upgrade the `ldap://` connections with StartTLS before anything is sent.",
+    )
+    .default("false"),
+    KeySpec::new(
+        "authentication.ldap.ca.file",
+        Path,
+        "PEM file of the certificate authorities trusted for `ldaps://` and StartTLS.",
+    )
+    .unset("the system's trusted authorities"),
+    KeySpec::new(
+        "authentication.ldap.bind.dn",
+        Text,
+        "DN the user search binds as (a service account); its password is \
+         `authentication.ldap.bind.password`.",
+    )
+    .unset("anonymous search"),
+    KeySpec::new(
+        "authentication.ldap.bind.password",
+        Secret,
+        "Password of `authentication.ldap.bind.dn` (better from the environment: \
+         `AUTHSERVER_AUTHENTICATION_LDAP_BIND_PASSWORD`).",
+    ),
+    KeySpec::new(
+        "authentication.ldap.base.dn",
+        Text,
+        "DN under which users and groups are searched (subtree); required with \
+         `authentication.ldap.url`.",
+    ),
+    KeySpec::new(
+        "authentication.ldap.user.filter",
+        Text,
+        "Filter that finds exactly one user; `{username}` is replaced by the typed name, \
+         escaped (RFC 4515). Active Directory: `(&(objectClass=user)(sAMAccountName={username}))`.",
+    )
+    .default("(&(objectClass=person)(uid={username}))"),
+    KeySpec::new(
+        "authentication.ldap.attribute.username",
+        Text,
+        "Attribute holding the user name (the `sub` of the tokens); AD: `sAMAccountName`.",
+    )
+    .default("uid"),
+    KeySpec::new(
+        "authentication.ldap.attribute.name",
+        Text,
+        "Attribute holding the display name (`name` claim).",
+    )
+    .default("cn"),
+    KeySpec::new(
+        "authentication.ldap.attribute.email",
+        Text,
+        "Attribute holding the e-mail address (`email` claim).",
+    )
+    .default("mail"),
+    KeySpec::new(
+        "authentication.ldap.attribute.id",
+        Text,
+        "Attribute holding the entry's stable id; AD: `objectGUID`. An entry without it is \
+         known by its DN.",
+    )
+    .default("entryUUID"),
+    KeySpec::new(
+        "authentication.ldap.attribute.groups",
+        Text,
+        "Attribute of the user entry listing the DNs of its groups (used when \
+         `authentication.ldap.group.filter` is not set).",
+    )
+    .default("memberOf"),
+    KeySpec::new(
+        "authentication.ldap.group.filter",
+        Text,
+        "Filter finding the user's groups under the base DN; `{dn}` is the user's DN and \
+         `{username}` the user name, both escaped. E.g. \
+         `(&(objectClass=groupOfNames)(member={dn}))`.",
+    )
+    .unset("the user entry's `authentication.ldap.attribute.groups`"),
+    KeySpec::new(
+        "authentication.ldap.admin.group",
+        Text,
+        "DN of the group whose members are administrators, written at every sign-in.",
+    )
+    .unset("no directory user is an administrator"),
+    KeySpec::new(
+        "authentication.ldap.timeout.seconds",
+        Duration,
+        "Limit of each directory operation (connecting, search, bind); a directory that \
+         does not answer in time counts as down.",
+    )
+    .default("5"),
+    KeySpec::new(
+        "authentication.ldap.pool.size",
+        Count,
+        "Most directory connections at once; further sign-ins wait (up to the timeout) for \
+         one to free.",
+    )
+    .default("8"),
+    // authentication.certificate.*: smart-card (client-certificate) login
+    KeySpec::new(
+        "authentication.certificate.enabled",
+        Boolean,
+        "Smart-card (CAC/PIV) sign-in with a client certificate: the TLS server asks for one \
+         without requiring it (`server.ssl.enabled`), or a proxy passes it on \
+         (`authentication.certificate.headers.enabled`).",
+    )
+    .default("false"),
+    KeySpec::new(
+        "authentication.certificate.trust.anchors",
+        Path,
+        "PEM file of the CA certificates user certificates must chain to (intermediate CAs \
+         may be listed too); required when `authentication.certificate.enabled`.",
+    ),
+    KeySpec::new(
+        "authentication.certificate.username.source",
+        Text,
+        "Where the user name comes from: `dn` (the subject DN, through the template) or `san` \
+         (a subject alternative name of `username.san.type`).",
+    )
+    .default("dn"),
+    KeySpec::new(
+        "authentication.certificate.username.san.type",
+        Text,
+        "With `username.source = san`: `0` other name (of `username.san.id`), `1` RFC 822 \
+         name, `2` DNS name, `4` directory name (through the template).",
+    )
+    .default("4"),
+    KeySpec::new(
+        "authentication.certificate.username.san.id",
+        Text,
+        "OID of the other name used with `username.san.type = 0`; the default is the user \
+         principal name.",
+    )
+    .default("1.3.6.1.4.1.311.20.2.3"),
+    KeySpec::new(
+        "authentication.certificate.username.template",
+        Text,
+        "User name from the DN: attribute names in parentheses are replaced by their values, \
+         e.g. `(O)-(CN)` for `CN=JohnDoe,O=MyCompany` is `MyCompany-JohnDoe`.",
+    )
+    .default("(CN)"),
+    KeySpec::new(
+        "authentication.certificate.displayname.source",
+        Text,
+        "Where the display name (the user's name, and the login button's label) comes from: \
+         `dn` or `san`, as for the user name.",
+    )
+    .default("dn"),
+    KeySpec::new(
+        "authentication.certificate.displayname.san.type",
+        Text,
+        "As `username.san.type`, for the display name.",
+    )
+    .default("4"),
+    KeySpec::new(
+        "authentication.certificate.displayname.san.id",
+        Text,
+        "As `username.san.id`, for the display name.",
+    )
+    .default("1.3.6.1.4.1.311.20.2.3"),
+    KeySpec::new(
+        "authentication.certificate.displayname.template",
+        Text,
+        "As `username.template`, for the display name.",
+    )
+    .default("(CN)"),
+    KeySpec::new(
+        "authentication.certificate.revocation.list.file",
+        Path,
+        "Certificate revocation list(s), PEM or DER, re-read every `revocation.list.refresh`; \
+         one that cannot be read at start stops the start.",
+    ),
+    KeySpec::new(
+        "authentication.certificate.revocation.list.url",
+        Url,
+        "URL of a certificate revocation list, fetched at start (a failure stops the start) \
+         and every `revocation.list.refresh`; a failed refresh keeps the last list.",
+    ),
+    KeySpec::new(
+        "authentication.certificate.revocation.list.refresh",
+        Duration,
+        "Time between re-reads of the revocation list file and URL. Once a list is past its \
+         `nextUpdate`, certificate sign-ins are refused until a fresh one is loaded.",
+    )
+    .default("3600"),
+    KeySpec::new(
+        "authentication.certificate.headers.enabled",
+        Boolean,
+        "Behind a TLS-terminating proxy: take the certificate from the \
+         `authentication.certificate.header` header, only when it comes from \
+         `server.trusted.proxies`; authserver verifies it itself.",
+    )
+    .default("false"),
+    KeySpec::new(
+        "authentication.certificate.header",
+        Text,
+        "The header a trusted proxy passes the URL-encoded PEM certificate in (nginx: \
+         `$ssl_client_escaped_cert`).",
+    )
+    .default("X-SSL-Client-Cert"),
     // logging.*
     KeySpec::new(
         "logging.format",

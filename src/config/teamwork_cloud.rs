@@ -62,19 +62,23 @@ pub(super) const DEPLOYMENT: &[ForeignKey] = &[
         "the Java server's TLS key store; authserver serves TLS from PEM files \
          (server.ssl.certificate, server.ssl.key)",
     ),
+    foreign(
+        "server.ssl.trust-store*",
+        "the Java server's trust store; authserver reads the CA certificates of smart-card \
+         login from a PEM file (authentication.certificate.trust.anchors)",
+    ),
+    foreign(
+        "server.ssl.client-auth",
+        "authserver asks for a client certificate (Teamwork Cloud's want) whenever \
+         authentication.certificate.enabled, and never requires one",
+    ),
 ];
 
 /// Teamwork Cloud features authserver does not support yet: ignored, naming the issue.
-pub(super) const NOT_YET: &[ForeignKey] = &[
-    foreign(
-        "authentication.saml.*",
-        "SAML 2.0 single sign-on is not supported yet (issue 17)",
-    ),
-    foreign(
-        "authentication.certificate.*",
-        "smart-card (CAC/PIV) client-certificate login is not supported yet (issue 17)",
-    ),
-];
+pub(super) const NOT_YET: &[ForeignKey] = &[foreign(
+    "authentication.saml.*",
+    "SAML 2.0 single sign-on is not supported yet (issue 17)",
+)];
 
 /// The deployment entry `key` falls under, if any.
 pub(super) fn deployment_key(key: &str) -> Option<&'static ForeignKey> {

@@ -1,10 +1,12 @@
 //! Protocol logic with no HTTP in it: redirect matching, PKCE, scopes, token claims.
 pub mod authorize;
+pub mod certificate;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;
 pub mod credentials;
 pub mod device;
+pub mod external;
 pub mod grants;
 pub mod hint;
 pub mod implicit;

@@ -34,6 +34,8 @@ pub struct Services {
     pub issued: Arc<IssuedPairs>,
     /// Failed-password throttle.
     pub throttle: Arc<Throttle>,
+    /// Smart-card sign-in: trust anchors and revocation lists (`None`: off).
+    pub certificates: Option<Arc<crate::domain::certificate::CertificateAuth>>,
 }
 
 impl Services {

@@ -226,6 +226,7 @@ pub(super) async fn account_view(
         csrf: &csrf.token,
         username: &user.username,
         admin: user.admin,
+        external_source: user.source.as_deref(),
         pats: &lines,
         grants: &grants,
         notice,
@@ -520,6 +521,12 @@ async fn change_password_inner(
         )
         .await
     };
+    if let Some(source) = &user.source {
+        return refuse(format!(
+            "Your password is not kept here: your account comes from {source}; change it there."
+        ))
+        .await;
+    }
     if new != again {
         return refuse("The new passwords do not match.".into()).await;
     }

@@ -21,6 +21,7 @@ use crate::oauth::consent::consent_page;
 use crate::oauth::device_cookie;
 use crate::oauth::respond::{bad_request_page, deliver, internal_page, respond};
 use crate::state::AppState;
+use crate::store::User;
 use crate::web::extract::ClientIp;
 use crate::web::{self, LoginView};
 
@@ -192,6 +193,8 @@ fn login_page(
         csrf: &csrf,
         username,
         remember_me: state.settings.offers_remember_me(&request.client_id),
+        smart_card: state.certificates.is_some(),
+        password_form: state.settings.password_form(),
     };
     let origin = web::form_target(&request.redirect_uri);
     let mut response = web::html(status, &view, origin.as_deref());
@@ -222,15 +225,14 @@ async fn login(
     }
 }
 
-async fn login_inner(
+/// Checks a sign-in form's CSRF token against the cookie and opens its sealed pending
+/// request; `Err` is the page to show instead. Every sign-in form posts through this.
+pub(crate) fn open_form(
     state: &AppState,
     headers: &HeaderMap,
-    body: &[u8],
-    ip: IpAddr,
-) -> Result<Response, AppError> {
-    let form = Params::parse(body);
+    form: &Params,
+) -> Result<AuthRequest, Box<Response>> {
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
-    let rid = field("rid");
     let cookie = web::csrf_cookie(headers, state.secure_cookies);
     let csrf_ok = match cookie {
         Some(cookie) => {
@@ -239,30 +241,57 @@ async fn login_inner(
         None => false,
     };
     let (true, Some(csrf)) = (csrf_ok, cookie) else {
-        return Ok(web::error_page(
+        return Err(Box::new(web::error_page(
             &state.base_path,
             StatusCode::FORBIDDEN,
             "Your sign-in form has expired",
             "The form was not submitted from this browser's sign-in page (cookies may be blocked).",
-        ));
+        )));
     };
-    let now = state.now();
-    let request = match state.pending.open(rid, csrf, now) {
-        Ok(r) => r,
-        Err(PendingError::Expired) => {
-            return Ok(bad_request_page(
-                state,
-                "This sign-in request has expired. Go back to the application and sign in again.",
-            ))
-        }
+    match state.pending.open(field("rid"), csrf, state.now()) {
+        Ok(r) => Ok(r),
+        Err(PendingError::Expired) => Err(Box::new(bad_request_page(
+            state,
+            "This sign-in request has expired. Go back to the application and sign in again.",
+        ))),
         Err(PendingError::Invalid) => {
             tracing::info!(target: "authserver::audit", "sign-in form altered or from another browser");
-            return Ok(bad_request_page(
+            Err(Box::new(bad_request_page(
                 state,
                 "This sign-in form was altered or started in another browser. Go back to the application and sign in again.",
-            ));
+            )))
         }
+    }
+}
+
+/// Whether the login form asked for a persistent session (a client that hides "Stay
+/// signed in" gets none, whatever is posted).
+pub(crate) fn remember_requested(state: &AppState, request: &AuthRequest, form: &Params) -> bool {
+    state.settings.offers_remember_me(&request.client_id)
+        && !form.get("remember").ok().flatten().unwrap_or("").is_empty()
+}
+
+async fn login_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    ip: IpAddr,
+) -> Result<Response, AppError> {
+    let form = Params::parse(body);
+    let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
+    let request = match open_form(state, headers, &form) {
+        Ok(request) => request,
+        Err(page) => return Ok(*page),
     };
+    if !state.settings.password_form() {
+        return Ok(web::error_page(
+            &state.base_path,
+            StatusCode::FORBIDDEN,
+            "Password sign-in is turned off",
+            "Sign in with your smart card instead.",
+        ));
+    }
+    let rid = field("rid");
     let username = field("username").trim();
     let password = field("password");
     let device = device_cookie::presented_or_new(headers);
@@ -298,9 +327,22 @@ async fn login_inner(
             ));
         }
     };
-    // a client that hides "Stay signed in" gets no persistent session, whatever is posted
-    let remember =
-        state.settings.offers_remember_me(&request.client_id) && !field("remember").is_empty();
+    let remember = remember_requested(state, &request, &form);
+    complete_sign_in(state, headers, &request, &user, remember, &device).await
+}
+
+/// Signs `user` in for `request`: a new SSO session (replacing the browser's previous
+/// one), the authorization response, the session and device cookies. Every sign-in method
+/// (password, smart card) ends here.
+pub(crate) async fn complete_sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthRequest,
+    user: &User,
+    remember: bool,
+    device: &str,
+) -> Result<Response, AppError> {
+    let now = state.now();
     let sid = random_token();
     let ttl = i64::try_from(state.settings.auth.sso_session_expiry).unwrap_or(i64::MAX);
     // a new sign-in replaces the browser's previous session
@@ -328,13 +370,11 @@ async fn login_inner(
         }
     };
     let mut response = match registered.as_ref() {
-        Some(client)
-            if consent::must_ask(state, registered.as_ref(), &request, user.id).await? =>
-        {
-            consent_page(state, headers, &request, &user, client)
+        Some(client) if consent::must_ask(state, registered.as_ref(), request, user.id).await? => {
+            consent_page(state, headers, request, user, client)
         }
         _ => {
-            let front = respond(state, &request, &user, now).await?;
+            let front = respond(state, request, user, now).await?;
             deliver(state, StatusCode::SEE_OTHER, Some(front))
         }
     };
@@ -347,6 +387,6 @@ async fn login_inner(
         remember.then_some(ttl),
     );
     set_cookie(&mut response, &cookie);
-    device_cookie::set(state, &mut response, &device);
+    device_cookie::set(state, &mut response, device);
     Ok(response)
 }

@@ -5,6 +5,7 @@ use crate::state::AppState;
 
 pub mod account;
 pub mod authorize;
+pub mod certificate;
 pub mod clients;
 pub mod consent;
 pub mod device;
@@ -24,6 +25,7 @@ pub mod userinfo;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(authorize::router())
+        .merge(certificate::router())
         .merge(token::router())
         .merge(device::router())
         .merge(introspect::router())

@@ -52,7 +52,7 @@ pub(super) fn bad_request_page(state: &AppState, message: &str) -> Response {
     )
 }
 
-pub(super) fn internal_page(state: &AppState, e: AppError) -> Response {
+pub(crate) fn internal_page(state: &AppState, e: AppError) -> Response {
     tracing::error!(error = %e, "sign-in failed");
     web::error_page(
         &state.base_path,

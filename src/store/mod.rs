@@ -89,6 +89,7 @@ mod clients;
 mod consent;
 mod device;
 mod events;
+mod external;
 mod family_batch;
 mod flows;
 mod keys;
@@ -104,13 +105,14 @@ pub use clients::ClientRow;
 pub use consent::ConsentRow;
 pub use device::{DeviceGrant, DevicePoll, NewDeviceRequest, PendingDevice, SLOW_DOWN_STEP};
 pub use events::RevocationEvent;
+pub use external::ExternalProfile;
 pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
 pub use pats::{NewPat, PatRow};
 pub use refresh::RefreshInfo;
 pub use registration::RegistrationTokenRow;
 pub use tokens::{NewRefresh, Rotation};
-pub use users::{NewUser, User};
+pub use users::{NewUser, User, EXTERNAL_PASSWORD_MARKER};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]

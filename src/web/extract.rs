@@ -1,5 +1,6 @@
 //! What several handlers read from a request the same way: header values, the client's
-//! address ([`ClientIp`], an extractor), and the form-encoding check of POST bodies.
+//! address ([`ClientIp`], an extractor), the client certificate it presents
+//! ([`PresentedCertificate`], not verified yet), and the form-encoding check of POST bodies.
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
@@ -33,6 +34,42 @@ impl axum::extract::FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(crate::throttle::client_ip(
             peer,
             header_str(&parts.headers, "x-forwarded-for"),
+            &state.settings.server.trusted_proxies,
+        )))
+    }
+}
+
+/// The client certificate a request presents (smart-card login), not verified yet: the
+/// TLS peer's chain, or the certificate header when the TCP peer is a trusted proxy (see
+/// [`crate::domain::certificate::CertificateAuth::presented`]). `Nothing` when certificate
+/// login is off.
+#[derive(Debug, Clone)]
+pub struct PresentedCertificate(pub crate::domain::certificate::Presented);
+
+impl axum::extract::FromRequestParts<AppState> for PresentedCertificate {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use crate::domain::certificate::Presented;
+        let Some(auth) = state.certificates.as_deref() else {
+            return Ok(PresentedCertificate(Presented::Nothing));
+        };
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let tls = parts
+            .extensions
+            .get::<std::sync::Arc<axum_server::tls::TlsInfo>>()
+            .map(|info| info.peer_certificates.as_slice());
+        Ok(PresentedCertificate(auth.presented(
+            tls,
+            header_str(&parts.headers, auth.header()),
+            peer,
             &state.settings.server.trusted_proxies,
         )))
     }

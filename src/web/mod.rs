@@ -60,6 +60,11 @@ pub struct LoginView<'a> {
     /// Whether the "Stay signed in" box is shown
     /// (`authentication.remember.me.hidden.client.ids`).
     pub remember_me: bool,
+    /// Whether "Sign in with your smart card" is offered (`authentication.certificate.enabled`).
+    pub smart_card: bool,
+    /// Whether the user name and password form is shown (see
+    /// [`Settings::password_form`](crate::config::Settings::password_form)).
+    pub password_form: bool,
 }
 
 /// A readable error page.
@@ -293,6 +298,8 @@ pub struct AccountView<'a> {
     pub username: &'a str,
     /// Whether management tokens are offered.
     pub admin: bool,
+    /// The identity source of a just-in-time user (no password change here), if any.
+    pub external_source: Option<&'a str>,
     /// Their live and expired tokens.
     pub pats: &'a [PatLine],
     /// What they allowed third-party applications.

@@ -62,6 +62,9 @@ mod discovery;
 #[path = "../api/durability.rs"]
 mod durability;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/external_users.rs"]
+mod external_users;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[cfg(authserver_pg_tests)]
@@ -137,6 +140,9 @@ mod registration;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/smartcard.rs"]
+mod smartcard;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/sso.rs"]
 mod sso;

@@ -3,14 +3,20 @@
 //! this file assembles them and checks what spans groups.
 
 mod auth;
+mod certificate;
 mod database;
+mod ldap;
 mod logging;
 mod server;
 
 use std::path::{Path, PathBuf};
 
 pub use auth::AuthSettings;
+pub use certificate::{
+    CertificateSettings, NameRule, SanKind, Template, TemplatePiece, DN_ATTRIBUTES, UPN_OID,
+};
 pub use database::DatabaseSettings;
+pub use ldap::{LdapSettings, DN_PLACEHOLDER, USERNAME_PLACEHOLDER};
 pub use logging::LoggingSettings;
 pub use server::{ServerSettings, SslSettings};
 
@@ -30,8 +36,36 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `authentication.*`.
     pub auth: AuthSettings,
+    /// `authentication.ldap.*`: the directory, if one is configured.
+    pub ldap: Option<LdapSettings>,
+    /// `authentication.certificate.*` (smart-card login).
+    pub certificate: CertificateSettings,
     /// `logging.*`.
     pub logging: LoggingSettings,
+}
+
+/// `authentication.disable.credentials=true` turns the local passwords off, which locks
+/// everyone out unless another identity source signs people in: refused at start without
+/// one.
+fn check_credentials_source(
+    r: &Reader<'_>,
+    auth: &AuthSettings,
+    ldap: Option<&LdapSettings>,
+    certificate: &CertificateSettings,
+) -> Result<(), ConfigError> {
+    const KEY: &str = "authentication.disable.credentials";
+    if auth.disable_credentials && ldap.is_none() && !certificate.enabled {
+        if let Some(raw) = r.get(KEY)? {
+            return Err(r.invalid(
+                KEY,
+                &raw,
+                "false, unless another identity source is configured \
+                 (authentication.ldap.url, authentication.certificate.enabled): without one, \
+                 turning local passwords off would lock every user out",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Settings plus the warnings found while loading them (unknown keys, ignored aliases…).
@@ -68,12 +102,17 @@ impl Settings {
         let server = ServerSettings::read(r, warnings)?;
         let database = DatabaseSettings::read(r)?;
         let auth = AuthSettings::read(r, &server, warnings)?;
+        let ldap = LdapSettings::read(r)?;
+        let certificate = CertificateSettings::read(r, &server, warnings)?;
+        check_credentials_source(r, &auth, ldap.as_ref(), &certificate)?;
         let logging = LoggingSettings::read(r)?;
         Ok(Settings {
             source: r.path.to_path_buf(),
             server,
             database,
             auth,
+            ldap,
+            certificate,
             logging,
         })
     }
@@ -106,6 +145,13 @@ impl Settings {
         self.auth.implicit_clients.iter().any(|c| c == client_id)
     }
 
+    /// Whether the login page has the user name and password form: not when
+    /// `authentication.disable.credentials` leaves no password to check there (no
+    /// directory, smart-card login only).
+    pub fn password_form(&self) -> bool {
+        !self.auth.disable_credentials || self.ldap.is_some()
+    }
+
     /// Whether the login page for `client_id` offers "Stay signed in".
     pub fn offers_remember_me(&self, client_id: &str) -> bool {
         !self
@@ -121,6 +167,8 @@ impl Settings {
             self.server.effective(),
             self.database.effective(),
             self.auth.effective(),
+            LdapSettings::effective(self.ldap.as_ref()),
+            self.certificate.effective(),
             self.logging.effective(),
         ]
         .concat()

@@ -1,7 +1,9 @@
 //! Loading settings: defaults, every key, aliases, layering, values and the table.
 
 mod aliases;
+mod certificate;
 mod development_secret;
+mod ldap;
 mod login_keys;
 mod reference;
 mod settings;

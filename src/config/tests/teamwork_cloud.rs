@@ -56,13 +56,11 @@ fn deployment_keys_are_named_once_with_the_reason_and_without_a_suggestion() {
 
 #[test]
 fn not_yet_supported_keys_name_their_issue_without_a_suggestion() {
-    let loaded =
-        load("authentication.saml.enabled = true\nauthentication.certificate.enabled = true\n");
+    let loaded = load("authentication.saml.enabled = true\n");
     assert_eq!(
         loaded.warnings,
         vec![
             "authserver.properties:4: \"authentication.saml.enabled\" is ignored: SAML 2.0 single sign-on is not supported yet (issue 17)",
-            "authserver.properties:5: \"authentication.certificate.enabled\" is ignored: smart-card (CAC/PIV) client-certificate login is not supported yet (issue 17)",
         ]
     );
 }
