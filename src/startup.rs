@@ -116,6 +116,12 @@ impl Application {
             .await?;
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
         let tls = load_tls(&settings).await?;
+        let directory = match &settings.ldap {
+            Some(ldap) => Some(Arc::new(crate::directory::Directory::new(ldap).map_err(
+                |e| anyhow::anyhow!("{}: {e}", settings.source.display()),
+            )?)),
+            None => None,
+        };
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
         let listener = match listener {
             Some(l) => {
@@ -145,6 +151,7 @@ impl Application {
                 device_polls: Arc::new(crate::domain::poll_gate::PollGate::new()),
                 issued: Arc::new(crate::domain::issued::IssuedPairs::new()),
                 throttle: Arc::new(Throttle::new(store.clone())),
+                directory,
                 settings: Arc::new(settings),
                 store,
                 keys: Arc::new(keys),

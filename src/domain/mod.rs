@@ -4,6 +4,7 @@ pub mod client_auth;
 pub mod clients;
 pub mod credentials;
 pub mod device;
+pub mod directory_login;
 pub mod external;
 pub mod grants;
 pub mod hint;

@@ -8,6 +8,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::issued::IssuedPairs;
+use crate::directory::Directory;
 use crate::domain::revocation::Revocations;
 use crate::keys::KeyManager;
 use crate::store::Store;
@@ -34,6 +35,8 @@ pub struct Services {
     pub issued: Arc<IssuedPairs>,
     /// Failed-password throttle.
     pub throttle: Arc<Throttle>,
+    /// The LDAP / Active Directory directory, if one is configured.
+    pub directory: Option<Arc<Directory>>,
 }
 
 impl Services {

@@ -77,6 +77,9 @@ mod keys;
 #[path = "../api/known_sources.rs"]
 mod known_sources;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/ldap.rs"]
+mod ldap;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/lifecycle.rs"]
 mod lifecycle;
 #[cfg(authserver_pg_tests)]
@@ -122,6 +125,9 @@ mod registered_clients_rp;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/slapd.rs"]
+mod slapd;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/sso.rs"]
 mod sso;
