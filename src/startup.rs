@@ -117,9 +117,10 @@ impl Application {
         let keys = KeyManager::load(store.clone(), &settings, clock.now()).await?;
         let tls = load_tls(&settings).await?;
         let directory = match &settings.ldap {
-            Some(ldap) => Some(Arc::new(crate::directory::Directory::new(ldap).map_err(
-                |e| anyhow::anyhow!("{}: {e}", settings.source.display()),
-            )?)),
+            Some(ldap) => Some(Arc::new(
+                crate::directory::Directory::new(ldap)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", settings.source.display()))?,
+            )),
             None => None,
         };
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);

@@ -122,8 +122,7 @@ impl Directory {
         };
         let mut failures = Vec::new();
         for url in &self.settings.urls {
-            match tokio::time::timeout(self.timeout, self.check_on(url, username, password)).await
-            {
+            match tokio::time::timeout(self.timeout, self.check_on(url, username, password)).await {
                 Ok(Ok(verdict)) => return Ok(verdict),
                 Ok(Err(ServerDown(why))) => {
                     tracing::warn!(server = %url, reason = %why, "directory server failed");
@@ -137,7 +136,10 @@ impl Directory {
             }
         }
         crate::metrics::directory_unavailable();
-        tracing::warn!(servers = self.settings.urls.len(), "directory unavailable: every server failed");
+        tracing::warn!(
+            servers = self.settings.urls.len(),
+            "directory unavailable: every server failed"
+        );
         Err(DirectoryError::Unavailable(failures.join("; ")))
     }
 
@@ -236,7 +238,9 @@ impl Directory {
             INVALID_CREDENTIALS => Ok(Verdict::WrongPassword),
             // busy, unavailable, unwilling (e.g. a password that must be changed first,
             // an expired account): the person cannot sign in; not a server fault
-            rc @ (51 | 52) => Err(ServerDown(format!("the user bind failed (result code {rc})"))),
+            rc @ (51 | 52) => Err(ServerDown(format!(
+                "the user bind failed (result code {rc})"
+            ))),
             rc => {
                 tracing::info!(result_code = rc, "directory refused the user bind");
                 Ok(Verdict::WrongPassword)

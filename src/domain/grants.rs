@@ -253,8 +253,7 @@ pub async fn client_credentials(
         PasswordCheck::Throttled(wait) => return Err(AppError::Throttled(wait)),
         PasswordCheck::Unavailable => {
             return Err(AppError::Unavailable(
-                "the directory that checks this user's password is unavailable; retry later"
-                    .into(),
+                "the directory that checks this user's password is unavailable; retry later".into(),
             ))
         }
     };

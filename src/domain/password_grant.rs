@@ -49,8 +49,7 @@ pub async fn password(
         PasswordCheck::Throttled(wait) => return Err(AppError::Throttled(wait)),
         PasswordCheck::Unavailable => {
             return Err(AppError::Unavailable(
-                "the directory that checks this user's password is unavailable; retry later"
-                    .into(),
+                "the directory that checks this user's password is unavailable; retry later".into(),
             ))
         }
     };

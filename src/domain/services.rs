@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::directory::Directory;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::issued::IssuedPairs;
-use crate::directory::Directory;
 use crate::domain::revocation::Revocations;
 use crate::keys::KeyManager;
 use crate::store::Store;

@@ -8,7 +8,9 @@ use reqwest::Method;
 use crate::helpers::lifecycle_helpers::{
     claims, client_credentials, client_credentials_ok, field, oauth_error, refresh,
 };
-use crate::helpers::pat_helpers::{account_page_after_sign_in, create_pat_on_page, pat_login, with_bearer};
+use crate::helpers::pat_helpers::{
+    account_page_after_sign_in, create_pat_on_page, pat_login, with_bearer,
+};
 use crate::helpers::{pkce_pair, AppBuilder, TestApp, CLIENT};
 use crate::slapd::{slapd_available, user_dn, Slapd, ADMINS, BASE_DN};
 
@@ -52,14 +54,22 @@ async fn a_directory_user_signs_in_on_the_login_page_and_with_client_credentials
     }
     let mut slapd = Slapd::start(false);
     let app = app_with_directory(&slapd, &[]).await;
-    assert!(user_row(&app, "alice").await.is_none(), "no row before the first sign-in");
+    assert!(
+        user_row(&app, "alice").await.is_none(),
+        "no row before the first sign-in"
+    );
 
-    let tokens = app.another_browser().tokens_for("alice", "alice-password").await;
+    let tokens = app
+        .another_browser()
+        .tokens_for("alice", "alice-password")
+        .await;
     let id = claims(&tokens, "id_token");
     assert_eq!(id["sub"], "alice");
     assert_eq!(id["name"], "Alice Liddell");
     assert_eq!(id["email"], "alice@example.org");
-    let row = user_row(&app, "alice").await.expect("created at first sign-in");
+    let row = user_row(&app, "alice")
+        .await
+        .expect("created at first sign-in");
     assert_eq!(row.source.as_deref(), Some("ldap"));
     assert!(row.admin, "alice is in the admins group");
     assert_ne!(
@@ -67,7 +77,11 @@ async fn a_directory_user_signs_in_on_the_login_page_and_with_client_credentials
         Some(user_dn("alice").as_str()),
         "known by its entryUUID, not its DN"
     );
-    assert_eq!(app.validate_status("Bearer", field(&tokens, "access_token")).await, 200);
+    assert_eq!(
+        app.validate_status("Bearer", field(&tokens, "access_token"))
+            .await,
+        200
+    );
 
     // a program sends the directory password as the Basic user of client_credentials
     let cc = client_credentials_ok(&app, CLIENT, "alice", "alice-password").await;
@@ -174,7 +188,10 @@ async fn a_directory_that_goes_down_gives_503_and_accepts_no_password_until_it_i
             "temporarily_unavailable",
         )
         .await;
-        assert!(body["error_description"].as_str().unwrap().contains("directory"));
+        assert!(body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("directory"));
     }
     // an outage does not count against the throttle
     for _ in 0..12 {
@@ -182,7 +199,10 @@ async fn a_directory_that_goes_down_gives_503_and_accepts_no_password_until_it_i
     }
     // a local user does not need the directory
     app.add_user("local-lou", "local-password").await;
-    assert_eq!(login(&app, "local-lou", "local-password").await.status(), 303);
+    assert_eq!(
+        login(&app, "local-lou", "local-password").await.status(),
+        303
+    );
 
     slapd.restart();
     assert_eq!(login(&app, "carol", "carol-password").await.status(), 303);
@@ -211,7 +231,10 @@ async fn a_user_removed_from_the_directory_is_refused_disabled_and_its_tokens_di
     let slapd = Slapd::start(false);
     let app = app_with_directory(&slapd, &[]).await;
     slapd.add_user("dan", "Dan Leaver", "dan@example.org").await;
-    let tokens = app.another_browser().tokens_for("dan", "dan-password").await;
+    let tokens = app
+        .another_browser()
+        .tokens_for("dan", "dan-password")
+        .await;
     let access = field(&tokens, "access_token").to_string();
     let refresh_token = field(&tokens, "refresh_token").to_string();
     assert_eq!(app.validate_status("Bearer", &access).await, 200);
@@ -221,7 +244,12 @@ async fn a_user_removed_from_the_directory_is_refused_disabled_and_its_tokens_di
     let row = user_row(&app, "dan").await.unwrap();
     assert!(row.disabled, "the user left the directory: disabled here");
     assert_eq!(app.validate_status("Bearer", &access).await, 401);
-    oauth_error(refresh(&app, CLIENT, &refresh_token, &[]).await, 400, "invalid_grant").await;
+    oauth_error(
+        refresh(&app, CLIENT, &refresh_token, &[]).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -251,15 +279,25 @@ async fn name_email_and_admin_group_changes_in_the_directory_show_at_the_next_si
     }
     let slapd = Slapd::start(false);
     let app = app_with_directory(&slapd, &[]).await;
-    let first = app.another_browser().tokens_for("bob", "bob-password").await;
+    let first = app
+        .another_browser()
+        .tokens_for("bob", "bob-password")
+        .await;
     assert_eq!(claims(&first, "id_token")["name"], "Bob Builder");
     assert!(!user_row(&app, "bob").await.unwrap().admin);
 
-    slapd.replace(&user_dn("bob"), "cn", &["Robert Builder"]).await;
-    slapd.replace(&user_dn("bob"), "mail", &["robert@example.org"]).await;
+    slapd
+        .replace(&user_dn("bob"), "cn", &["Robert Builder"])
+        .await;
+    slapd
+        .replace(&user_dn("bob"), "mail", &["robert@example.org"])
+        .await;
     slapd.set_admin("bob", true).await;
     slapd.set_admin("alice", false).await;
-    let second = app.another_browser().tokens_for("bob", "bob-password").await;
+    let second = app
+        .another_browser()
+        .tokens_for("bob", "bob-password")
+        .await;
     let id = claims(&second, "id_token");
     assert_eq!(id["name"], "Robert Builder");
     assert_eq!(id["email"], "robert@example.org");
@@ -268,7 +306,9 @@ async fn name_email_and_admin_group_changes_in_the_directory_show_at_the_next_si
     assert_eq!(bob.email.as_deref(), Some("robert@example.org"));
 
     // alice's management token stops at her next sign-in after leaving the group
-    app.another_browser().tokens_for("alice", "alice-password").await;
+    app.another_browser()
+        .tokens_for("alice", "alice-password")
+        .await;
     let alice = user_row(&app, "alice").await.unwrap();
     assert!(!alice.admin);
     let (_, pat) = crate::helpers::pat_helpers::issue_pat(&app, &bob, "management", None).await;
@@ -318,7 +358,10 @@ async fn local_users_keep_working_beside_and_a_local_name_wins() {
     app.add_user("carol", "carols-local-password").await;
     assert_eq!(login(&app, "lou", "local-password").await.status(), 303);
     // carol is local here: her local password decides, the directory is not asked
-    assert_eq!(login(&app, "carol", "carols-local-password").await.status(), 303);
+    assert_eq!(
+        login(&app, "carol", "carols-local-password").await.status(),
+        303
+    );
     assert_eq!(login(&app, "carol", "carol-password").await.status(), 401);
     let row = user_row(&app, "carol").await.unwrap();
     assert!(row.source.is_none(), "the local user stays local");
@@ -341,7 +384,10 @@ async fn with_credentials_disabled_only_the_directory_checks_passwords() {
         "invalid_client",
     )
     .await;
-    assert_eq!(login(&app, "carol", "carols-local-password").await.status(), 401);
+    assert_eq!(
+        login(&app, "carol", "carols-local-password").await.status(),
+        401
+    );
     // the directory decides, but carol's name belongs to a local user: not merged
     assert_eq!(login(&app, "carol", "carol-password").await.status(), 401);
     assert!(user_row(&app, "carol").await.unwrap().source.is_none());
@@ -357,7 +403,10 @@ async fn with_credentials_disabled_only_the_directory_checks_passwords() {
         .set("authentication.external.link.local", "true")
         .spawn()
         .await;
-    assert_eq!(login(&linked, "carol", "carol-password").await.status(), 303);
+    assert_eq!(
+        login(&linked, "carol", "carol-password").await.status(),
+        303
+    );
     let row = user_row(&linked, "carol").await.unwrap();
     assert_eq!(row.source.as_deref(), Some("ldap"));
     assert_eq!(row.name.as_deref(), Some("Carol Directory"));
@@ -407,7 +456,8 @@ async fn ldaps_and_starttls_with_a_ca_file() {
     }
     let slapd = Slapd::start(true);
     let ca = slapd.ca_file.as_ref().unwrap().display().to_string();
-    let ldaps = app_with_directory_at(&slapd.ldaps_url(), &[("authentication.ldap.ca.file", &ca)]).await;
+    let ldaps =
+        app_with_directory_at(&slapd.ldaps_url(), &[("authentication.ldap.ca.file", &ca)]).await;
     assert_eq!(login(&ldaps, "alice", "alice-password").await.status(), 303);
     assert_eq!(login(&ldaps, "alice", "wrong-password").await.status(), 401);
 
@@ -431,8 +481,14 @@ async fn ldaps_and_starttls_with_a_ca_file() {
     .unwrap();
     let untrusted = app_with_directory_at(
         &slapd.ldaps_url(),
-        &[("authentication.ldap.ca.file", &other_ca.display().to_string())],
+        &[(
+            "authentication.ldap.ca.file",
+            &other_ca.display().to_string(),
+        )],
     )
     .await;
-    assert_eq!(login(&untrusted, "alice", "alice-password").await.status(), 503);
+    assert_eq!(
+        login(&untrusted, "alice", "alice-password").await.status(),
+        503
+    );
 }

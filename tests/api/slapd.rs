@@ -141,13 +141,35 @@ fn run(cmd: &mut Command) {
 /// A test CA and a certificate for 127.0.0.1 / localhost signed by it, in `dir`.
 fn make_certificates(dir: &Path) {
     run(Command::new(OPENSSL).current_dir(dir).args([
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=authserver test CA",
-        "-keyout", "ca.key", "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=authserver test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     ]));
     run(Command::new(OPENSSL).current_dir(dir).args([
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
-        "server.key", "-out", "server.csr",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
     ]));
     std::fs::write(
         dir.join("server.ext"),
@@ -155,8 +177,21 @@ fn make_certificates(dir: &Path) {
     )
     .unwrap();
     run(Command::new(OPENSSL).current_dir(dir).args([
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
     ]));
 }
 
@@ -253,7 +288,10 @@ access to * by * read
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 let out = self.child.take().unwrap().wait_with_output().unwrap();
-                panic!("slapd exited ({status}): {}", String::from_utf8_lossy(&out.stderr));
+                panic!(
+                    "slapd exited ({status}): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             assert!(Instant::now() < deadline, "slapd did not start listening");
             std::thread::sleep(Duration::from_millis(50));
