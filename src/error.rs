@@ -7,6 +7,9 @@ use serde_json::json;
 use crate::keys::KeyError;
 use crate::store::StoreError;
 
+/// Seconds a client is asked to wait when the directory did not answer.
+pub const DIRECTORY_RETRY_AFTER: &str = "30";
+
 /// OAuth 2.0 / OIDC error codes, plus internal failures.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -56,6 +59,10 @@ pub enum AppError {
     /// description; 400).
     #[error("{0}: {1}")]
     InvalidMetadata(&'static str, String),
+    /// A service the answer depends on (the directory) did not answer: 503
+    /// `temporarily_unavailable` (RFC 6749 §4.1.2.1) with `Retry-After`.
+    #[error("temporarily_unavailable: {0}")]
+    Unavailable(String),
     /// 404.
     #[error("not_found: {0}")]
     NotFound(String),
@@ -83,7 +90,7 @@ impl AppError {
             AppError::SlowDown(_) => "slow_down",
             AppError::AccessDenied => "access_denied",
             AppError::ExpiredToken => "expired_token",
-            AppError::Throttled(_) => "temporarily_unavailable",
+            AppError::Throttled(_) | AppError::Unavailable(_) => "temporarily_unavailable",
             AppError::InvalidMetadata(code, _) => code,
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
@@ -96,6 +103,7 @@ impl AppError {
             AppError::InvalidClient(_) | AppError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             AppError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,6 +123,7 @@ impl AppError {
             | AppError::InsufficientScope(d)
             | AppError::NotFound(d)
             | AppError::Conflict(d)
+            | AppError::Unavailable(d)
             | AppError::InvalidField(_, d)
             | AppError::InvalidMetadata(_, d) => d.clone(),
             AppError::Throttled(secs) => format!("too many failed attempts; retry in {secs} s"),
@@ -170,6 +179,12 @@ impl IntoResponse for AppError {
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                     headers.insert(header::RETRY_AFTER, v);
                 }
+            }
+            AppError::Unavailable(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(DIRECTORY_RETRY_AFTER),
+                );
             }
             _ => {}
         }

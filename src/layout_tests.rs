@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "store",
         "keys",
+        "directory",
         "throttle",
         "password",
         "metrics",

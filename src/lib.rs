@@ -16,7 +16,8 @@
 //!    sign-in, personal access tokens, redirect and scope rules, the revocation caches;
 //!    [`housekeeping`] purges what expired. [`error`] maps their failures to OAuth errors.
 //! 4. Below the domain: [`store`] (every SQL query, SQLite or PostgreSQL), [`keys`] (signing
-//!    keys: generation, import, the JWKS, signing and verification), [`throttle`]
+//!    keys: generation, import, the JWKS, signing and verification), [`directory`] (the
+//!    LDAP / Active Directory password check), [`throttle`]
 //!    (failed-password lockout), [`password`] (argon2id), [`metrics`] (the counters),
 //!    [`telemetry`] (logging).
 //! 5. At the bottom, depending on nothing of ours: [`config`] (typed settings), [`clock`]
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod housekeeping;

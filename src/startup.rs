@@ -97,6 +97,13 @@ impl Application {
             certificates.as_ref().map(|c| c.handshake_verifier()),
         )
         .await?;
+        let directory = match &settings.ldap {
+            Some(ldap) => Some(Arc::new(
+                crate::directory::Directory::new(ldap)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", settings.source.display()))?,
+            )),
+            None => None,
+        };
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&settings))?);
         let listener = match listener {
             Some(l) => {
@@ -128,6 +135,7 @@ impl Application {
                 issued: Arc::new(crate::domain::issued::IssuedPairs::new()),
                 throttle: Arc::new(Throttle::new(store.clone())),
                 certificates,
+                directory,
                 settings: Arc::new(settings),
                 store,
                 keys: Arc::new(keys),

@@ -7,7 +7,8 @@
 //! keyed with a random per-process key (the password itself is never kept). A hit is only
 //! honoured while the user is enabled and has not changed password since (the user's
 //! generation must be unchanged), so a password change or disable ends it at once.
-//! Misses (including every wrong password) still pay argon2 and go through the throttle.
+//! Misses (including every wrong password) still pay argon2 (or a directory round trip) and
+//! go through the throttle.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -27,8 +28,18 @@ struct Entry {
     verified_at: i64,
 }
 
-/// The outcome of one verification: verified or not, or throttled (seconds to wait).
-pub type Verification = Result<bool, u64>;
+/// The outcome of one verification, shared by the concurrent identical requests.
+#[derive(Debug, Clone)]
+pub enum Verification {
+    /// Right password: the user (a directory user may have been created or updated).
+    Verified(Arc<User>),
+    /// Wrong password, unknown or disabled user.
+    Refused,
+    /// Too many failures: retry after this many seconds.
+    Throttled(u64),
+    /// The directory that checks the password did not answer.
+    Unavailable,
+}
 
 /// A verification in progress that concurrent identical requests wait for.
 pub type Pending = Arc<tokio::sync::OnceCell<Verification>>;

@@ -251,6 +251,11 @@ pub async fn client_credentials(
             return Err(fail());
         }
         PasswordCheck::Throttled(wait) => return Err(AppError::Throttled(wait)),
+        PasswordCheck::Unavailable => {
+            return Err(AppError::Unavailable(
+                "the directory that checks this user's password is unavailable; retry later".into(),
+            ))
+        }
     };
     let mut scope =
         Scope::parse_requested(&format!("openid {}", params.get("scope")?.unwrap_or("")))

@@ -1,8 +1,13 @@
 //! Checking a user name and password typed into a form (login page, account page),
 //! behind the throttle; and one sent by a program (`client_credentials`, the password
-//! grant), behind the same throttle and the verified-credential cache.
+//! grant), behind the same throttle and the verified-credential cache. The password is
+//! checked by argon2id against the local user, or by the directory (see
+//! `domain::directory_login` for which one decides).
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use crate::domain::credentials::Verification;
+use crate::domain::directory_login::{self, directory_for, DirectoryLogin};
 use crate::domain::services::Services;
 use crate::error::AppError;
 use crate::password;
@@ -18,19 +23,59 @@ pub enum PasswordCheck {
     Refused,
     /// Too many failures: retry after this many seconds.
     Throttled(u64),
+    /// The directory that checks this user's password did not answer (the attempt is not
+    /// counted against the throttle).
+    Unavailable,
 }
 
 /// The local password hash to verify against: none (the dummy hash, same cost) for an
-/// unknown user and for a user of another identity source, which has no local password.
-fn local_hash(user: Option<&User>) -> Option<String> {
+/// unknown user, for a user of another identity source (no local password) and for every
+/// user when local passwords are turned off (`authentication.disable.credentials`).
+fn local_hash(state: &Services, user: Option<&User>) -> Option<String> {
+    if state.settings.auth.disable_credentials {
+        return None;
+    }
     user.filter(|u| !u.is_external())
         .map(|u| u.password_hash.clone())
 }
 
+/// Whether the input can be a credential at all (longer ones are refused unread).
+fn plausible(username: &str, password: &str) -> bool {
+    !username.is_empty() && username.len() <= 256 && password.len() <= 1024
+}
+
+/// Verifies one attempt the throttle admitted: by the directory, or by argon2id (a dummy
+/// hash for unknown users, so both cost the same).
+async fn verify(
+    state: &Services,
+    user: Option<&User>,
+    username: &str,
+    password: &str,
+) -> Result<Verification, AppError> {
+    if plausible(username, password) {
+        if let Some(dir) = directory_for(state, user) {
+            return Ok(
+                match directory_login::check(state, dir, username, password).await? {
+                    DirectoryLogin::Verified(u) => Verification::Verified(Arc::new(u)),
+                    DirectoryLogin::Refused => Verification::Refused,
+                    DirectoryLogin::Unavailable => Verification::Unavailable,
+                },
+            );
+        }
+    }
+    let ok = password::verify_async(password.to_string(), local_hash(state, user)).await;
+    Ok(match user {
+        Some(u) if ok && !u.disabled && !u.is_external() => {
+            Verification::Verified(Arc::new(u.clone()))
+        }
+        _ => Verification::Refused,
+    })
+}
+
 /// Counts the attempt against the throttle keys of its source (the client address and the
-/// browser's device cookie, see `crate::throttle`), verifies with argon2id off the runtime
-/// (a dummy hash for unknown users, so both cost the same) and on success takes the count
-/// back and marks the address and the device known for the user.
+/// browser's device cookie, see `crate::throttle`), verifies it (argon2id off the runtime,
+/// or the directory) and on success takes the count back and marks the address and the
+/// device known for the user. A directory that does not answer takes the count back too.
 pub async fn check_password(
     state: &Services,
     username: &str,
@@ -50,18 +95,21 @@ pub async fn check_password(
             return Ok(PasswordCheck::Throttled(wait));
         }
     };
-    let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
-        None
-    } else {
+    let user = if plausible(username, password) {
         state.store.user_by_name(username).await?
+    } else {
+        None
     };
-    let verified = password::verify_async(password.to_string(), local_hash(user.as_ref())).await;
-    match user {
-        Some(u) if verified && !u.disabled && !u.is_external() => {
+    match verify(state, user.as_ref(), username, password).await? {
+        Verification::Verified(u) => {
             state.throttle.succeeded(attempt).await?;
-            Ok(PasswordCheck::Verified(u))
+            Ok(PasswordCheck::Verified(User::clone(&u)))
         }
-        _ => {
+        Verification::Unavailable => {
+            state.throttle.undecided(attempt).await?;
+            Ok(PasswordCheck::Unavailable)
+        }
+        Verification::Refused | Verification::Throttled(_) => {
             crate::metrics::login_failed("login");
             Ok(PasswordCheck::Refused)
         }
@@ -71,8 +119,9 @@ pub async fn check_password(
 /// Checks a user name and password a program sends on every call (`client_credentials`'
 /// Basic user, the password grant's `username`/`password`): a pair verified in the last
 /// [`crate::domain::credentials::CREDENTIAL_TTL`] seconds is served from the cache;
-/// anything else pays argon2 behind the throttle (concurrent identical misses share one
-/// run). Unknown user, wrong password and disabled user all come back as `Refused`.
+/// anything else pays argon2 (or a directory round trip) behind the throttle (concurrent
+/// identical misses share one run). Unknown user, wrong password and disabled user all
+/// come back as `Refused`.
 #[tracing::instrument(skip_all)]
 pub async fn check_cached_password(
     state: &Services,
@@ -81,50 +130,47 @@ pub async fn check_cached_password(
     ip: IpAddr,
 ) -> Result<PasswordCheck, AppError> {
     let now = state.now();
-    let user = if username.is_empty() || username.len() > 256 || password.len() > 1024 {
-        None
-    } else {
+    let user = if plausible(username, password) {
         state.revocations.user(&state.store, username).await?
+    } else {
+        None
     };
     let fingerprint = state.credentials.fingerprint(username, password);
-    let cached = user
-        .as_ref()
-        .is_some_and(|u| state.credentials.hit(&fingerprint, u, now));
-    if !cached {
-        let pending = state.credentials.pending(&fingerprint);
-        let outcome = pending
-            .get_or_try_init(|| async {
-                let source = throttle::Source {
-                    username,
-                    ip,
-                    device: None,
-                };
-                let attempt = match state.throttle.begin_password(&source, now).await? {
-                    Ok(attempt) => attempt,
-                    Err(wait) => return Ok::<_, crate::store::StoreError>(Err(wait)),
-                };
-                let ok =
-                    password::verify_async(password.to_string(), local_hash(user.as_deref())).await;
-                match &user {
-                    Some(u) if ok && !u.disabled && !u.is_external() => {
-                        state.throttle.succeeded(attempt).await?;
-                        state.credentials.insert(fingerprint, u, now);
-                        Ok(Ok(true))
-                    }
-                    _ => Ok(Ok(false)),
-                }
-            })
-            .await
-            .copied();
-        state.credentials.finished(&fingerprint, &pending);
-        match outcome? {
-            Ok(true) => {}
-            Ok(false) => return Ok(PasswordCheck::Refused),
-            Err(wait) => return Ok(PasswordCheck::Throttled(wait)),
+    if let Some(u) = &user {
+        if state.credentials.hit(&fingerprint, u, now) {
+            return Ok(PasswordCheck::Verified(User::clone(u)));
         }
     }
-    Ok(match user {
-        Some(u) => PasswordCheck::Verified(User::clone(&u)),
-        None => PasswordCheck::Refused,
+    let pending = state.credentials.pending(&fingerprint);
+    let outcome = pending
+        .get_or_try_init(|| async {
+            let source = throttle::Source {
+                username,
+                ip,
+                device: None,
+            };
+            let attempt = match state.throttle.begin_password(&source, now).await? {
+                Ok(attempt) => attempt,
+                Err(wait) => return Ok::<_, AppError>(Verification::Throttled(wait)),
+            };
+            let verification = verify(state, user.as_deref(), username, password).await?;
+            match &verification {
+                Verification::Verified(u) => {
+                    state.throttle.succeeded(attempt).await?;
+                    state.credentials.insert(fingerprint, u, now);
+                }
+                Verification::Unavailable => state.throttle.undecided(attempt).await?,
+                Verification::Refused | Verification::Throttled(_) => {}
+            }
+            Ok(verification)
+        })
+        .await
+        .cloned();
+    state.credentials.finished(&fingerprint, &pending);
+    Ok(match outcome? {
+        Verification::Verified(u) => PasswordCheck::Verified(User::clone(&u)),
+        Verification::Refused => PasswordCheck::Refused,
+        Verification::Throttled(wait) => PasswordCheck::Throttled(wait),
+        Verification::Unavailable => PasswordCheck::Unavailable,
     })
 }

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod consent;
 pub mod credentials;
 pub mod device;
+pub mod directory_login;
 pub mod external;
 pub mod grants;
 pub mod hint;

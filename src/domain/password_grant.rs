@@ -47,6 +47,11 @@ pub async fn password(
             return Err(AppError::InvalidGrant(BAD_PASSWORD.into()));
         }
         PasswordCheck::Throttled(wait) => return Err(AppError::Throttled(wait)),
+        PasswordCheck::Unavailable => {
+            return Err(AppError::Unavailable(
+                "the directory that checks this user's password is unavailable; retry later".into(),
+            ))
+        }
     };
     let now = state.now();
     let response = sign_in_tokens(state, client, &user, &scope, now, None, None).await?;

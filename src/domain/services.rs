@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::directory::Directory;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::issued::IssuedPairs;
 use crate::domain::revocation::Revocations;
@@ -36,6 +37,8 @@ pub struct Services {
     pub throttle: Arc<Throttle>,
     /// Smart-card sign-in: trust anchors and revocation lists (`None`: off).
     pub certificates: Option<Arc<crate::domain::certificate::CertificateAuth>>,
+    /// The LDAP / Active Directory directory, if one is configured.
+    pub directory: Option<Arc<Directory>>,
 }
 
 impl Services {

@@ -290,6 +290,7 @@ async fn login_inner(
             tracing::info!(target: "authserver::audit", "account sign-in throttled");
             return Ok(throttled_page(state, wait));
         }
+        PasswordCheck::Unavailable => return Ok(web::directory_unavailable_page(&state.base_path)),
         PasswordCheck::Refused => {
             tracing::info!(target: "authserver::audit", "account sign-in failed");
             return Ok(login_view(
@@ -402,6 +403,7 @@ async fn create_pat_inner(
             tracing::info!(target: "authserver::audit", user = %user.username, "token creation throttled");
             return Ok(throttled_page(state, wait));
         }
+        PasswordCheck::Unavailable => return Ok(web::directory_unavailable_page(&state.base_path)),
         PasswordCheck::Verified(_) | PasswordCheck::Refused => {
             tracing::info!(target: "authserver::audit", user = %user.username, "token creation refused: wrong current password");
             return refuse(

@@ -314,6 +314,9 @@ async fn login_inner(
             }
             return Ok(r);
         }
+        PasswordCheck::Unavailable => {
+            return Ok(web::directory_unavailable_page(&state.base_path));
+        }
         PasswordCheck::Refused => {
             tracing::info!(target: "authserver::audit", "sign-in failed");
             return Ok(login_page(

@@ -267,6 +267,9 @@ async fn verify_inner(
     let user = match check_password(state, username, field("password"), ip, Some(&device)).await? {
         PasswordCheck::Verified(u) => u,
         PasswordCheck::Throttled(wait) => return Ok(throttled_page(state, wait)),
+        PasswordCheck::Unavailable => {
+            return Ok(crate::web::directory_unavailable_page(&state.base_path))
+        }
         PasswordCheck::Refused => {
             tracing::info!(target: "authserver::audit", "device page sign-in failed");
             return Ok(entry_page(

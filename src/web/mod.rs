@@ -132,6 +132,24 @@ pub fn error_page(base: &str, status: StatusCode, title: &str, message: &str) ->
     )
 }
 
+/// The page of a sign-in whose password the directory should have checked but did not
+/// answer (503, `Retry-After`): nothing was decided, so nothing is counted either.
+pub fn directory_unavailable_page(base: &str) -> Response {
+    let mut r = error_page(
+        base,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The directory is unavailable",
+        "Passwords are checked by the organisation's directory, which is not answering right \
+         now. Your password was not checked. Try again in a minute; if this persists, tell \
+         your administrator.",
+    );
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static(crate::error::DIRECTORY_RETRY_AFTER),
+    );
+    r
+}
+
 /// The CSP source that lets a form end up at `uri` (its origin), for [`html`]'s
 /// `form_target`. CSP host sources only allow letters, digits, `-` and `.`, so a host such
 /// as the desktop client's `md_redirect` cannot be written; Chromium then drops the source

@@ -86,6 +86,9 @@ mod keys;
 #[path = "../api/known_sources.rs"]
 mod known_sources;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/ldap.rs"]
+mod ldap;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/lifecycle.rs"]
 mod lifecycle;
 #[cfg(authserver_pg_tests)]
@@ -140,6 +143,9 @@ mod registration;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/slapd.rs"]
+mod slapd;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/smartcard.rs"]
 mod smartcard;
