@@ -22,6 +22,7 @@ use crate::domain::pending::{self, PendingSeal};
 use crate::domain::redirect::Whitelist;
 use crate::domain::revocation::Revocations;
 use crate::domain::services::Services;
+use crate::domain::upstream::Upstreams;
 use crate::housekeeping;
 use crate::keys::KeyManager;
 use crate::oauth;
@@ -133,7 +134,11 @@ impl Application {
         crate::metrics::handle();
         let issuer = url::Url::parse(&settings.issuer())?;
         let base_path: Arc<str> = Arc::from(issuer.path().trim_end_matches('/'));
+        let upstreams = Arc::new(Upstreams::new(&settings)?);
         let state = AppState {
+            upstream_buttons: upstreams.buttons().into(),
+            // TODO(after the ldap merge): !settings.auth.disable_credentials || upstreams.is_empty()
+            password_form: true,
             whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
             base_path,
             secure_cookies: issuer.scheme() == "https",
@@ -145,6 +150,7 @@ impl Application {
                 device_polls: Arc::new(crate::domain::poll_gate::PollGate::new()),
                 issued: Arc::new(crate::domain::issued::IssuedPairs::new()),
                 throttle: Arc::new(Throttle::new(store.clone())),
+                upstreams,
                 settings: Arc::new(settings),
                 store,
                 keys: Arc::new(keys),
@@ -183,6 +189,9 @@ impl Application {
         let reloader = tokio::spawn(reload_loop(state.clone()));
         let listener = tokio::spawn(listen_loop(state.clone()));
         let janitor = tokio::spawn(housekeeping::run(state.services.clone()));
+        // discovery of the upstream providers, in the background: one that is down does
+        // not keep the server from starting
+        let upstreams = tokio::spawn(state.upstreams.clone().run());
         let app = router(state.clone());
         tracing::info!(
             port = self.port,
@@ -223,6 +232,7 @@ impl Application {
         reloader.abort();
         listener.abort();
         janitor.abort();
+        upstreams.abort();
         // last-use times of PATs are kept in memory between flushes: write them now
         if let Err(e) = crate::domain::pat::flush_usage(&state.store, &state.revocations).await {
             tracing::warn!(error = %e, "writing PAT last-use times failed");

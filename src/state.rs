@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::domain::pending::PendingSeal;
 use crate::domain::redirect::Whitelist;
 use crate::domain::services::Services;
+use crate::domain::upstream::ProviderButton;
 
 /// Shared application state (cheap to clone). Dereferences to [`Services`], so
 /// `state.settings`, `state.store`, `state.now()` work as before and `&state` is accepted
@@ -26,6 +27,11 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Seals the pending sign-in into the login form (key shared through the database).
     pub pending: PendingSeal,
+    /// The login page's "Sign in with …" buttons.
+    pub upstream_buttons: Arc<[ProviderButton]>,
+    /// Whether the login page shows the password form (`authentication.disable.credentials`
+    /// hides it when a provider is configured).
+    pub password_form: bool,
 }
 
 impl Deref for AppState {

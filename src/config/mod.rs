@@ -33,6 +33,7 @@ pub use properties::PropertiesFormat;
 pub use reference::reference;
 pub use settings::{
     AuthSettings, DatabaseSettings, Loaded, LoggingSettings, ServerSettings, Settings, SslSettings,
+    UpstreamProvider, UpstreamSettings,
 };
 pub use table::env_var_name;
 pub use values::{private_use_scheme, LogFormat, Secret, SigningAlgorithm};

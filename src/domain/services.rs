@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::issued::IssuedPairs;
 use crate::domain::revocation::Revocations;
+use crate::domain::upstream::Upstreams;
 use crate::keys::KeyManager;
 use crate::store::Store;
 use crate::throttle::Throttle;
@@ -34,6 +35,8 @@ pub struct Services {
     pub issued: Arc<IssuedPairs>,
     /// Failed-password throttle.
     pub throttle: Arc<Throttle>,
+    /// Upstream OpenID Connect providers and their discovery documents.
+    pub upstreams: Arc<Upstreams>,
 }
 
 impl Services {

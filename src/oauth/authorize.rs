@@ -224,6 +224,8 @@ fn login_page(
         csrf: &csrf,
         username,
         remember_me: state.settings.offers_remember_me(&request.client_id),
+        providers: &state.upstream_buttons,
+        password_form: state.password_form,
     };
     let origin = web::form_target(&request.redirect_uri);
     let mut response = web::html(status, &view, origin.as_deref());
@@ -397,6 +399,22 @@ async fn login_inner(
     // a client that hides "Stay signed in" gets no persistent session, whatever is posted
     let remember =
         state.settings.offers_remember_me(&request.client_id) && !field("remember").is_empty();
+    let mut response = complete_sign_in(state, headers, &request, &user, remember).await?;
+    device_cookie::set(state, &mut response, &device);
+    Ok(response)
+}
+
+/// The end of every browser sign-in (password or upstream provider): a new SSO session
+/// for `user` replacing the browser's previous one, and the authorization response to
+/// `request`, with the session cookie.
+pub(crate) async fn complete_sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthRequest,
+    user: &User,
+    remember: bool,
+) -> Result<Response, AppError> {
+    let now = state.now();
     let sid = random_token();
     let ttl = i64::try_from(state.settings.auth.sso_session_expiry).unwrap_or(i64::MAX);
     // a new sign-in replaces the browser's previous session
@@ -407,7 +425,7 @@ async fn login_inner(
         .store
         .create_session(&token_hash(&sid), user.id, remember, now, ttl)
         .await?;
-    let front = respond(state, &request, &user, now).await?;
+    let front = respond(state, request, user, now).await?;
     tracing::info!(target: "authserver::audit", user = %user.username, client = %request.client_id, "signed in");
     let mut response = deliver(state, StatusCode::SEE_OTHER, Some(front));
     let cookie = web::set_cookie(
@@ -419,6 +437,5 @@ async fn login_inner(
         remember.then_some(ttl),
     );
     set_cookie(&mut response, &cookie);
-    device_cookie::set(state, &mut response, &device);
     Ok(response)
 }

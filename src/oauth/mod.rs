@@ -14,6 +14,7 @@ pub mod jwks;
 pub mod management;
 pub mod signout;
 pub mod token;
+pub mod upstream;
 pub mod userinfo;
 
 /// Every route under `/authentication` but the static documents (discovery, JWKS), which
@@ -29,5 +30,6 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(management::router())
         .merge(clients::router())
+        .merge(upstream::router())
         .merge(crate::web::router())
 }

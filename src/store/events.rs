@@ -97,6 +97,8 @@ impl Store {
                 WHERE last < $1 - 86400 AND locked_until < $1 AND known_until < $1 LIMIT $2)",
             "DELETE FROM client_assertion_jtis WHERE expires_at < $1 AND jti IN
                (SELECT jti FROM client_assertion_jtis WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM upstream_logins WHERE state_hash IN
+               (SELECT state_hash FROM upstream_logins WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM refresh_families WHERE id IN

@@ -96,6 +96,7 @@ mod refresh;
 mod secrets;
 mod throttle;
 mod tokens;
+mod upstream;
 mod users;
 
 pub use clients::ClientRow;
@@ -106,6 +107,7 @@ pub use keys::StoredKey;
 pub use pats::{NewPat, PatRow};
 pub use refresh::RefreshInfo;
 pub use tokens::{NewRefresh, Rotation};
+pub use upstream::UpstreamLogin;
 pub use users::{NewUser, User};
 
 /// Storage failures.

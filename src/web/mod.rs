@@ -59,6 +59,11 @@ pub struct LoginView<'a> {
     /// Whether the "Stay signed in" box is shown
     /// (`authentication.remember.me.hidden.client.ids`).
     pub remember_me: bool,
+    /// The upstream providers' "Sign in with …" buttons.
+    pub providers: &'a [crate::domain::upstream::ProviderButton],
+    /// Whether the user name and password form is shown
+    /// (not with `authentication.disable.credentials` beside a provider).
+    pub password_form: bool,
 }
 
 /// A readable error page.

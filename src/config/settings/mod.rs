@@ -6,6 +6,7 @@ mod auth;
 mod database;
 mod logging;
 mod server;
+mod upstream;
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
 pub use logging::LoggingSettings;
 pub use server::{ServerSettings, SslSettings};
+pub use upstream::{UpstreamProvider, UpstreamSettings};
 
 use super::reader::Reader;
 use super::sources::layered;
@@ -32,6 +34,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// `logging.*`.
     pub logging: LoggingSettings,
+    /// `authentication.oidc.*`: upstream OpenID Connect providers.
+    pub upstream: UpstreamSettings,
 }
 
 /// Settings plus the warnings found while loading them (unknown keys, ignored aliases…).
@@ -69,12 +73,14 @@ impl Settings {
         let database = DatabaseSettings::read(r)?;
         let auth = AuthSettings::read(r, &server, warnings)?;
         let logging = LoggingSettings::read(r)?;
+        let upstream = UpstreamSettings::read(r, warnings)?;
         Ok(Settings {
             source: r.path.to_path_buf(),
             server,
             database,
             auth,
             logging,
+            upstream,
         })
     }
 
@@ -117,15 +123,23 @@ impl Settings {
 
     /// Every effective setting as `key = value` lines (canonical keys, secrets masked).
     pub fn report(&self) -> String {
-        [
+        let fixed = [
             self.server.effective(),
             self.database.effective(),
             self.auth.effective(),
-            self.logging.effective(),
         ]
         .concat()
         .into_iter()
-        .map(|(key, value)| format!("{key} = {}\n", one_line(&value)))
-        .collect()
+        .map(|(key, value)| (key.to_owned(), value));
+        let logging = self
+            .logging
+            .effective()
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value));
+        fixed
+            .chain(self.upstream.effective())
+            .chain(logging)
+            .map(|(key, value)| format!("{key} = {}\n", one_line(&value)))
+            .collect()
     }
 }
