@@ -39,6 +39,7 @@ mod signin;
 mod sso;
 mod tls;
 mod twc_2024x_lane;
+mod upstream;
 
 /// `tests/postgres/main.rs` compiles every module of this suite.
 #[test]

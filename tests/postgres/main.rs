@@ -128,6 +128,9 @@ mod tls;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/twc_2024x_lane.rs"]
 mod twc_2024x_lane;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/upstream.rs"]
+mod upstream;
 
 /// Without a server to test against, the suite is one test that says how to run it.
 #[cfg(not(authserver_pg_tests))]
