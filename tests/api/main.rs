@@ -6,6 +6,7 @@ mod browser;
 mod browser_account;
 mod browser_device;
 mod browser_implicit;
+mod browser_upstream;
 mod cli;
 mod client_credentials;
 mod client_secret_basic;

@@ -498,3 +498,19 @@ async fn the_start_link_needs_the_login_pages_browser() {
         .await;
     assert_eq!(resp.status(), 400, "an altered rid");
 }
+
+#[tokio::test]
+async fn a_callback_naming_another_issuer_is_refused() {
+    // RFC 9207 mix-up defence: the `iss` of the authorization response must be ours
+    let fake = Fake::start().await;
+    let app = app_with(&fake.issuer).await;
+    let (state, _) = send_upstream(&app, &fake).await;
+    let resp = app
+        .get(&format!(
+            "{}/upstream/corp/callback?code={CODE}&state={state}&iss=https%3A%2F%2Fevil.example",
+            app.issuer
+        ))
+        .await;
+    assert_refused(&app, resp, 400, "another provider").await;
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 0);
+}

@@ -17,6 +17,10 @@ import { readFileSync } from 'node:fs';
 
 import * as oidc from 'oidc-provider';
 
+// stdout carries the one JSON line; the test stops reading after it
+console.log = (...args) => process.stderr.write(`${args.join(' ')}\n`);
+process.stdout.on('error', () => {});
+
 const [clientId, clientSecret, redirectUri, claimsFile] = process.argv.slice(2);
 if (!claimsFile) {
   process.stderr.write('usage: upstream_idp.mjs <client_id> <client_secret> <redirect_uri> <claims_file>\n');
@@ -36,7 +40,7 @@ function claimsOf(account) {
     email: `${account}@upstream.test`,
     email_verified: true,
     ...(all[account] || {}),
-    sub: `sub-${account}`,
+    sub: account,
   };
 }
 
@@ -65,12 +69,11 @@ server.listen(0, '127.0.0.1', () => {
       profile: ['name', 'preferred_username', 'given_name', 'family_name'],
     },
     async findAccount(ctx, id) {
-      // the dev login form's account name is the account id; claims carry sub-<name>
-      const account = String(id).replace(/^sub-/, '');
+      // the dev login form's account name is the account id (and the `sub`)
       return {
-        accountId: `sub-${account}`,
+        accountId: id,
         async claims() {
-          return claimsOf(account);
+          return claimsOf(id);
         },
       };
     },

@@ -7,8 +7,8 @@
 //   node tests/browser/upstream_login.mjs <authorize_url> <button_text> <account>
 //
 // Prints ONE line of JSON: {"url": "<where the browser ended>", "title": "<its title>",
-// "pages": ["<url of each page seen>", ...], "ms": <time from the authorize request to the
-// end>}. The client's redirect URI http://localhost:8080/... is answered inside the browser
+// "error_text": "<text of our error page's message>" | null, "pages": ["<url of each page
+// seen>", ...], "ms": <time from the authorize request to the end>}. The client's redirect URI http://localhost:8080/... is answered inside the browser
 // (as in login.mjs). Exits non-zero with a message on stderr on any failure; bounded by
 // LOGIN_TIMEOUT_MS (default 30000).
 import { launchChromium } from './launch.mjs';
@@ -35,6 +35,9 @@ async function run() {
     await page.route(/fonts\.googleapis\.com/, (route) => route.abort());
     const pages = [];
     page.on('load', () => pages.push(page.url()));
+    const failures = [];
+    page.on('requestfailed', (r) => failures.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+    const why = () => `\n  at ${page.url()}\n  pages: ${pages.join(' → ')}\n  failed: ${failures.join('; ')}`;
     const cdp = await context.newCDPSession(page);
     cdp.on('Fetch.requestPaused', (event) => {
       cdp
@@ -61,6 +64,7 @@ async function run() {
     await page.waitForLoadState('load');
     // 3. the provider's login page, then its consent page; then back through our callback
     const finished = () => page.url().startsWith(CLIENT_ORIGIN) || !page.url().includes('/interaction/');
+    try {
     for (let step = 0; step < 4 && !finished(); step += 1) {
       const login = page.locator('input[name="login"]');
       if ((await login.count()) > 0) {
@@ -72,11 +76,17 @@ async function run() {
         page.locator('button[type="submit"]').first().click(),
       ]);
     }
+    } catch (err) {
+      err.message += why();
+      throw err;
+    }
     if (!page.url().startsWith(CLIENT_ORIGIN)) {
       await page.waitForURL((u) => u.href.startsWith(CLIENT_ORIGIN), { timeout: 2_000 }).catch(() => {});
     }
     const ms = Date.now() - started;
-    return { url: page.url(), title: await page.title(), pages, ms };
+    const errorEl = page.locator('.error');
+    const errorText = (await errorEl.count()) > 0 ? ((await errorEl.first().textContent()) ?? '').trim() : null;
+    return { url: page.url(), title: await page.title(), error_text: errorText, pages, ms };
   } finally {
     await browser.close().catch(() => {});
   }

@@ -29,6 +29,9 @@ mod browser_device;
 #[path = "../api/browser_implicit.rs"]
 mod browser_implicit;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_upstream.rs"]
+mod browser_upstream;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/cli.rs"]
 mod cli;
 #[cfg(authserver_pg_tests)]

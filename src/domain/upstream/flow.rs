@@ -293,11 +293,14 @@ pub async fn finish(
     if waiting.provider != name || payload.provider != name {
         return Err(UpstreamError::OtherProvider);
     }
+    // RFC 9207: a provider that names itself must be the one the state was sent to
+    let (provider, metadata) = services.upstreams.metadata(name).await?;
+    if param(params, "iss")?.is_some_and(|iss| iss != provider.issuer) {
+        return Err(UpstreamError::OtherProvider);
+    }
     let code = param(params, "code")?
         .filter(|c| !c.is_empty())
         .ok_or_else(|| UpstreamError::Malformed("no code".into()))?;
-
-    let (provider, metadata) = services.upstreams.metadata(name).await?;
     let client = client(provider, &metadata, &callback(services, name))?;
     let http = services.upstreams.http();
     let response = client
