@@ -170,6 +170,16 @@ pub fn throttled(kind: &'static str) {
     metrics::counter!("authserver_throttled_total", "kind" => kind).increment(1);
 }
 
+/// A directory (LDAP) check could not be decided: every server down or too slow.
+pub fn directory_unavailable() {
+    metrics::counter!("authserver_directory_unavailable_total").increment(1);
+}
+
+/// A directory (LDAP) password check was decided (`outcome`: verified, refused).
+pub fn directory_check(outcome: &'static str) {
+    metrics::counter!("authserver_directory_checks_total", "outcome" => outcome).increment(1);
+}
+
 /// A spent refresh token came back.
 pub fn refresh_reuse() {
     metrics::counter!("authserver_refresh_reuse_total").increment(1);

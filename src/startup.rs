@@ -137,8 +137,8 @@ impl Application {
         let upstreams = Arc::new(Upstreams::new(&settings)?);
         let state = AppState {
             upstream_buttons: upstreams.buttons().into(),
-            // TODO(after the ldap merge): !settings.auth.disable_credentials || upstreams.is_empty()
-            password_form: true,
+            // with the local passwords off and no directory, only the providers sign in
+            password_form: !(settings.auth.disable_credentials && settings.ldap.is_none()),
             whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
             base_path,
             secure_cookies: issuer.scheme() == "https",

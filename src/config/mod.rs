@@ -32,8 +32,9 @@ pub use error::ConfigError;
 pub use properties::PropertiesFormat;
 pub use reference::reference;
 pub use settings::{
-    AuthSettings, DatabaseSettings, Loaded, LoggingSettings, ServerSettings, Settings, SslSettings,
-    UpstreamProvider, UpstreamSettings,
+    AuthSettings, DatabaseSettings, LdapSettings, Loaded, LoggingSettings, ServerSettings,
+    Settings, SslSettings, UpstreamProvider, UpstreamSettings, DN_PLACEHOLDER,
+    USERNAME_PLACEHOLDER,
 };
 pub use table::env_var_name;
 pub use values::{private_use_scheme, LogFormat, Secret, SigningAlgorithm};

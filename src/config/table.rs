@@ -331,8 +331,20 @@ pub(super) const KEYS: &[KeySpec] = &[
     KeySpec::new(
         "authentication.disable.credentials",
         Boolean,
-        "Turns password login off once another login method exists; authserver has none yet, \
-         so `true` is refused at start.",
+        "Turns the local passwords off: the login form then checks passwords against the \
+         directory only (`authentication.ldap.url`); without a directory the login page shows \
+         only the upstream providers' buttons (`authentication.oidc.providers`), and with \
+         exactly one it sends the browser straight there. `true` without another identity \
+         source is refused at start.",
+    )
+    .default("false"),
+    KeySpec::new(
+        "authentication.external.link.local",
+        Boolean,
+        "Whether a directory or upstream sign-in whose user name belongs to a local user takes \
+         that user over (it becomes the source's, its local password stops working); `false` \
+         refuses such a sign-in. Turn on only when every source is authoritative for its \
+         user names.",
     )
     .default("false"),
     KeySpec::new(
@@ -341,6 +353,112 @@ pub(super) const KEYS: &[KeySpec] = &[
         "Text shown on the login page.",
     )
     .aliases(&["classification.loginbannertext"]),
+    // authentication.ldap.*
+    KeySpec::new(
+        "authentication.ldap.url",
+        UrlList,
+        "LDAP / Active Directory servers for the password check, `ldap://` or `ldaps://`, \
+         tried in order (the next one when a server is down).",
+    )
+    .unset("none: no directory, local users only"),
+    KeySpec::new(
+        "authentication.ldap.starttls",
+        Boolean,
+        "Upgrade the `ldap://` connections with StartTLS before anything is sent.",
+    )
+    .default("false"),
+    KeySpec::new(
+        "authentication.ldap.ca.file",
+        Path,
+        "PEM file of the certificate authorities trusted for `ldaps://` and StartTLS.",
+    )
+    .unset("the system's trusted authorities"),
+    KeySpec::new(
+        "authentication.ldap.bind.dn",
+        Text,
+        "DN the user search binds as (a service account); its password is \
+         `authentication.ldap.bind.password`.",
+    )
+    .unset("anonymous search"),
+    KeySpec::new(
+        "authentication.ldap.bind.password",
+        Secret,
+        "Password of `authentication.ldap.bind.dn` (better from the environment: \
+         `AUTHSERVER_AUTHENTICATION_LDAP_BIND_PASSWORD`).",
+    ),
+    KeySpec::new(
+        "authentication.ldap.base.dn",
+        Text,
+        "DN under which users and groups are searched (subtree); required with \
+         `authentication.ldap.url`.",
+    ),
+    KeySpec::new(
+        "authentication.ldap.user.filter",
+        Text,
+        "Filter that finds exactly one user; `{username}` is replaced by the typed name, \
+         escaped (RFC 4515). Active Directory: `(&(objectClass=user)(sAMAccountName={username}))`.",
+    )
+    .default("(&(objectClass=person)(uid={username}))"),
+    KeySpec::new(
+        "authentication.ldap.attribute.username",
+        Text,
+        "Attribute holding the user name (the `sub` of the tokens); AD: `sAMAccountName`.",
+    )
+    .default("uid"),
+    KeySpec::new(
+        "authentication.ldap.attribute.name",
+        Text,
+        "Attribute holding the display name (`name` claim).",
+    )
+    .default("cn"),
+    KeySpec::new(
+        "authentication.ldap.attribute.email",
+        Text,
+        "Attribute holding the e-mail address (`email` claim).",
+    )
+    .default("mail"),
+    KeySpec::new(
+        "authentication.ldap.attribute.id",
+        Text,
+        "Attribute holding the entry's stable id; AD: `objectGUID`. An entry without it is \
+         known by its DN.",
+    )
+    .default("entryUUID"),
+    KeySpec::new(
+        "authentication.ldap.attribute.groups",
+        Text,
+        "Attribute of the user entry listing the DNs of its groups (used when \
+         `authentication.ldap.group.filter` is not set).",
+    )
+    .default("memberOf"),
+    KeySpec::new(
+        "authentication.ldap.group.filter",
+        Text,
+        "Filter finding the user's groups under the base DN; `{dn}` is the user's DN and \
+         `{username}` the user name, both escaped. E.g. \
+         `(&(objectClass=groupOfNames)(member={dn}))`.",
+    )
+    .unset("the user entry's `authentication.ldap.attribute.groups`"),
+    KeySpec::new(
+        "authentication.ldap.admin.group",
+        Text,
+        "DN of the group whose members are administrators, written at every sign-in.",
+    )
+    .unset("no directory user is an administrator"),
+    KeySpec::new(
+        "authentication.ldap.timeout.seconds",
+        Duration,
+        "Limit of each directory operation (connecting, search, bind); a directory that \
+         does not answer in time counts as down.",
+    )
+    .default("5"),
+    KeySpec::new(
+        "authentication.ldap.pool.size",
+        Count,
+        "Most directory connections at once; further sign-ins wait (up to the timeout) for \
+         one to free.",
+    )
+    .default("8"),
     // authentication.oidc.*: upstream OpenID Connect providers
     KeySpec::new(
         "authentication.oidc.providers",

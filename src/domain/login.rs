@@ -20,6 +20,13 @@ pub enum PasswordCheck {
     Throttled(u64),
 }
 
+/// The local password hash to verify against: none (the dummy hash, same cost) for an
+/// unknown user and for a user of another identity source, which has no local password.
+fn local_hash(user: Option<&User>) -> Option<String> {
+    user.filter(|u| !u.is_external())
+        .map(|u| u.password_hash.clone())
+}
+
 /// Counts the attempt against the throttle keys of its source (the client address and the
 /// browser's device cookie, see `crate::throttle`), verifies with argon2id off the runtime
 /// (a dummy hash for unknown users, so both cost the same) and on success takes the count
@@ -48,13 +55,9 @@ pub async fn check_password(
     } else {
         state.store.user_by_name(username).await?
     };
-    let verified = password::verify_async(
-        password.to_string(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await;
+    let verified = password::verify_async(password.to_string(), local_hash(user.as_ref())).await;
     match user {
-        Some(u) if verified && !u.disabled => {
+        Some(u) if verified && !u.disabled && !u.is_external() => {
             state.throttle.succeeded(attempt).await?;
             Ok(PasswordCheck::Verified(u))
         }
@@ -102,11 +105,11 @@ pub async fn check_cached_password(
                 };
                 let ok = password::verify_async(
                     password.to_string(),
-                    user.as_ref().map(|u| u.password_hash.clone()),
+                    local_hash(user.as_ref().map(|u| &**u)),
                 )
                 .await;
                 match &user {
-                    Some(u) if ok && !u.disabled => {
+                    Some(u) if ok && !u.disabled && !u.is_external() => {
                         state.throttle.succeeded(attempt).await?;
                         state.credentials.insert(fingerprint, u, now);
                         Ok(Ok(true))

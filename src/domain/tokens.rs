@@ -483,5 +483,8 @@ fn service_identity(client_id: &str) -> User {
         generation: 0,
         created_at: 0,
         updated_at: 0,
+        source: None,
+        external_id: None,
+        source_disabled: false,
     }
 }

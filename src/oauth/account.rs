@@ -214,6 +214,7 @@ async fn account_view(
         csrf: &csrf.token,
         username: &user.username,
         admin: user.admin,
+        external_source: user.source.as_deref(),
         pats: &lines,
         notice,
         error,
@@ -507,6 +508,12 @@ async fn change_password_inner(
         )
         .await
     };
+    if let Some(source) = &user.source {
+        return refuse(format!(
+            "Your password is not kept here: your account comes from {source}; change it there."
+        ))
+        .await;
+    }
     if new != again {
         return refuse("The new passwords do not match.".into()).await;
     }

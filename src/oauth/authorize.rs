@@ -173,6 +173,10 @@ async fn authorize_valid(
         let e = request.error("login_required", "the user must sign in");
         return Ok(deliver(state, status, e.response(&state.issuer())));
     }
+    // no password form and one provider: straight to it, without our login page
+    if let (false, [only]) = (state.password_form, &*state.upstream_buttons) {
+        return Ok(straight_upstream(state, headers, &request, &only.name).await);
+    }
     let username = request
         .login_hint
         .clone()
@@ -187,6 +191,39 @@ async fn authorize_valid(
         None,
         StatusCode::OK,
     ))
+}
+
+/// Sends the browser straight to the only upstream provider (the login page would show
+/// nothing but its button): the pending request is sealed for this browser's CSRF token
+/// as the page would have, and carried through the provider to the callback.
+async fn straight_upstream(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthRequest,
+    provider: &str,
+) -> Response {
+    let existing = web::csrf_cookie(headers, state.secure_cookies).filter(|c| c.len() == 43);
+    let csrf = existing.map(str::to_string).unwrap_or_else(random_token);
+    let Some(rid) = state.pending.seal(request, &csrf, state.now()) else {
+        return internal_page(
+            state,
+            AppError::Internal("the pending request cannot be sealed".into()),
+        );
+    };
+    let browser = web::cookie(headers, crate::domain::upstream::BROWSER_COOKIE);
+    match crate::domain::upstream::begin(state, provider, &rid, &csrf, browser).await {
+        Ok(begun) => {
+            let mut response = crate::oauth::upstream::to_provider(state, &begun);
+            if existing.is_none() {
+                set_cookie(
+                    &mut response,
+                    &web::set_csrf_cookie(&csrf, &state.base_path, state.secure_cookies),
+                );
+            }
+            response
+        }
+        Err(e) => crate::oauth::upstream::failure(state, provider, &e),
+    }
 }
 
 /// Renders the login form for a pending request (setting the CSRF cookie if needed).
@@ -326,6 +363,15 @@ async fn login_inner(
     body: &[u8],
     ip: IpAddr,
 ) -> Result<Response, AppError> {
+    if !state.password_form {
+        // authentication.disable.credentials with providers only: no password is checked
+        return Ok(web::error_page(
+            &state.base_path,
+            StatusCode::FORBIDDEN,
+            "Password sign-in is turned off",
+            "Sign in with one of the providers on the sign-in page.",
+        ));
+    }
     let form = Params::parse(body);
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
     let rid = field("rid");

@@ -81,6 +81,9 @@ struct UserJson<'a> {
     email: Option<&'a str>,
     admin: bool,
     disabled: bool,
+    /// the identity source of a just-in-time user (absent for a local user)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
 }
 
 impl<'a> From<&'a User> for UserJson<'a> {
@@ -91,6 +94,7 @@ impl<'a> From<&'a User> for UserJson<'a> {
             email: u.email.as_deref(),
             admin: u.admin,
             disabled: u.disabled,
+            source: u.source.as_deref(),
         }
     }
 }

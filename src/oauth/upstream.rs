@@ -30,7 +30,7 @@ fn display_name(state: &AppState, name: &str) -> String {
 }
 
 /// The page for a failed upstream sign-in, and its log line (no session is made).
-fn failure(state: &AppState, name: &str, e: &UpstreamError) -> Response {
+pub(crate) fn failure(state: &AppState, name: &str, e: &UpstreamError) -> Response {
     match e {
         UpstreamError::Internal(cause) => {
             tracing::error!(provider = %name, error = %cause, "upstream sign-in failed")

@@ -88,6 +88,7 @@ mod batch;
 mod clients;
 mod device;
 mod events;
+mod external;
 mod family_batch;
 mod flows;
 mod keys;
@@ -102,13 +103,14 @@ mod users;
 pub use clients::ClientRow;
 pub use device::{DeviceGrant, DevicePoll, NewDeviceRequest, PendingDevice, SLOW_DOWN_STEP};
 pub use events::RevocationEvent;
+pub use external::ExternalProfile;
 pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
 pub use pats::{NewPat, PatRow};
 pub use refresh::RefreshInfo;
 pub use tokens::{NewRefresh, Rotation};
 pub use upstream::UpstreamLogin;
-pub use users::{NewUser, User};
+pub use users::{NewUser, User, EXTERNAL_PASSWORD_MARKER};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,25 @@ pub struct User {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// The identity source of a just-in-time user (`ldap`, `oidc:<name>`, ...); `None` for
+    /// a local user (see `crate::domain::external`).
+    pub source: Option<String>,
+    /// The account's stable id in its source (LDAP entryUUID or DN, upstream `sub`).
+    pub external_id: Option<String>,
+    /// Disabled because the source said the account is gone, not by an administrator: the
+    /// source vouching for the account again enables it.
+    pub source_disabled: bool,
+}
+
+/// The `password_hash` of a user from another identity source: not a PHC string, so no
+/// password ever verifies against it.
+pub const EXTERNAL_PASSWORD_MARKER: &str = "!external";
+
+impl User {
+    /// Whether the user comes from another identity source (and has no local password).
+    pub fn is_external(&self) -> bool {
+        self.source.is_some()
+    }
 }
 
 /// What `user add` and the management API need to create a user.
@@ -43,8 +62,8 @@ pub struct NewUser {
     pub admin: bool,
 }
 
-const USER_COLUMNS: &str =
-    "id, username, password_hash, name, email, admin, disabled, not_before, generation, created_at, updated_at";
+pub(super) const USER_COLUMNS: &str =
+    "id, username, password_hash, name, email, admin, disabled, not_before, generation, created_at, updated_at, source, external_id, source_disabled";
 
 impl Store {
     /// Inserts a user; a duplicate name is [`StoreError::Conflict`].
@@ -97,7 +116,8 @@ impl Store {
         .await?))
     }
 
-    /// Replaces a user's password hash and kills every token issued before `now`.
+    /// Replaces a local user's password hash and kills every token issued before `now`. A
+    /// user from another identity source has no local password: [`StoreError::NotFound`].
     pub async fn set_password(
         &self,
         username: &str,
@@ -107,7 +127,7 @@ impl Store {
         let sql = format!(
             "UPDATE users SET password_hash = $1, not_before = $2, generation = generation + 1,
                  updated_at = $2
-             WHERE username = $3 RETURNING {USER_COLUMNS}"
+             WHERE username = $3 AND source IS NULL RETURNING {USER_COLUMNS}"
         );
         let user = with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, User>(&sql)
             .bind(password_hash)
@@ -115,12 +135,13 @@ impl Store {
             .bind(username)
             .fetch_optional(w)
             .await?)
-        .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
+        .ok_or_else(|| StoreError::NotFound(format!("local user {username:?}")))?;
         self.end_user_grants(user.id, now).await?;
         Ok(user)
     }
 
-    /// Disables or enables a user. Disabling kills every token and session of the user.
+    /// Disables or enables a user (an administrator's decision: a disable by the user's
+    /// source is `deprovision_external`). Disabling kills every token and session of the user.
     pub async fn set_disabled(
         &self,
         username: &str,
@@ -128,9 +149,9 @@ impl Store {
         now: i64,
     ) -> Result<User, StoreError> {
         let sql = if disabled {
-            format!("UPDATE users SET disabled = TRUE, not_before = $1, generation = generation + 1, updated_at = $1 WHERE username = $2 RETURNING {USER_COLUMNS}")
+            format!("UPDATE users SET disabled = TRUE, source_disabled = FALSE, not_before = $1, generation = generation + 1, updated_at = $1 WHERE username = $2 RETURNING {USER_COLUMNS}")
         } else {
-            format!("UPDATE users SET disabled = FALSE, updated_at = $1 WHERE username = $2 RETURNING {USER_COLUMNS}")
+            format!("UPDATE users SET disabled = FALSE, source_disabled = FALSE, updated_at = $1 WHERE username = $2 RETURNING {USER_COLUMNS}")
         };
         let user = with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, User>(&sql)
             .bind(now)
@@ -152,7 +173,7 @@ impl Store {
 
     /// Revokes every refresh family and ends every SSO session of a user, and tells every
     /// process's user cache.
-    async fn end_user_grants(&self, user_id: i64, now: i64) -> Result<(), StoreError> {
+    pub(super) async fn end_user_grants(&self, user_id: i64, now: i64) -> Result<(), StoreError> {
         with_db!(&self.db, |w, _r, pg| {
             let mut tx = w.begin().await?;
             lock_event_log!(tx, pg);

@@ -231,6 +231,12 @@ impl Throttle {
         Ok(())
     }
 
+    /// The attempt could not be decided (the directory that checks the password did not
+    /// answer): take its count back, as if it never happened.
+    pub async fn undecided(&self, attempt: Attempt) -> Result<(), StoreError> {
+        self.take_back(&attempt.counted).await
+    }
+
     /// Seconds a key is still locked (0 if not).
     pub async fn locked_for(&self, key: &str, now: i64) -> Result<i64, StoreError> {
         self.store.throttle_wait(&[key.to_string()], now).await

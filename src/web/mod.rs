@@ -297,6 +297,8 @@ pub struct AccountView<'a> {
     pub username: &'a str,
     /// Whether management tokens are offered.
     pub admin: bool,
+    /// The identity source of a just-in-time user (no password change here), if any.
+    pub external_source: Option<&'a str>,
     /// Their live and expired tokens.
     pub pats: &'a [PatLine],
     /// Success message.

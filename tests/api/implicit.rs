@@ -621,5 +621,5 @@ fn disabling_credentials_stops_the_server_from_starting_with_the_reason() {
             && stderr.contains("authentication.disable.credentials"),
         "names the file, line and key: {stderr}"
     );
-    assert!(stderr.contains("only login method"), "{stderr}");
+    assert!(stderr.contains("another identity source"), "{stderr}");
 }

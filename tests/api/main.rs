@@ -15,6 +15,7 @@ mod config_errors;
 mod device;
 mod discovery;
 mod durability;
+mod external_users;
 mod helpers;
 mod hostile;
 mod implicit;

@@ -514,3 +514,65 @@ async fn a_callback_naming_another_issuer_is_refused() {
     assert_refused(&app, resp, 400, "another provider").await;
     assert_eq!(fake.token_requests.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn with_local_passwords_off_the_login_page_shows_only_the_provider_buttons() {
+    let fake = Fake::start().await;
+    let app = AppBuilder::new()
+        .set("authentication.disable.credentials", "true")
+        .set("authentication.oidc.providers", "corp, backup")
+        .set("authentication.oidc.provider.corp.issuer", &fake.issuer)
+        .set("authentication.oidc.provider.corp.client.id", CLIENT_ID)
+        .set("authentication.oidc.provider.corp.client.secret", CLIENT_SECRET)
+        .set("authentication.oidc.provider.backup.issuer", &fake.issuer)
+        .set("authentication.oidc.provider.backup.client.id", CLIENT_ID)
+        .set("authentication.oidc.provider.backup.client.secret", CLIENT_SECRET)
+        .set("authentication.oidc.provider.backup.display.name", "Backup IdP")
+        .spawn()
+        .await;
+    app.add_user("local-user", "local-password-1").await;
+    let (_, challenge) = pkce_pair();
+    let page = app.login_page(&app.authorize_url(&challenge, &[])).await;
+    assert!(!page.contains("name=\"password\""), "{page}");
+    assert!(page.contains("Sign in with corp") && page.contains("Sign in with Backup IdP"));
+    assert!(start_link(&page, "corp").is_some() && start_link(&page, "backup").is_some());
+    // a password posted anyway is not checked
+    let resp = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("username", "local-user"), ("password", "local-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(set_cookie_header(&resp, "authserver_sso").is_none());
+}
+
+#[tokio::test]
+async fn with_local_passwords_off_and_one_provider_the_browser_goes_straight_to_it() {
+    let fake = Fake::start().await;
+    let app = AppBuilder::new()
+        .set("authentication.disable.credentials", "true")
+        .set("authentication.oidc.providers", "corp")
+        .set("authentication.oidc.provider.corp.issuer", &fake.issuer)
+        .set("authentication.oidc.provider.corp.client.id", CLIENT_ID)
+        .set("authentication.oidc.provider.corp.client.secret", CLIENT_SECRET)
+        .spawn()
+        .await;
+    let (verifier, challenge) = pkce_pair();
+    let resp = app.get(&app.authorize_url(&challenge, &[])).await;
+    assert_eq!(resp.status(), 302, "no login page of ours");
+    let to = location(&resp);
+    assert!(to.starts_with(&format!("{}/authorize?", fake.issuer)), "{to}");
+    let state = query_param(&to, "state").unwrap();
+    *fake.sent.lock().unwrap() = Some((
+        query_param(&to, "nonce").unwrap(),
+        query_param(&to, "code_challenge").unwrap(),
+    ));
+    let resp = come_back(&app, &state).await;
+    assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
+    let code = query_param(&location(&resp), "code").unwrap();
+    let tokens: Value = app.exchange(&code, &verifier).await.json().await.unwrap();
+    let (_, claims) = jwt_parts(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["sub"], "fiona");
+}

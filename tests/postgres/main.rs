@@ -56,6 +56,9 @@ mod discovery;
 #[path = "../api/durability.rs"]
 mod durability;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/external_users.rs"]
+mod external_users;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[cfg(authserver_pg_tests)]

@@ -33,25 +33,6 @@ fn public_deployment(server: &ServerSettings) -> Option<String> {
     None
 }
 
-/// `authentication.disable.credentials`: password login is the only login method
-/// authserver has, so turning it off would lock everyone out. `true` is refused at start
-/// (Teamwork Cloud sets it beside a SAML or OpenID Connect identity source, which
-/// authserver does not offer yet); `false` is accepted.
-fn check_credentials_enabled(r: &Reader<'_>) -> Result<(), ConfigError> {
-    const KEY: &str = "authentication.disable.credentials";
-    if r.boolean(KEY)? {
-        if let Some(raw) = r.get(KEY)? {
-            return Err(r.invalid(
-                KEY,
-                &raw,
-                "false: password login is authserver's only login method (no other identity \
-                 source is configured or supported yet), so it cannot be turned off",
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// `authentication.*` settings; durations are in seconds.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
@@ -98,6 +79,12 @@ pub struct AuthSettings {
     /// Clients whose login page hides "Stay signed in"
     /// (`authentication.remember.me.hidden.client.ids`).
     pub remember_me_hidden_clients: Vec<String>,
+    /// Whether an external sign-in may take over the local user of the same name
+    /// (`authentication.external.link.local`).
+    pub link_local_users: bool,
+    /// Local passwords are not accepted (`authentication.disable.credentials`); only allowed
+    /// beside another identity source (checked in `Settings::read`).
+    pub disable_credentials: bool,
 }
 
 impl AuthSettings {
@@ -189,7 +176,6 @@ impl AuthSettings {
                 ));
             }
         }
-        check_credentials_enabled(r)?;
 
         let auth = AuthSettings {
             client_ids,
@@ -218,6 +204,8 @@ impl AuthSettings {
             implicit_clients,
             implicit_token_expiry: r.duration("authentication.implicit.token.expiry")?,
             remember_me_hidden_clients: r.list("authentication.remember.me.hidden.client.ids")?,
+            link_local_users: r.boolean("authentication.external.link.local")?,
+            disable_credentials: r.boolean("authentication.disable.credentials")?,
         };
         for (key, seconds) in [
             ("authentication.token.expiry", auth.token_expiry),
@@ -321,7 +309,14 @@ impl AuthSettings {
                 "authentication.remember.me.hidden.client.ids",
                 self.remember_me_hidden_clients.join(", "),
             ),
-            ("authentication.disable.credentials", "false".to_string()),
+            (
+                "authentication.disable.credentials",
+                self.disable_credentials.to_string(),
+            ),
+            (
+                "authentication.external.link.local",
+                self.link_local_users.to_string(),
+            ),
             (
                 "authentication.login.banner.text",
                 self.login_banner_text.clone().unwrap_or_default(),

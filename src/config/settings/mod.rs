@@ -4,6 +4,7 @@
 
 mod auth;
 mod database;
+mod ldap;
 mod logging;
 mod server;
 mod upstream;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
+pub use ldap::{LdapSettings, DN_PLACEHOLDER, USERNAME_PLACEHOLDER};
 pub use logging::LoggingSettings;
 pub use server::{ServerSettings, SslSettings};
 pub use upstream::{UpstreamProvider, UpstreamSettings};
@@ -32,10 +34,36 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `authentication.*`.
     pub auth: AuthSettings,
+    /// `authentication.ldap.*`: the directory, if one is configured.
+    pub ldap: Option<LdapSettings>,
     /// `logging.*`.
     pub logging: LoggingSettings,
     /// `authentication.oidc.*`: upstream OpenID Connect providers.
     pub upstream: UpstreamSettings,
+}
+
+/// `authentication.disable.credentials=true` turns the local passwords off, which locks
+/// everyone out unless another identity source signs people in: refused at start without
+/// one.
+fn check_credentials_source(
+    r: &Reader<'_>,
+    auth: &AuthSettings,
+    ldap: Option<&LdapSettings>,
+    upstream: &UpstreamSettings,
+) -> Result<(), ConfigError> {
+    const KEY: &str = "authentication.disable.credentials";
+    if auth.disable_credentials && ldap.is_none() && upstream.providers.is_empty() {
+        if let Some(raw) = r.get(KEY)? {
+            return Err(r.invalid(
+                KEY,
+                &raw,
+                "false, unless another identity source is configured \
+                 (authentication.ldap.url or authentication.oidc.providers): without one, turning local passwords off would \
+                 lock every user out",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Settings plus the warnings found while loading them (unknown keys, ignored aliases…).
@@ -72,13 +100,16 @@ impl Settings {
         let server = ServerSettings::read(r, warnings)?;
         let database = DatabaseSettings::read(r)?;
         let auth = AuthSettings::read(r, &server, warnings)?;
-        let logging = LoggingSettings::read(r)?;
+        let ldap = LdapSettings::read(r)?;
         let upstream = UpstreamSettings::read(r, warnings)?;
+        check_credentials_source(r, &auth, ldap.as_ref(), &upstream)?;
+        let logging = LoggingSettings::read(r)?;
         Ok(Settings {
             source: r.path.to_path_buf(),
             server,
             database,
             auth,
+            ldap,
             logging,
             upstream,
         })
@@ -127,6 +158,7 @@ impl Settings {
             self.server.effective(),
             self.database.effective(),
             self.auth.effective(),
+            LdapSettings::effective(self.ldap.as_ref()),
         ]
         .concat()
         .into_iter()

@@ -40,14 +40,14 @@ fn an_implicit_client_missing_from_the_client_ids_is_a_warning() {
 }
 
 #[test]
-fn disabling_credentials_is_refused_because_no_other_login_method_exists() {
+fn disabling_credentials_is_refused_without_another_identity_source() {
     let message = error("authentication.disable.credentials = true\n");
     assert!(message.contains("authserver.properties:4"), "{message}");
     assert!(
         message.contains("authentication.disable.credentials"),
         "{message}"
     );
-    assert!(message.contains("only login method"), "{message}");
+    assert!(message.contains("another identity source"), "{message}");
     let s = settings("authentication.disable.credentials = false\n");
     assert!(s.offers_remember_me("app"), "false is accepted");
 }

@@ -2,6 +2,7 @@
 
 mod aliases;
 mod development_secret;
+mod ldap;
 mod login_keys;
 mod reference;
 mod settings;
