@@ -523,11 +523,20 @@ async fn with_local_passwords_off_the_login_page_shows_only_the_provider_buttons
         .set("authentication.oidc.providers", "corp, backup")
         .set("authentication.oidc.provider.corp.issuer", &fake.issuer)
         .set("authentication.oidc.provider.corp.client.id", CLIENT_ID)
-        .set("authentication.oidc.provider.corp.client.secret", CLIENT_SECRET)
+        .set(
+            "authentication.oidc.provider.corp.client.secret",
+            CLIENT_SECRET,
+        )
         .set("authentication.oidc.provider.backup.issuer", &fake.issuer)
         .set("authentication.oidc.provider.backup.client.id", CLIENT_ID)
-        .set("authentication.oidc.provider.backup.client.secret", CLIENT_SECRET)
-        .set("authentication.oidc.provider.backup.display.name", "Backup IdP")
+        .set(
+            "authentication.oidc.provider.backup.client.secret",
+            CLIENT_SECRET,
+        )
+        .set(
+            "authentication.oidc.provider.backup.display.name",
+            "Backup IdP",
+        )
         .spawn()
         .await;
     app.add_user("local-user", "local-password-1").await;
@@ -556,14 +565,20 @@ async fn with_local_passwords_off_and_one_provider_the_browser_goes_straight_to_
         .set("authentication.oidc.providers", "corp")
         .set("authentication.oidc.provider.corp.issuer", &fake.issuer)
         .set("authentication.oidc.provider.corp.client.id", CLIENT_ID)
-        .set("authentication.oidc.provider.corp.client.secret", CLIENT_SECRET)
+        .set(
+            "authentication.oidc.provider.corp.client.secret",
+            CLIENT_SECRET,
+        )
         .spawn()
         .await;
     let (verifier, challenge) = pkce_pair();
     let resp = app.get(&app.authorize_url(&challenge, &[])).await;
     assert_eq!(resp.status(), 302, "no login page of ours");
     let to = location(&resp);
-    assert!(to.starts_with(&format!("{}/authorize?", fake.issuer)), "{to}");
+    assert!(
+        to.starts_with(&format!("{}/authorize?", fake.issuer)),
+        "{to}"
+    );
     let state = query_param(&to, "state").unwrap();
     *fake.sent.lock().unwrap() = Some((
         query_param(&to, "nonce").unwrap(),

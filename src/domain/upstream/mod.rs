@@ -46,6 +46,8 @@ struct Provider {
     last_error: RwLock<Option<String>>,
     /// When discovery or the JWKS were last attempted (the rate limits).
     last_discovery: Mutex<Option<Instant>>,
+    /// Held while discovery runs: a sign-in waits for the one in flight.
+    discovering: tokio::sync::Mutex<()>,
     last_jwks: Mutex<Option<Instant>>,
 }
 
@@ -103,6 +105,7 @@ impl Upstreams {
                 metadata: RwLock::new(None),
                 last_error: RwLock::new(None),
                 last_discovery: Mutex::new(None),
+                discovering: tokio::sync::Mutex::new(()),
                 last_jwks: Mutex::new(None),
             })
             .collect();
@@ -139,6 +142,7 @@ impl Upstreams {
 
     /// Reads the discovery document (and JWKS) of `provider` and caches it.
     async fn discover(&self, provider: &Provider) -> Result<Arc<CoreProviderMetadata>, String> {
+        let _running = provider.discovering.lock().await;
         *lock(&provider.last_discovery) = Some(Instant::now());
         let issuer = IssuerUrl::new(provider.config.issuer.clone()).map_err(|e| e.to_string())?;
         // the crate checks that the document's issuer is exactly the configured one
@@ -149,7 +153,6 @@ impl Upstreams {
             Ok(metadata) => {
                 let metadata = Arc::new(metadata);
                 *write(&provider.metadata) = Some(metadata.clone());
-                *lock(&provider.last_jwks) = Some(Instant::now());
                 if write(&provider.last_error).take().is_some() {
                     tracing::info!(provider = %provider.config.name, "upstream provider reachable again");
                 }
@@ -178,17 +181,24 @@ impl Upstreams {
         if let Some(m) = read(&provider.metadata).clone() {
             return Ok((&provider.config, m));
         }
-        let recent =
-            lock(&provider.last_discovery).is_some_and(|at| at.elapsed() < ON_DEMAND_MIN_INTERVAL);
         let unavailable = |reason: String| DiscoveryFailure::Unavailable {
             name: name.to_owned(),
             reason,
         };
-        if recent {
-            let reason = read(&provider.last_error)
-                .clone()
-                .unwrap_or_else(|| "not read yet".to_owned());
-            return Err(unavailable(reason));
+        {
+            // wait for a discovery in flight (the one at start, a retry), then look again
+            let _running = provider.discovering.lock().await;
+            if let Some(m) = read(&provider.metadata).clone() {
+                return Ok((&provider.config, m));
+            }
+            let recent = lock(&provider.last_discovery)
+                .is_some_and(|at| at.elapsed() < ON_DEMAND_MIN_INTERVAL);
+            if recent {
+                let reason = read(&provider.last_error)
+                    .clone()
+                    .unwrap_or_else(|| "not read yet".to_owned());
+                return Err(unavailable(reason));
+            }
         }
         let m = self.discover(provider).await.map_err(unavailable)?;
         Ok((&provider.config, m))
