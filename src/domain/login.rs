@@ -105,7 +105,7 @@ pub async fn check_cached_password(
                 };
                 let ok = password::verify_async(
                     password.to_string(),
-                    local_hash(user.as_ref().map(|u| &**u)),
+                    local_hash(user.as_deref()),
                 )
                 .await;
                 match &user {

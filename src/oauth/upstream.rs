@@ -1,7 +1,7 @@
 //! `GET /upstream/<name>/start` and `GET /upstream/<name>/callback`: signing in through an
 //! upstream OpenID Connect provider ("Sign in with …" on the login page). The protocol is
 //! in `domain::upstream`; the end is the same as a password sign-in's
-//! ([`authorize::complete_sign_in`]).
+//! (`authorize::complete_sign_in`).
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
