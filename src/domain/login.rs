@@ -103,11 +103,8 @@ pub async fn check_cached_password(
                     Ok(attempt) => attempt,
                     Err(wait) => return Ok::<_, crate::store::StoreError>(Err(wait)),
                 };
-                let ok = password::verify_async(
-                    password.to_string(),
-                    local_hash(user.as_deref()),
-                )
-                .await;
+                let ok =
+                    password::verify_async(password.to_string(), local_hash(user.as_deref())).await;
                 match &user {
                     Some(u) if ok && !u.disabled && !u.is_external() => {
                         state.throttle.succeeded(attempt).await?;

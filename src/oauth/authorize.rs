@@ -213,7 +213,7 @@ async fn straight_upstream(
     let browser = web::cookie(headers, crate::domain::upstream::BROWSER_COOKIE);
     match crate::domain::upstream::begin(state, provider, &rid, &csrf, browser).await {
         Ok(begun) => {
-            let mut response = crate::oauth::upstream::to_provider(state, &begun);
+            let mut response = crate::oauth::upstream_pages::to_provider(state, &begun);
             if existing.is_none() {
                 set_cookie(
                     &mut response,
@@ -222,7 +222,7 @@ async fn straight_upstream(
             }
             response
         }
-        Err(e) => crate::oauth::upstream::failure(state, provider, &e),
+        Err(e) => crate::oauth::upstream_pages::failure(state, provider, &e),
     }
 }
 

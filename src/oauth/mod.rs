@@ -15,6 +15,7 @@ pub mod management;
 pub mod signout;
 pub mod token;
 pub mod upstream;
+pub mod upstream_pages;
 pub mod userinfo;
 
 /// Every route under `/authentication` but the static documents (discovery, JWKS), which
