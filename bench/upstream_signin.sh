@@ -25,10 +25,13 @@ done
 # discovery + JWKS of the provider, as a cold start reads them
 WORK=$(mktemp -d)
 echo '{}' > "$WORK/claims.json"
-exec 3< <(sleep 3600)
-node tests/browser/upstream_idp.mjs c s http://127.0.0.1:1/cb "$WORK/claims.json" <&3 >"$WORK/out" 2>/dev/null &
+# the provider stops when its standard input closes: hold it open with a sleeper
+mkfifo "$WORK/in"
+sleep 3600 >"$WORK/in" &
+SLEEPER=$!
+node tests/browser/upstream_idp.mjs c s http://127.0.0.1:1/cb "$WORK/claims.json" <"$WORK/in" >"$WORK/out" 2>/dev/null &
 PID=$!
-trap 'kill $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $PID $SLEEPER 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do [ -s "$WORK/out" ] && break; sleep 0.1; done
 ISSUER=$(sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' "$WORK/out")
 for i in 1 2 3; do
