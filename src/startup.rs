@@ -24,6 +24,7 @@ use crate::domain::pending::{self, PendingSeal};
 use crate::domain::redirect::Whitelist;
 use crate::domain::revocation::Revocations;
 use crate::domain::services::Services;
+use crate::domain::upstream::Upstreams;
 use crate::housekeeping;
 use crate::keys::KeyManager;
 use crate::oauth;
@@ -121,7 +122,10 @@ impl Application {
         crate::metrics::handle();
         let issuer = url::Url::parse(&settings.issuer())?;
         let base_path: Arc<str> = Arc::from(issuer.path().trim_end_matches('/'));
+        let upstreams = Arc::new(Upstreams::new(&settings)?);
         let state = AppState {
+            upstream_buttons: upstreams.buttons().into(),
+            // with the local passwords off and no directory, only the providers sign in
             whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
             base_path,
             secure_cookies: issuer.scheme() == "https",
@@ -136,6 +140,7 @@ impl Application {
                 throttle: Arc::new(Throttle::new(store.clone())),
                 certificates,
                 directory,
+                upstreams,
                 settings: Arc::new(settings),
                 store,
                 keys: Arc::new(keys),
@@ -178,6 +183,9 @@ impl Application {
             .certificates
             .clone()
             .map(|c| tokio::spawn(refresh_crls(c)));
+        // discovery of the upstream providers, in the background: one that is down does
+        // not keep the server from starting
+        let upstreams = tokio::spawn(state.upstreams.clone().run());
         let app = router(state.clone());
         tracing::info!(
             port = self.port,
@@ -218,6 +226,7 @@ impl Application {
         if let Some(task) = crl_refresh {
             task.abort();
         }
+        upstreams.abort();
         // last-use times of PATs are kept in memory between flushes: write them now
         if let Err(e) = crate::domain::pat::flush_usage(&state.store, &state.revocations).await {
             tracing::warn!(error = %e, "writing PAT last-use times failed");

@@ -9,6 +9,7 @@ use crate::domain::clients::registration::RateLimiter;
 use crate::domain::pending::PendingSeal;
 use crate::domain::redirect::Whitelist;
 use crate::domain::services::Services;
+use crate::domain::upstream::ProviderButton;
 
 /// Shared application state (cheap to clone). Dereferences to [`Services`], so
 /// `state.settings`, `state.store`, `state.now()` work as before and `&state` is accepted
@@ -29,6 +30,8 @@ pub struct AppState {
     pub pending: PendingSeal,
     /// Registrations per address in `authentication.registration.mode=open`.
     pub registration_limits: Arc<RateLimiter>,
+    /// The login page's "Sign in with …" buttons.
+    pub upstream_buttons: Arc<[ProviderButton]>,
 }
 
 impl Deref for AppState {

@@ -34,7 +34,8 @@ pub use reference::reference;
 pub use settings::{
     AuthSettings, CertificateSettings, DatabaseSettings, LdapSettings, Loaded, LoggingSettings,
     NameRule, SanKind, ServerSettings, Settings, SslSettings, Template, TemplatePiece,
-    DN_ATTRIBUTES, DN_PLACEHOLDER, UPN_OID, USERNAME_PLACEHOLDER,
+    UpstreamProvider, UpstreamSettings, DN_ATTRIBUTES, DN_PLACEHOLDER, UPN_OID,
+    USERNAME_PLACEHOLDER,
 };
 pub use table::env_var_name;
 pub use values::{

@@ -6,7 +6,7 @@ use std::path::Path;
 use ipnet::IpNet;
 
 use super::sources::{Layer, Provided, Sources};
-use super::table::{key_spec, KeySpec};
+use super::table::{env_var_name, key_spec, KeySpec};
 use super::values::{one_line, parse_bool, parse_duration, parse_network, split_list};
 use super::{ConfigError, MASK};
 
@@ -184,6 +184,89 @@ impl<'a> Reader<'a> {
                         "an IP address or CIDR network such as 10.0.0.0/8 or ::1",
                     )
                 })
+            })
+            .collect()
+    }
+
+    /// A per-name key (`authentication.oidc.provider.<name>.issuer`) for `name`: the
+    /// environment variable of the concrete key, else the file's entry, else the table's
+    /// default. Returns the concrete key (for messages) and the value.
+    pub(super) fn named(
+        &self,
+        template: &'static str,
+        name: &str,
+    ) -> Result<(String, Option<Raw<'a>>), ConfigError> {
+        let spec = key_spec(template).ok_or_else(|| ConfigError::Merge {
+            path: self.path.to_path_buf(),
+            message: format!("{template}: not in the key table"),
+        })?;
+        let key = spec.for_name(name);
+        let provided = self.layers[0]
+            .named
+            .get(&env_var_name(&key))
+            .or_else(|| self.layers[1].named.get(&key));
+        let raw = match provided {
+            Some(p) => Some(Raw {
+                value: p.value.clone(),
+                provided: Some(p),
+            }),
+            None => spec.default_value().map(|value| Raw {
+                value: value.to_owned(),
+                provided: None,
+            }),
+        };
+        Ok((key, raw))
+    }
+
+    /// A bad per-name value: the concrete `key`, where it came from, what was expected.
+    pub(super) fn invalid_named(
+        &self,
+        template: &'static str,
+        key: &str,
+        raw: &Raw<'_>,
+        expected: impl Into<String>,
+    ) -> ConfigError {
+        let location = raw.provided.map_or_else(
+            || format!("{} (built-in default)", self.path.display()),
+            |p| p.location.clone(),
+        );
+        let value = if key_spec(template).is_some_and(KeySpec::is_secret) {
+            MASK.to_owned()
+        } else {
+            one_line(&raw.value)
+        };
+        ConfigError::Invalid {
+            location,
+            key: key.to_owned(),
+            value,
+            expected: expected.into(),
+        }
+    }
+
+    /// A required per-name key that is not set.
+    pub(super) fn missing_named(&self, key: &str, expected: &str) -> ConfigError {
+        ConfigError::Inconsistent {
+            path: self.path.to_path_buf(),
+            message: format!("{key} is missing or empty: expected {expected}"),
+        }
+    }
+
+    /// Per-name keys set for a name that is not in `listed` (probably a typo).
+    pub(super) fn unlisted_names(&self, prefix: &str, listed: &[String]) -> Vec<String> {
+        self.layers[1]
+            .named
+            .values()
+            .filter(|p| {
+                p.name
+                    .strip_prefix(prefix)
+                    .and_then(|rest| rest.split('.').next())
+                    .is_some_and(|name| !listed.iter().any(|l| l == name))
+            })
+            .map(|p| {
+                format!(
+                    "{}: {} is ignored: its name is not listed",
+                    p.location, p.name
+                )
             })
             .collect()
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::properties;
-use super::table::{all_names, env_var_name, KeySpec, KEYS};
+use super::table::{all_names, env_var_name, per_name_env_spec, per_name_spec, KeySpec, KEYS};
 use super::teamwork_cloud::{deployment_key, not_yet_key, ForeignKey};
 use super::{ConfigError, CONFIG_ENV, ENV_PREFIX};
 
@@ -46,6 +46,9 @@ pub(super) struct Provided {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Layer {
     pub(super) values: BTreeMap<&'static str, Provided>,
+    /// Per-name keys (`authentication.oidc.provider.<name>.*`), outside the merge: by
+    /// concrete key in the file layer, by variable name in the environment layer.
+    pub(super) named: BTreeMap<String, Provided>,
 }
 
 impl config::Source for Layer {
@@ -115,6 +118,7 @@ pub(super) fn file_layer(entries: &[properties::Entry], file: &str) -> (Layer, V
     }
 
     let mut candidates = Vec::new();
+    let mut named = Vec::new();
     // Teamwork Cloud deployment keys: one warning for all, by reason
     let mut deployment: Vec<(&'static ForeignKey, Vec<(&str, usize)>)> = Vec::new();
     for entry in last.values() {
@@ -130,6 +134,17 @@ pub(super) fn file_layer(entries: &[properties::Entry], file: &str) -> (Layer, V
                     position: entry.line,
                 },
             )),
+            None if per_name_spec(&entry.key).is_some() => {
+                if let Some((spec, _)) = per_name_spec(&entry.key) {
+                    named.push(Provided {
+                        value: entry.value.clone(),
+                        via: spec.key,
+                        name: entry.key.clone(),
+                        location: format!("{file}:{}", entry.line),
+                        position: entry.line,
+                    });
+                }
+            }
             None if deployment_key(&entry.key).is_some() => {
                 if let Some(foreign) = deployment_key(&entry.key) {
                     match deployment
@@ -165,12 +180,13 @@ pub(super) fn file_layer(entries: &[properties::Entry], file: &str) -> (Layer, V
             }
         }
     }
-    let (layer, shadowed) = Layer::build(candidates, |loser, winner| {
+    let (mut layer, shadowed) = Layer::build(candidates, |loser, winner| {
         format!(
             "{}: {} is ignored: {} is also set (line {}) and takes precedence",
             loser.location, loser.name, winner.name, winner.position
         )
     });
+    layer.named = named.into_iter().map(|p| (p.name.clone(), p)).collect();
     warnings.extend(shadowed);
     if let Some(first) = deployment
         .iter()
@@ -219,7 +235,19 @@ pub(super) fn env_layer(env: &[(String, String)], file: &str) -> (Layer, Vec<Str
 
     let mut warnings = Vec::new();
     let mut candidates = Vec::new();
+    let mut named = BTreeMap::new();
     for (position, var, value) in vars {
+        if let (None, Some(spec)) = (names.get(var.as_str()), per_name_env_spec(var)) {
+            let provided = Provided {
+                value: value.clone(),
+                via: spec.key,
+                name: var.clone(),
+                location: format!("environment variable {var} (overrides {file})"),
+                position,
+            };
+            named.insert(var.clone(), provided);
+            continue;
+        }
         match names.get(var.as_str()) {
             Some(&(via, spec, rank)) => candidates.push((
                 spec,
@@ -251,12 +279,13 @@ pub(super) fn env_layer(env: &[(String, String)], file: &str) -> (Layer, Vec<Str
             }
         }
     }
-    let (layer, shadowed) = Layer::build(candidates, |loser, winner| {
+    let (mut layer, shadowed) = Layer::build(candidates, |loser, winner| {
         format!(
             "environment variable {} is ignored: {} is also set and takes precedence",
             loser.name, winner.name
         )
     });
+    layer.named = named;
     warnings.extend(shadowed.into_iter().map(|(_, w)| w));
     (layer, warnings)
 }
@@ -290,7 +319,7 @@ pub(super) fn layered(
         message: err.to_string(),
     };
     let mut builder = config::Config::builder();
-    for spec in KEYS {
+    for spec in KEYS.iter().filter(|s| !s.is_per_name()) {
         if let Some(default) = spec.default_value() {
             builder = builder
                 .set_default(spec.key, default)

@@ -345,8 +345,10 @@ pub(super) const KEYS: &[KeySpec] = &[
         "authentication.disable.credentials",
         Boolean,
         "Turns the local passwords off: the login form then checks passwords against the \
-         directory only (`authentication.ldap.url`); `true` without another identity source \
-         is refused at start.",
+         directory only (`authentication.ldap.url`); without a directory the login page shows \
+         only the upstream providers' buttons (`authentication.oidc.providers`), and with \
+         exactly one it sends the browser straight there. `true` without another identity \
+         source is refused at start.",
     )
     .default("false"),
     KeySpec::new(
@@ -572,6 +574,79 @@ pub(super) const KEYS: &[KeySpec] = &[
          `$ssl_client_escaped_cert`).",
     )
     .default("X-SSL-Client-Cert"),
+    // authentication.oidc.*: upstream OpenID Connect providers
+    KeySpec::new(
+        "authentication.oidc.providers",
+        List,
+        "Names of the upstream OpenID Connect providers offered as \"Sign in with …\" buttons \
+         (letters, digits, `-` and `_`); each is configured by the \
+         `authentication.oidc.provider.<name>.*` keys below.",
+    )
+    .default(""),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.issuer",
+        Url,
+        "The provider's issuer URL, exactly as its discovery document states it (discovery is \
+         read from `<issuer>/.well-known/openid-configuration`).",
+    )
+    .required(),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.client.id",
+        Text,
+        "The client ID authserver was registered under at the provider.",
+    )
+    .required(),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.client.secret",
+        Secret,
+        "Its client secret, sent to the provider's token endpoint with HTTP Basic \
+         (`client_secret_basic`).",
+    )
+    .required(),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.scopes",
+        Text,
+        "Scopes asked of the provider (space- or comma-separated; `openid` is always sent).",
+    )
+    .default("openid profile email"),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.username.claim",
+        Text,
+        "Claim that becomes the authserver user name; when the provider omits it: `email` \
+         (if present, and verified when `require.verified.email`), else `sub`.",
+    )
+    .default("preferred_username"),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.display.name",
+        Text,
+        "Button text after \"Sign in with\".",
+    )
+    .unset("the provider's name"),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.require.verified.email",
+        Boolean,
+        "Take the email only when the provider says it is verified (`email_verified`); an \
+         unverified one is dropped (and never used as the user name).",
+    )
+    .default("true"),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.admin.claim",
+        Text,
+        "Claim (text or list, e.g. `groups` or `roles`) that makes the user an administrator \
+         when it equals or contains `admin.value`.",
+    )
+    .unset("nobody is an administrator through this provider"),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.admin.value",
+        Text,
+        "The value of `admin.claim` that grants administration; required with `admin.claim`.",
+    ),
+    KeySpec::new(
+        "authentication.oidc.provider.<name>.groups.claim",
+        Text,
+        "Claim (a list) whose values are recorded as the user's groups.",
+    )
+    .unset("no groups"),
     // logging.*
     KeySpec::new(
         "logging.format",
@@ -586,6 +661,56 @@ pub(super) const KEYS: &[KeySpec] = &[
     )
     .default("info"),
 ];
+
+/// The placeholder for a provider's name in per-name keys
+/// (`authentication.oidc.provider.<name>.issuer`).
+pub(super) const NAME_PLACEHOLDER: &str = "<name>";
+
+impl KeySpec {
+    /// Whether this is a per-name key (one value per configured name).
+    pub(super) fn is_per_name(&self) -> bool {
+        self.key.contains(NAME_PLACEHOLDER)
+    }
+
+    /// The concrete key for `name` (`…provider.corp.issuer`).
+    pub(super) fn for_name(&self, name: &str) -> String {
+        self.key.replacen(NAME_PLACEHOLDER, name, 1)
+    }
+}
+
+/// Whether `name` may fill a `<name>` placeholder: letters, digits, `-` and `_`, at most
+/// 64, so the concrete key stays one dotted path segment.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The per-name spec and the name a concrete key such as
+/// `authentication.oidc.provider.corp.issuer` stands for.
+pub(super) fn per_name_spec(key: &str) -> Option<(&'static KeySpec, &str)> {
+    KEYS.iter().filter(|s| s.is_per_name()).find_map(|spec| {
+        let (before, after) = spec.key.split_once(NAME_PLACEHOLDER)?;
+        let name = key.strip_prefix(before)?.strip_suffix(after)?;
+        valid_name(name).then_some((spec, name))
+    })
+}
+
+/// The per-name spec an `AUTHSERVER_*` variable may stand for (the name cannot be read
+/// back from the variable, as `-` and `.` both become `_`: the reader looks the variable
+/// up by the configured names instead).
+pub(super) fn per_name_env_spec(var: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().filter(|s| s.is_per_name()).find(|spec| {
+        let Some((before, after)) = spec.key.split_once(NAME_PLACEHOLDER) else {
+            return false;
+        };
+        let (before, after) = (env_var_name(before), env_var_name(after));
+        let after = after.trim_start_matches(super::ENV_PREFIX);
+        var.len() > before.len() + after.len() && var.starts_with(&before) && var.ends_with(after)
+    })
+}
 
 /// The key whose value is a bare host (`server.public.url` alias with its own meaning).
 pub(super) const PUBLIC_HOST_ALIAS: &str = "server.public.host";
@@ -604,9 +729,10 @@ pub fn env_var_name(key: &str) -> String {
     name
 }
 
-/// Every accepted spelling (canonical key first, then aliases) with its spec and rank.
+/// Every accepted spelling (canonical key first, then aliases) with its spec and rank;
+/// per-name keys are not among them (see [`per_name_spec`]).
 pub(super) fn all_names() -> impl Iterator<Item = (&'static str, &'static KeySpec, usize)> {
-    KEYS.iter().flat_map(|spec| {
+    KEYS.iter().filter(|s| !s.is_per_name()).flat_map(|spec| {
         std::iter::once(spec.key)
             .chain(spec.aliases.iter().copied())
             .enumerate()

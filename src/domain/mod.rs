@@ -26,3 +26,4 @@ pub mod scope;
 pub mod services;
 pub mod signer;
 pub mod tokens;
+pub mod upstream;

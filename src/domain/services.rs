@@ -10,6 +10,7 @@ use crate::directory::Directory;
 use crate::domain::credentials::CredentialCache;
 use crate::domain::issued::IssuedPairs;
 use crate::domain::revocation::Revocations;
+use crate::domain::upstream::Upstreams;
 use crate::keys::KeyManager;
 use crate::store::Store;
 use crate::throttle::Throttle;
@@ -39,6 +40,8 @@ pub struct Services {
     pub certificates: Option<Arc<crate::domain::certificate::CertificateAuth>>,
     /// The LDAP / Active Directory directory, if one is configured.
     pub directory: Option<Arc<Directory>>,
+    /// Upstream OpenID Connect providers and their discovery documents.
+    pub upstreams: Arc<Upstreams>,
 }
 
 impl Services {

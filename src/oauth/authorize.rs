@@ -142,6 +142,10 @@ async fn authorize_valid(
         let e = request.error("login_required", "the user must sign in");
         return Ok(deliver(state, status, e.response(&state.issuer())));
     }
+    // no password form and one provider: straight to it, without our login page
+    if let (false, [only]) = (state.settings.password_form(), &*state.upstream_buttons) {
+        return Ok(straight_upstream(state, headers, &request, &only.name).await);
+    }
     let username = request
         .login_hint
         .clone()
@@ -156,6 +160,39 @@ async fn authorize_valid(
         None,
         StatusCode::OK,
     ))
+}
+
+/// Sends the browser straight to the only upstream provider (the login page would show
+/// nothing but its button): the pending request is sealed for this browser's CSRF token
+/// as the page would have, and carried through the provider to the callback.
+async fn straight_upstream(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthRequest,
+    provider: &str,
+) -> Response {
+    let existing = web::csrf_cookie(headers, state.secure_cookies).filter(|c| c.len() == 43);
+    let csrf = existing.map(str::to_string).unwrap_or_else(random_token);
+    let Some(rid) = state.pending.seal(request, &csrf, state.now()) else {
+        return internal_page(
+            state,
+            AppError::Internal("the pending request cannot be sealed".into()),
+        );
+    };
+    let browser = web::cookie(headers, crate::domain::upstream::BROWSER_COOKIE);
+    match crate::domain::upstream::begin(state, provider, &rid, &csrf, browser).await {
+        Ok(begun) => {
+            let mut response = crate::oauth::upstream_pages::to_provider(state, &begun);
+            if existing.is_none() {
+                set_cookie(
+                    &mut response,
+                    &web::set_csrf_cookie(&csrf, &state.base_path, state.secure_cookies),
+                );
+            }
+            response
+        }
+        Err(e) => crate::oauth::upstream_pages::failure(state, provider, &e),
+    }
 }
 
 /// Renders the login form for a pending request (setting the CSRF cookie if needed).
@@ -194,6 +231,7 @@ fn login_page(
         username,
         remember_me: state.settings.offers_remember_me(&request.client_id),
         smart_card: state.certificates.is_some(),
+        providers: &state.upstream_buttons,
         password_form: state.settings.password_form(),
     };
     let origin = web::form_target(&request.redirect_uri);
@@ -288,7 +326,7 @@ async fn login_inner(
             &state.base_path,
             StatusCode::FORBIDDEN,
             "Password sign-in is turned off",
-            "Sign in with your smart card instead.",
+            "Use one of the other ways to sign in offered on the sign-in page.",
         ));
     }
     let rid = field("rid");
@@ -336,7 +374,7 @@ async fn login_inner(
 
 /// Signs `user` in for `request`: a new SSO session (replacing the browser's previous
 /// one), the authorization response, the session and device cookies. Every sign-in method
-/// (password, smart card) ends here.
+/// (password, smart card, upstream provider) ends here.
 pub(crate) async fn complete_sign_in(
     state: &AppState,
     headers: &HeaderMap,

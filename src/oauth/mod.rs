@@ -18,6 +18,8 @@ pub mod registration;
 pub mod respond;
 pub mod signout;
 pub mod token;
+pub mod upstream;
+pub mod upstream_pages;
 pub mod userinfo;
 
 /// Every route under `/authentication` but the static documents (discovery, JWKS), which
@@ -36,5 +38,6 @@ pub fn router() -> Router<AppState> {
         .merge(clients::router())
         .merge(consent::router())
         .merge(registration::router())
+        .merge(upstream::router())
         .merge(crate::web::router())
 }

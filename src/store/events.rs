@@ -106,6 +106,8 @@ impl Store {
                (SELECT id FROM client_secrets WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM registration_tokens WHERE expires_at < $1 AND id IN
                (SELECT id FROM registration_tokens WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM upstream_logins WHERE state_hash IN
+               (SELECT state_hash FROM upstream_logins WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
         ];

@@ -99,6 +99,7 @@ mod registration;
 mod secrets;
 mod throttle;
 mod tokens;
+mod upstream;
 mod users;
 
 pub use clients::ClientRow;
@@ -112,6 +113,7 @@ pub use pats::{NewPat, PatRow};
 pub use refresh::RefreshInfo;
 pub use registration::RegistrationTokenRow;
 pub use tokens::{NewRefresh, Rotation};
+pub use upstream::UpstreamLogin;
 pub use users::{NewUser, User, EXTERNAL_PASSWORD_MARKER};
 
 /// Storage failures.

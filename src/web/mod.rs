@@ -62,6 +62,8 @@ pub struct LoginView<'a> {
     pub remember_me: bool,
     /// Whether "Sign in with your smart card" is offered (`authentication.certificate.enabled`).
     pub smart_card: bool,
+    /// The upstream providers' "Sign in with …" buttons.
+    pub providers: &'a [crate::domain::upstream::ProviderButton],
     /// Whether the user name and password form is shown (see
     /// [`Settings::password_form`](crate::config::Settings::password_form)).
     pub password_form: bool,

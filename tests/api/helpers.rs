@@ -402,6 +402,7 @@ pub struct AppBuilder {
     lines: Vec<(String, String)>,
     db: Option<Arc<TestDb>>,
     signing_key: bool,
+    listener: Option<std::net::TcpListener>,
 }
 
 impl Default for AppBuilder {
@@ -417,6 +418,7 @@ impl AppBuilder {
             lines: Vec::new(),
             db: None,
             signing_key: true,
+            listener: None,
         }
     }
     /// Adds or overrides a property.
@@ -434,13 +436,21 @@ impl AppBuilder {
         self.signing_key = false;
         self
     }
+    /// Serves on this already bound listener (when another party must know the port first).
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
     /// Starts the server.
     pub async fn spawn(self) -> TestApp {
         let db = match self.db {
             Some(db) => db,
             None => TestDb::new().await,
         };
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = match self.listener {
+            Some(l) => l,
+            None => std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+        };
         let port = listener.local_addr().unwrap().port();
         let mut text = base_properties(db.url(), port);
         if self.signing_key {

@@ -8,6 +8,7 @@ mod browser_account;
 mod browser_dcr;
 mod browser_device;
 mod browser_implicit;
+mod browser_upstream;
 mod cli;
 mod client_credentials;
 mod client_secret_basic;
@@ -49,6 +50,7 @@ mod smartcard;
 mod sso;
 mod tls;
 mod twc_2024x_lane;
+mod upstream;
 
 /// `tests/postgres/main.rs` compiles every module of this suite.
 #[test]

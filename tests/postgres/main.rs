@@ -35,6 +35,9 @@ mod browser_device;
 #[path = "../api/browser_implicit.rs"]
 mod browser_implicit;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_upstream.rs"]
+mod browser_upstream;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/cli.rs"]
 mod cli;
 #[cfg(authserver_pg_tests)]
@@ -158,6 +161,9 @@ mod tls;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/twc_2024x_lane.rs"]
 mod twc_2024x_lane;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/upstream.rs"]
+mod upstream;
 
 /// Without a server to test against, the suite is one test that says how to run it.
 #[cfg(not(authserver_pg_tests))]

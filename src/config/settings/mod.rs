@@ -8,6 +8,7 @@ mod database;
 mod ldap;
 mod logging;
 mod server;
+mod upstream;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ pub use database::DatabaseSettings;
 pub use ldap::{LdapSettings, DN_PLACEHOLDER, USERNAME_PLACEHOLDER};
 pub use logging::LoggingSettings;
 pub use server::{ServerSettings, SslSettings};
+pub use upstream::{UpstreamProvider, UpstreamSettings};
 
 use super::reader::Reader;
 use super::sources::layered;
@@ -42,6 +44,8 @@ pub struct Settings {
     pub certificate: CertificateSettings,
     /// `logging.*`.
     pub logging: LoggingSettings,
+    /// `authentication.oidc.*`: upstream OpenID Connect providers.
+    pub upstream: UpstreamSettings,
 }
 
 /// `authentication.disable.credentials=true` turns the local passwords off, which locks
@@ -52,16 +56,22 @@ fn check_credentials_source(
     auth: &AuthSettings,
     ldap: Option<&LdapSettings>,
     certificate: &CertificateSettings,
+    upstream: &UpstreamSettings,
 ) -> Result<(), ConfigError> {
     const KEY: &str = "authentication.disable.credentials";
-    if auth.disable_credentials && ldap.is_none() && !certificate.enabled {
+    if auth.disable_credentials
+        && ldap.is_none()
+        && !certificate.enabled
+        && upstream.providers.is_empty()
+    {
         if let Some(raw) = r.get(KEY)? {
             return Err(r.invalid(
                 KEY,
                 &raw,
                 "false, unless another identity source is configured \
-                 (authentication.ldap.url, authentication.certificate.enabled): without one, \
-                 turning local passwords off would lock every user out",
+                 (authentication.ldap.url, authentication.certificate.enabled or \
+                 authentication.oidc.providers): without one, turning local passwords off \
+                 would lock every user out",
             ));
         }
     }
@@ -104,7 +114,8 @@ impl Settings {
         let auth = AuthSettings::read(r, &server, warnings)?;
         let ldap = LdapSettings::read(r)?;
         let certificate = CertificateSettings::read(r, &server, warnings)?;
-        check_credentials_source(r, &auth, ldap.as_ref(), &certificate)?;
+        let upstream = UpstreamSettings::read(r, warnings)?;
+        check_credentials_source(r, &auth, ldap.as_ref(), &certificate, &upstream)?;
         let logging = LoggingSettings::read(r)?;
         Ok(Settings {
             source: r.path.to_path_buf(),
@@ -114,6 +125,7 @@ impl Settings {
             ldap,
             certificate,
             logging,
+            upstream,
         })
     }
 
@@ -163,17 +175,25 @@ impl Settings {
 
     /// Every effective setting as `key = value` lines (canonical keys, secrets masked).
     pub fn report(&self) -> String {
-        [
+        let fixed = [
             self.server.effective(),
             self.database.effective(),
             self.auth.effective(),
             LdapSettings::effective(self.ldap.as_ref()),
             self.certificate.effective(),
-            self.logging.effective(),
         ]
         .concat()
         .into_iter()
-        .map(|(key, value)| format!("{key} = {}\n", one_line(&value)))
-        .collect()
+        .map(|(key, value)| (key.to_owned(), value));
+        let logging = self
+            .logging
+            .effective()
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value));
+        fixed
+            .chain(self.upstream.effective())
+            .chain(logging)
+            .map(|(key, value)| format!("{key} = {}\n", one_line(&value)))
+            .collect()
     }
 }

@@ -10,6 +10,7 @@ mod settings;
 mod sources;
 mod table;
 mod teamwork_cloud;
+mod upstream;
 mod values;
 
 use std::net::{IpAddr, Ipv4Addr};
