@@ -47,7 +47,9 @@ pub async fn check_password(
         None
     } else {
         state.store.user_by_name(username).await?
-    };
+    }
+    // a service account has no password and never signs in: checked like an unknown user
+    .filter(|u| !u.service_account);
     let verified = password::verify_async(
         password.to_string(),
         user.as_ref().map(|u| u.password_hash.clone()),
@@ -69,7 +71,8 @@ pub async fn check_password(
 /// Basic user, the password grant's `username`/`password`): a pair verified in the last
 /// [`crate::domain::credentials::CREDENTIAL_TTL`] seconds is served from the cache;
 /// anything else pays argon2 behind the throttle (concurrent identical misses share one
-/// run). Unknown user, wrong password and disabled user all come back as `Refused`.
+/// run). Unknown user, wrong password, disabled user and service account all come back
+/// as `Refused`.
 #[tracing::instrument(skip_all)]
 pub async fn check_cached_password(
     state: &Services,
@@ -82,7 +85,9 @@ pub async fn check_cached_password(
         None
     } else {
         state.revocations.user(&state.store, username).await?
-    };
+    }
+    // a service account has no password and never signs in: checked like an unknown user
+    .filter(|u| !u.service_account);
     let fingerprint = state.credentials.fingerprint(username, password);
     let cached = user
         .as_ref()

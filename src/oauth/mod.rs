@@ -12,6 +12,8 @@ pub mod discovery;
 pub mod introspect;
 pub mod jwks;
 pub mod management;
+pub mod roles;
+pub mod service_accounts;
 pub mod signout;
 pub mod token;
 pub mod userinfo;
@@ -28,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .merge(signout::router())
         .merge(account::router())
         .merge(management::router())
+        .merge(roles::router())
+        .merge(service_accounts::router())
         .merge(clients::router())
         .merge(crate::web::router())
 }

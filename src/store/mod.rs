@@ -93,6 +93,7 @@ mod flows;
 mod keys;
 mod pats;
 mod refresh;
+mod roles;
 mod secrets;
 mod throttle;
 mod tokens;
@@ -105,8 +106,9 @@ pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
 pub use pats::{NewPat, PatRow};
 pub use refresh::RefreshInfo;
+pub use roles::RoleRow;
 pub use tokens::{NewRefresh, Rotation};
-pub use users::{NewUser, User};
+pub use users::{NewUser, User, ADMIN_ROLE, NO_PASSWORD};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]

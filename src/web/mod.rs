@@ -261,6 +261,8 @@ pub struct AccountLoginView<'a> {
     pub username: &'a str,
     /// Error shown above the form.
     pub error: Option<&'a str>,
+    /// Open the token section after signing in (reached through `/pat`).
+    pub then_tokens: bool,
 }
 
 /// One personal access token as the account page lists it (never the token itself).

@@ -35,10 +35,14 @@ mod redirect_whitelist;
 mod refresh_family;
 mod registered_clients;
 mod registered_clients_rp;
+mod roles;
+mod script_refresh;
+mod service_accounts;
 mod signin;
 mod sso;
 mod tls;
 mod twc_2024x_lane;
+mod validate_basic;
 
 /// `tests/postgres/main.rs` compiles every module of this suite.
 #[test]
