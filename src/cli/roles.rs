@@ -93,11 +93,9 @@ pub async fn role(settings: &Settings, cmd: RoleCommand) -> Result<(), Failure> 
                     println!("{}\t{kind}\t{}", r.name, r.description);
                 }
             }),
-            RoleCommand::Remove { name } => {
-                roles::remove(&store, &name, now).await.map(|holders| {
-                    println!("removed role {name} (held by {} users)", holders.len())
-                })
-            }
+            RoleCommand::Remove { name } => roles::remove(&store, &name, now)
+                .await
+                .map(|holders| println!("removed role {name} (held by {} users)", holders.len())),
         };
         (store, result.map_err(failed))
     })
@@ -150,11 +148,9 @@ pub async fn service_account(
                     );
                 }
             }),
-            ServiceAccountCommand::Remove { name } => {
-                service_accounts::remove(&store, &name, now)
-                    .await
-                    .map(|u| println!("removed {}; its key and tokens are revoked", u.username))
-            }
+            ServiceAccountCommand::Remove { name } => service_accounts::remove(&store, &name, now)
+                .await
+                .map(|u| println!("removed {}; its key and tokens are revoked", u.username)),
         };
         (store, result.map_err(failed))
     })

@@ -29,7 +29,8 @@ pub async fn check(
     ip: IpAddr,
 ) -> Result<ValidToken, AppError> {
     if pat::looks_like_pat(secret) {
-        if let Ok(valid) = pat::validate(&state.store, &state.revocations, secret, state.now()).await
+        if let Ok(valid) =
+            pat::validate(&state.store, &state.revocations, secret, state.now()).await
         {
             if valid.user.username == username {
                 return Ok(ValidToken {

@@ -200,9 +200,7 @@ pub async fn refresh_token(
     {
         let id = state.store.family_pat(&info.family_id).await?;
         match id {
-            Some(id) if pat::id_live(&state.store, &state.revocations, &id, now).await? => {
-                Some(id)
-            }
+            Some(id) if pat::id_live(&state.store, &state.revocations, &id, now).await? => Some(id),
             Some(_) => return Err(AppError::InvalidGrant(BAD_REFRESH.into())),
             None => None,
         }
@@ -302,7 +300,9 @@ pub async fn client_credentials(
 ///
 /// The `scope` claim is `openid` (plus `profile`/`email` when requested) and `pat:data` or
 /// `pat:management`, so resource servers can tell such tokens apart; the tokens carry the
-/// `pat` claim, never outlive the PAT and fail validation once it is revoked.
+/// `pat` claim, never outlive the PAT and fail validation once it is revoked. With
+/// `offline_access`, a client in `authentication.client.offline` also gets a refresh
+/// token (see [`pat_family`]).
 async fn secret_key_login(
     state: &Services,
     client: &AuthenticatedClient,
@@ -378,7 +378,10 @@ async fn pat_family(
         registered::refresh_lifetime(state, client),
     )
     .await?;
-    state.store.set_family_pat(&family, &valid.record.id).await?;
+    state
+        .store
+        .set_family_pat(&family, &valid.record.id)
+        .await?;
     let (access_token, id_token) = mint_pair_signed(
         state,
         &Mint {

@@ -12,12 +12,12 @@
 use std::net::IpAddr;
 
 use crate::domain::client_auth::AuthenticatedClient;
+use crate::domain::clients::grants as registered;
 use crate::domain::grants::sign_in_tokens;
 use crate::domain::login::{check_cached_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::clients::grants as registered;
 use crate::domain::tokens::{mint_pair_signed, Mint, TokenResponse};
 use crate::error::AppError;
 

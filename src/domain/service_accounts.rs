@@ -77,7 +77,12 @@ pub async fn find(store: &Store, username: &str) -> Result<User, AppError> {
 /// Every service account with its live key, by name.
 pub async fn list(store: &Store, now: i64) -> Result<Vec<Listed>, AppError> {
     let mut out = Vec::new();
-    for user in store.list_users().await?.into_iter().filter(|u| u.service_account) {
+    for user in store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u.service_account)
+    {
         let key = store
             .list_pats(Some(user.id))
             .await?

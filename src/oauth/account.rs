@@ -21,16 +21,17 @@ use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
+use crate::domain::service_accounts;
 use crate::error::AppError;
 use crate::oauth::device_cookie;
 use crate::password;
 use crate::state::AppState;
-use crate::store::User;
+use crate::store::{User, ADMIN_ROLE};
 use crate::throttle;
 use crate::web::extract::ClientIp;
 use crate::web::{
     self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView,
-    PatDraft, PatLine,
+    PatDraft, PatLine, ServiceAccountLine,
 };
 use crate::web::{LOGIN_FAILED, SSO_COOKIE};
 
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/pats", post(create_pat))
         .route("/account/pats/revoke", post(revoke_pat))
         .route("/account/password", post(change_password))
+        .merge(super::account_service::router())
 }
 
 /// The CSRF token of this browser: the cookie's, or a new one the response must set.
@@ -100,7 +102,7 @@ fn csrf_page(state: &AppState) -> Response {
     )
 }
 
-fn internal_page(state: &AppState, e: AppError) -> Response {
+pub(super) fn internal_page(state: &AppState, e: AppError) -> Response {
     tracing::error!(error = %e, "account page failed");
     web::error_page(
         &state.base_path,
@@ -110,7 +112,7 @@ fn internal_page(state: &AppState, e: AppError) -> Response {
     )
 }
 
-fn throttled_page(state: &AppState, wait: u64) -> Response {
+pub(super) fn throttled_page(state: &AppState, wait: u64) -> Response {
     let wait = wait.max(1);
     let mut r = web::error_page(
         &state.base_path,
@@ -190,7 +192,7 @@ fn login_view(
 }
 
 /// The account page of `user`.
-async fn account_view(
+pub(super) async fn account_view(
     state: &AppState,
     headers: &HeaderMap,
     user: &User,
@@ -227,13 +229,27 @@ async fn account_view(
             }
         })
         .collect();
+    let service_accounts: Vec<ServiceAccountLine> = if user.has_role(ADMIN_ROLE) {
+        service_accounts::list(&state.store, now)
+            .await?
+            .into_iter()
+            .map(|a| ServiceAccountLine {
+                key_id: a.key.map_or_else(|| "none".into(), |k| k.id),
+                name: a.user.name.unwrap_or_default(),
+                username: a.user.username,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let csrf = Csrf::of(state, headers);
     let view = AccountView {
         base: &state.base_path,
         csrf: &csrf.token,
         username: &user.username,
-        admin: user.admin,
+        admin: user.has_role(ADMIN_ROLE),
         pats: &lines,
+        service_accounts: &service_accounts,
         notice,
         error,
         draft,
@@ -355,7 +371,7 @@ async fn login_inner(
 
 /// What every account form handler starts with: a CSRF-checked form of a signed-in user,
 /// or the response to give instead.
-async fn form_of_user(
+pub(super) async fn form_of_user(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
@@ -463,7 +479,7 @@ async fn create_pat_inner(
     Ok(web::html(StatusCode::OK, &view, None))
 }
 
-fn capitalised(s: &str) -> String {
+pub(super) fn capitalised(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),

@@ -141,7 +141,10 @@ pub(crate) fn field_error(field: &str, description: impl Into<String>) -> AppErr
     AppError::InvalidField(field.to_string(), description.into())
 }
 
-pub(crate) fn optional_text(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, AppError> {
+pub(crate) fn optional_text(
+    obj: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, AppError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
@@ -219,11 +222,17 @@ pub(crate) fn optional_roles(
             .iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s.clone()),
-                _ => Err(field_error(field, format!("{field} must be a list of role names"))),
+                _ => Err(field_error(
+                    field,
+                    format!("{field} must be a list of role names"),
+                )),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(field_error(field, format!("{field} must be a list of role names"))),
+        Some(_) => Err(field_error(
+            field,
+            format!("{field} must be a list of role names"),
+        )),
     }
 }
 

@@ -4,6 +4,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub mod account;
+pub mod account_service;
 pub mod authorize;
 pub mod clients;
 pub mod device;

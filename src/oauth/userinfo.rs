@@ -145,13 +145,30 @@ async fn validate(
         if let Some(basic) = basic {
             let basic = basic?;
             let valid = basic_check::check(&state, &basic.user, &basic.password, ip).await?;
-            return Ok(no_store(Json(introspection_json(&valid)).into_response()));
+            return Ok(validated(&valid));
         }
     }
     let token = token_from_header(&headers)?
         .ok_or_else(|| AppError::InvalidToken("no token was sent".into()))?;
     let valid = validate_token(&state, token).await?;
-    Ok(no_store(Json(introspection_json(&valid)).into_response()))
+    Ok(validated(&valid))
+}
+
+/// The 200 of `/api/validate`: the introspection JSON, and the user and roles also as
+/// headers (`X-Authserver-User`, `X-Authserver-Roles`), which a reverse proxy's
+/// `auth_request` can pass on without reading the body.
+fn validated(valid: &ValidToken) -> Response {
+    let mut response = no_store(Json(introspection_json(valid)).into_response());
+    if !valid.service {
+        let h = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&valid.user.username) {
+            h.insert("x-authserver-user", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&valid.user.roles.join(",")) {
+            h.insert("x-authserver-roles", v);
+        }
+    }
+    response
 }
 
 fn no_store(mut response: Response) -> Response {

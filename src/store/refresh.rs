@@ -1,5 +1,7 @@
 //! A stored refresh token as a rotation or a lookup returns it (shared by the single path
-//! in `tokens` and the group commit in `batch`, so neither imports the other).
+//! in `tokens` and the group commit in `batch`, so neither imports the other), and the
+//! personal access token a family was started from (the secret-key login with
+//! `offline_access`).
 
 /// A stored refresh token.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,7 +30,11 @@ pub struct RefreshInfo {
 
 impl super::Store {
     /// Notes the personal access token a refresh family was started from.
-    pub async fn set_family_pat(&self, family_id: &str, pat_id: &str) -> Result<(), super::StoreError> {
+    pub async fn set_family_pat(
+        &self,
+        family_id: &str,
+        pat_id: &str,
+    ) -> Result<(), super::StoreError> {
         with_db!(&self.db, |w, _r, _pg| sqlx::query(
             "UPDATE refresh_families SET pat_id = $1 WHERE id = $2"
         )

@@ -35,21 +35,25 @@ impl Store {
 
     /// The defined roles, by name.
     pub async fn list_roles(&self) -> Result<Vec<RoleRow>, StoreError> {
-        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, RoleRow>(
-            "SELECT name, description, created_at FROM roles ORDER BY name"
-        )
-        .fetch_all(r)
-        .await?))
+        Ok(with_db!(&self.db, |_w, r, _pg| {
+            sqlx::query_as::<_, RoleRow>(
+                "SELECT name, description, created_at FROM roles ORDER BY name",
+            )
+            .fetch_all(r)
+            .await?
+        }))
     }
 
     /// The defined role of this name, if any.
     pub async fn role(&self, name: &str) -> Result<Option<RoleRow>, StoreError> {
-        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, RoleRow>(
-            "SELECT name, description, created_at FROM roles WHERE name = $1"
-        )
-        .bind(name)
-        .fetch_optional(r)
-        .await?))
+        Ok(with_db!(&self.db, |_w, r, _pg| {
+            sqlx::query_as::<_, RoleRow>(
+                "SELECT name, description, created_at FROM roles WHERE name = $1",
+            )
+            .bind(name)
+            .fetch_optional(r)
+            .await?
+        }))
     }
 
     /// Removes a defined role (its holders lose it first: see

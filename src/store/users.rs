@@ -232,38 +232,38 @@ impl Store {
     /// The user with this name, if any.
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, UserRow>(
-            &sql
+        Ok(
+            with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, UserRow>(&sql)
+                .bind(username)
+                .fetch_optional(r)
+                .await?)
+            .map(User::from),
         )
-        .bind(username)
-        .fetch_optional(r)
-        .await?)
-        .map(User::from))
     }
 
     /// The user with this id, if any.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, UserRow>(
-            &sql
+        Ok(
+            with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, UserRow>(&sql)
+                .bind(id)
+                .fetch_optional(r)
+                .await?)
+            .map(User::from),
         )
-        .bind(id)
-        .fetch_optional(r)
-        .await?)
-        .map(User::from))
     }
 
     /// All users, by name.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, UserRow>(
-            &sql
+        Ok(
+            with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, UserRow>(&sql)
+                .fetch_all(r)
+                .await?)
+            .into_iter()
+            .map(User::from)
+            .collect(),
         )
-        .fetch_all(r)
-        .await?)
-        .into_iter()
-        .map(User::from)
-        .collect())
     }
 
     /// Replaces a user's password hash and kills every token issued before `now`.

@@ -67,16 +67,27 @@ async fn an_existing_database_migrates_administrators_to_admin_and_everyone_else
         .await;
     }
     // the server applies the remaining migrations at start
-    let app = AppBuilder::new()
-        .on_database(db.clone())
-        .spawn()
+    let app = AppBuilder::new().on_database(db.clone()).spawn().await;
+    let stored = app
+        .sql_strings("SELECT roles FROM users ORDER BY username")
         .await;
-    let stored = app.sql_strings("SELECT roles FROM users ORDER BY username").await;
     assert_eq!(stored, vec!["admin", "user"]);
-    let admin = app.state.store.user_by_name("old-admin").await.unwrap().unwrap();
+    let admin = app
+        .state
+        .store
+        .user_by_name("old-admin")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(admin.roles, vec!["admin"]);
     assert!(admin.admin);
-    let user = app.state.store.user_by_name("old-user").await.unwrap().unwrap();
+    let user = app
+        .state
+        .store
+        .user_by_name("old-user")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(user.roles, vec!["user"]);
     assert!(!user.service_account);
     // and the migrated administrator still runs the management API
@@ -100,7 +111,10 @@ async fn tokens_introspection_and_validate_carry_the_users_roles() {
         let tokens = app.another_browser().tokens_for(name, password).await;
         assert_eq!(claims(&tokens, "access_token")["roles"], want);
         assert_eq!(claims(&tokens, "id_token")["roles"], want);
-        assert_eq!(introspect(&app, field(&tokens, "access_token")).await["roles"], want);
+        assert_eq!(
+            introspect(&app, field(&tokens, "access_token")).await["roles"],
+            want
+        );
         let validated: Value = app
             .client
             .get(app.url("/api/validate"))
@@ -157,7 +171,10 @@ async fn a_role_change_ends_the_tokens_issued_under_the_old_roles() {
     .await;
     assert_eq!(resp.status(), 400);
     // a new sign-in carries the new roles
-    let after = app.another_browser().tokens_for("bob", "bob-password-1").await;
+    let after = app
+        .another_browser()
+        .tokens_for("bob", "bob-password-1")
+        .await;
     assert_eq!(
         claims(&after, "access_token")["roles"],
         json!(["manager", "user"])
@@ -222,24 +239,48 @@ async fn the_management_api_follows_the_admin_role() {
 async fn roles_are_defined_assigned_and_removed_from_the_command_line() {
     let app = spawn_app().await;
     app.add_user("bob", "bob-password-1").await;
-    let out = app.cli(&["role", "add", "manager", "--description", "approves"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = app.cli(
+        &["role", "add", "manager", "--description", "approves"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = app.cli(&["role", "add", "admin"], None);
-    assert_eq!(out.status.code(), Some(1), "a built-in role cannot be defined again");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a built-in role cannot be defined again"
+    );
     let out = app.cli(&["role", "add", "Bad Name"], None);
     assert_eq!(out.status.code(), Some(2));
 
     let listing = String::from_utf8(app.cli(&["role", "list"], None).stdout).unwrap();
-    let names: Vec<&str> = listing.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    let names: Vec<&str> = listing
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
     assert_eq!(names, vec!["admin", "user", "api-user", "manager"]);
 
     let out = app.cli(&["user", "roles", "bob", "--add", "manager"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "bob\tmanager,user\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "bob\tmanager,user\n"
+    );
     let out = app.cli(&["user", "roles", "bob", "--add", "wizard"], None);
     assert_eq!(out.status.code(), Some(2), "an unknown role");
     let listing = String::from_utf8(app.cli(&["user", "list"], None).stdout).unwrap();
-    assert!(listing.contains("bob\tbob Example\tbob@example.com\t-\tmanager,user"), "{listing}");
+    assert!(
+        listing.contains("bob\tbob Example\tbob@example.com\t-\tmanager,user"),
+        "{listing}"
+    );
 
     // removing the role takes it from its holders
     let out = app.cli(&["role", "remove", "manager"], None);

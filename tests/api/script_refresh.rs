@@ -13,7 +13,10 @@ const SCRIPT: &str = "twc-rest-api";
 
 async fn app(offline: &str) -> TestApp {
     let app = AppBuilder::new()
-        .set("authentication.client.password", &format!("{CLIENT}, {SCRIPT}"))
+        .set(
+            "authentication.client.password",
+            &format!("{CLIENT}, {SCRIPT}"),
+        )
         .set("authentication.client.offline", offline)
         .spawn()
         .await;
@@ -76,7 +79,8 @@ async fn the_password_grant_returns_a_refresh_token_only_when_asked_and_allowed(
     let resp = refresh(&app, SCRIPT, &second, &[]).await;
     assert_eq!(resp.status(), 400, "the family died with the reuse");
     assert_eq!(
-        app.validate_status("Bearer", field(&rotated, "access_token")).await,
+        app.validate_status("Bearer", field(&rotated, "access_token"))
+            .await,
         401
     );
 }
@@ -119,7 +123,13 @@ async fn secret_key_login(app: &TestApp, client: &str, pat: &str, scope: &str) -
 #[tokio::test]
 async fn the_secret_key_login_returns_a_refresh_token_that_dies_with_its_pat() {
     let app = app(SCRIPT).await;
-    let carol = app.state.store.user_by_name("carol").await.unwrap().unwrap();
+    let carol = app
+        .state
+        .store
+        .user_by_name("carol")
+        .await
+        .unwrap()
+        .unwrap();
     let (pat_id, pat) = issue_pat(&app, &carol, "data", None).await;
     // without offline_access (or for another client): as before, no refresh token
     let plain: Value = pat_login(&app, SCRIPT, &pat).await.json().await.unwrap();
@@ -154,11 +164,21 @@ async fn the_secret_key_login_returns_a_refresh_token_that_dies_with_its_pat() {
 #[tokio::test]
 async fn a_reused_secret_key_refresh_token_revokes_its_family() {
     let app = app(SCRIPT).await;
-    let carol = app.state.store.user_by_name("carol").await.unwrap().unwrap();
+    let carol = app
+        .state
+        .store
+        .user_by_name("carol")
+        .await
+        .unwrap()
+        .unwrap();
     let (_, pat) = issue_pat(&app, &carol, "data", None).await;
     let tokens = secret_key_login(&app, SCRIPT, &pat, "openid offline_access").await;
     let first = field(&tokens, "refresh_token").to_string();
-    let rotated: Value = refresh(&app, SCRIPT, &first, &[]).await.json().await.unwrap();
+    let rotated: Value = refresh(&app, SCRIPT, &first, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     app.clock.advance(120);
     assert_eq!(refresh(&app, SCRIPT, &first, &[]).await.status(), 400);
     assert_eq!(

@@ -82,7 +82,10 @@ async fn an_api_key_is_a_service_account_with_the_api_user_role_listed_apart_fro
     assert!(!people.contains("erp"), "{people}");
     let accounts = String::from_utf8(app.cli(&["service-account", "list"], None).stdout).unwrap();
     assert_eq!(accounts.lines().count(), 2, "{accounts}");
-    assert!(accounts.starts_with("erp\terp system\tapi-user\t"), "{accounts}");
+    assert!(
+        accounts.starts_with("erp\terp system\tapi-user\t"),
+        "{accounts}"
+    );
 }
 
 #[tokio::test]
@@ -179,8 +182,15 @@ async fn rotating_a_key_revokes_the_old_one_and_its_tokens() {
 #[tokio::test]
 async fn service_accounts_are_managed_from_the_command_line() {
     let app = spawn_app().await;
-    let out = app.cli(&["service-account", "add", "backup", "--name", "Backup job"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = app.cli(
+        &["service-account", "add", "backup", "--name", "Backup job"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(key.starts_with("asp_"), "stdout is the key alone: {key}");
     assert_eq!(app.validate_status("Bearer", &key).await, 200);
@@ -234,5 +244,84 @@ async fn the_pat_address_opens_the_account_pages_token_section_after_signing_in(
     assert!(html.contains(r#"<h2 id="tokens">"#), "{html}");
     // signed in already: straight there
     let resp = app.get(&app.url("/pat")).await;
-    assert_eq!(location(&resp), "/authentication/account?then=tokens#tokens");
+    assert_eq!(
+        location(&resp),
+        "/authentication/account?then=tokens#tokens"
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_creates_and_removes_service_accounts_on_the_account_page() {
+    use crate::helpers::pat_helpers::account_page_after_sign_in;
+    let app = spawn_app().await;
+    add_user_as(&app, "root", "root-password-1", true).await;
+    let page = account_page_after_sign_in(&app, "root", "root-password-1").await;
+    assert!(page.contains(r#"id="service-accounts""#), "{page}");
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let create = |password: &'static str| {
+        let csrf = csrf.clone();
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/account/service-accounts"))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("username", "erp"),
+                    ("name", "ERP"),
+                    ("current_password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // the administrator's password is asked again
+    let resp = create("wrong-password").await;
+    assert_eq!(resp.status(), 400);
+    assert!(app.state.store.user_by_name("erp").await.unwrap().is_none());
+    let resp = create("root-password-1").await;
+    assert_eq!(resp.status(), 200);
+    let html = html_unescape(&resp.text().await.unwrap());
+    let start = html.find("asp_").expect("the key is shown once");
+    let key = &html[start..start + 47];
+    assert_eq!(app.validate_status("Bearer", key).await, 200);
+    let page = app.get(&app.url("/account")).await.text().await.unwrap();
+    assert!(page.contains(r#"data-service-account="erp""#), "{page}");
+    assert!(!page.contains(key), "the key is never shown again");
+
+    let resp = app
+        .client
+        .post(app.url("/account/service-accounts/remove"))
+        .form(&[("csrf", csrf.as_str()), ("username", "erp")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.validate_status("Bearer", key).await, 401);
+
+    // a person who is no administrator has no such section and cannot post to it
+    app.add_user("bob", "bob-password-1").await;
+    let bob = app.another_browser();
+    let page = account_page_after_sign_in(&bob, "bob", "bob-password-1").await;
+    assert!(!page.contains(r#"id="service-accounts""#));
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let resp = bob
+        .client
+        .post(bob.url("/account/service-accounts"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "sneaky"),
+            ("current_password", "bob-password-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(app
+        .state
+        .store
+        .user_by_name("sneaky")
+        .await
+        .unwrap()
+        .is_none());
 }

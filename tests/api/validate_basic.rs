@@ -44,7 +44,10 @@ async fn validate(app: &TestApp, authorization: &str) -> (u16, Value) {
 /// the caller's `Authorization` header there and serves the caller's name and roles on
 /// 200, and the validate status otherwise. Returns its address.
 async fn resource_server(validate_url: String) -> SocketAddr {
-    async fn odata(State(validate_url): State<String>, headers: HeaderMap) -> axum::response::Response {
+    async fn odata(
+        State(validate_url): State<String>,
+        headers: HeaderMap,
+    ) -> axum::response::Response {
         let mut req = reqwest::Client::new().get(&validate_url);
         if let Some(a) = headers.get("authorization") {
             req = req.header("Authorization", a.as_bytes());
@@ -86,44 +89,72 @@ async fn a_resource_server_trusting_only_validate_sees_each_caller_with_its_role
     let (_, bob_pat) = issue_pat(&app, &bob, "data", None).await;
     let (_, admin_pat) = issue_pat(&app, &admin, "management", None).await;
     // a service account made through the management API, as an administrator would
-    let created: Value = with_bearer(&app, reqwest::Method::POST, "/api/service-accounts", &admin_pat)
-        .json(&json!({"username": "erp-sync", "name": "ERP nightly sync"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = created["key"].as_str().expect("the key is shown once").to_string();
+    let created: Value = with_bearer(
+        &app,
+        reqwest::Method::POST,
+        "/api/service-accounts",
+        &admin_pat,
+    )
+    .json(&json!({"username": "erp-sync", "name": "ERP nightly sync"}))
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let key = created["key"]
+        .as_str()
+        .expect("the key is shown once")
+        .to_string();
     let resource = resource_server(app.url("/api/validate")).await;
 
     // Basic user:password (Excel's OData connector)
     let (status, seen) = through(resource, &basic("bob", "bob-password-1")).await;
     assert_eq!(status, 200, "{seen}");
-    assert_eq!(seen, json!({"user": "bob", "roles": ["user"], "via": "basic"}));
+    assert_eq!(
+        seen,
+        json!({"user": "bob", "roles": ["user"], "via": "basic"})
+    );
     // Basic user:<PAT>, the PAT as the password
     let (status, seen) = through(resource, &basic("bob", &bob_pat)).await;
     assert_eq!(status, 200);
-    assert_eq!(seen, json!({"user": "bob", "roles": ["user"], "via": "pat"}));
+    assert_eq!(
+        seen,
+        json!({"user": "bob", "roles": ["user"], "via": "pat"})
+    );
     // the service account's key, as Basic and as a bearer token
     let (status, seen) = through(resource, &basic("erp-sync", &key)).await;
     assert_eq!(status, 200);
-    assert_eq!(seen, json!({"user": "erp-sync", "roles": ["api-user"], "via": "pat"}));
+    assert_eq!(
+        seen,
+        json!({"user": "erp-sync", "roles": ["api-user"], "via": "pat"})
+    );
     let (status, seen) = through(resource, &format!("Bearer {key}")).await;
     assert_eq!(status, 200);
     assert_eq!(seen["roles"], json!(["api-user"]));
     // a token of a browser sign-in: an administrator
     let tokens = app.tokens_for("ada", "ada-password-1").await;
-    let (status, seen) = through(resource, &format!("Bearer {}", field(&tokens, "access_token"))).await;
+    let (status, seen) = through(
+        resource,
+        &format!("Bearer {}", field(&tokens, "access_token")),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(seen["user"], "ada");
-    assert!(seen["roles"].as_array().unwrap().contains(&json!("admin")), "{seen}");
+    assert!(
+        seen["roles"].as_array().unwrap().contains(&json!("admin")),
+        "{seen}"
+    );
     assert_eq!(seen["via"], "access_token");
     // a JWT from the service account's secret-key login
     let resp = pat_login(&app, CLIENT, &key).await;
     assert_eq!(resp.status(), 200);
     let tokens: Value = resp.json().await.unwrap();
-    let (status, seen) = through(resource, &format!("Bearer {}", field(&tokens, "access_token"))).await;
+    let (status, seen) = through(
+        resource,
+        &format!("Bearer {}", field(&tokens, "access_token")),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(seen["user"], "erp-sync");
     assert_eq!(seen["roles"], json!(["api-user"]));
@@ -159,10 +190,22 @@ async fn basic_at_validate_answers_the_json_of_a_token() {
     assert_eq!(body["username"], "bob");
     assert_eq!(body["token_type"], "basic");
     assert_eq!(body["roles"], json!(["user"]));
+    // the user and roles also as headers, for a reverse proxy's auth_request
+    let resp = bare_client()
+        .get(app.url("/api/validate"))
+        .header("Authorization", basic("bob", "bob-password-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-authserver-user"], "bob");
+    assert_eq!(resp.headers()["x-authserver-roles"], "user");
     let (status, by_pat) = validate(&app, &basic("bob", &pat)).await;
     assert_eq!(status, 200);
     let (_, as_bearer) = validate(&app, &format!("Bearer {pat}")).await;
-    assert_eq!(by_pat, as_bearer, "a PAT as the password answers like the PAT itself");
+    assert_eq!(
+        by_pat, as_bearer,
+        "a PAT as the password answers like the PAT itself"
+    );
     assert_eq!(by_pat["scope"], "data");
     // a revoked PAT is neither a PAT nor the password
     app.state
@@ -254,6 +297,13 @@ async fn wrong_basic_passwords_at_validate_lock_the_user_out_like_failed_sign_in
     assert!(resp.headers().get("retry-after").is_some());
     // the same lock holds at the login form
     let page = login_page(&app).await;
-    let resp = login_from(&app, &page, "carol", "carol-password-1", Some("198.51.100.98")).await;
+    let resp = login_from(
+        &app,
+        &page,
+        "carol",
+        "carol-password-1",
+        Some("198.51.100.98"),
+    )
+    .await;
     assert_throttled_page(resp).await;
 }
