@@ -319,7 +319,7 @@ async fn secret_key_login(
     let mut scope =
         Scope::parse_requested(&format!("openid {}", params.get("scope")?.unwrap_or("")))
             .map_err(AppError::InvalidScope)?;
-    let offline = crate::domain::password_grant::wants_refresh(state, client, &scope);
+    let offline = registered::script_refresh(state, client, &scope);
     if !offline {
         scope.remove("offline_access");
     }

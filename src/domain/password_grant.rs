@@ -21,12 +21,6 @@ use crate::domain::services::Services;
 use crate::domain::tokens::{mint_pair_signed, Mint, TokenResponse};
 use crate::error::AppError;
 
-/// Whether a script login (this grant, or the secret-key login) gets a refresh token: the
-/// client asked for `offline_access` and is in `authentication.client.offline`.
-pub fn wants_refresh(state: &Services, client: &AuthenticatedClient, scope: &Scope) -> bool {
-    scope.contains("offline_access") && state.settings.is_offline_client(&client.client_id)
-}
-
 /// The one answer for an unknown user, a wrong password and a disabled user.
 pub const BAD_PASSWORD: &str = "the user name or password is wrong";
 
@@ -58,7 +52,7 @@ pub async fn password(
         PasswordCheck::Throttled(wait) => return Err(AppError::Throttled(wait)),
     };
     let now = state.now();
-    let response = if wants_refresh(state, client, &scope) {
+    let response = if registered::script_refresh(state, client, &scope) {
         // a one-time refresh token of the script-login lifetime (a new refresh family)
         sign_in_tokens(state, client, &user, &scope, now, None, None).await?
     } else {

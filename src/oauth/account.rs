@@ -45,7 +45,6 @@ pub fn router() -> Router<AppState> {
         .route("/account/pats", post(create_pat))
         .route("/account/pats/revoke", post(revoke_pat))
         .route("/account/password", post(change_password))
-        .merge(super::account_service::router())
 }
 
 /// The CSRF token of this browser: the cookie's, or a new one the response must set.

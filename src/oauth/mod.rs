@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(userinfo::router())
         .merge(signout::router())
         .merge(account::router())
+        .merge(account_service::router())
         .merge(management::router())
         .merge(roles::router())
         .merge(service_accounts::router())

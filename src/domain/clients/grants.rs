@@ -63,6 +63,16 @@ pub fn refresh_lifetime(state: &Services, client: &AuthenticatedClient) -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
+/// Whether a script login (the password grant, or the secret-key login) gets a refresh
+/// token: the client asked for `offline_access` and is in `authentication.client.offline`.
+pub fn script_refresh(
+    state: &Services,
+    client: &AuthenticatedClient,
+    scope: &crate::domain::scope::Scope,
+) -> bool {
+    scope.contains("offline_access") && state.settings.is_offline_client(&client.client_id)
+}
+
 /// The client's ID-token algorithm, if it has one.
 pub fn id_token_alg(client: &AuthenticatedClient) -> Option<SigningAlgorithm> {
     client
