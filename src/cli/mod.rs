@@ -1,7 +1,8 @@
 //! The command line: `serve` (default), `check-config`, `config reference`, `user …`,
-//! `keys rotate`, `pat …`, `client …`.
+//! `role …`, `service-account …`, `keys rotate`, `pat …`, `client …`.
 mod clients;
 mod registration;
+mod roles;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -48,9 +49,15 @@ pub enum Command {
     Config(ConfigCommand),
     /// Apply the database migrations and exit.
     Migrate,
-    /// Manage users.
+    /// Manage users (people; service accounts: `service-account`).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage roles.
+    #[command(subcommand)]
+    Role(roles::RoleCommand),
+    /// Manage service accounts (API keys that are their own user).
+    #[command(subcommand)]
+    ServiceAccount(roles::ServiceAccountCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -148,8 +155,20 @@ pub enum UserCommand {
         /// Login name.
         name: String,
     },
-    /// List users, one per line.
+    /// List people, one per line: name, display name, e-mail, flags, roles (service
+    /// accounts: `service-account list`).
     List,
+    /// Show or change a user's roles (a change ends the user's tokens and sessions).
+    Roles {
+        /// Login name.
+        name: String,
+        /// Role to add (repeatable).
+        #[arg(long = "add")]
+        add: Vec<String>,
+        /// Role to remove (repeatable).
+        #[arg(long = "remove")]
+        remove: Vec<String>,
+    },
 }
 
 /// `keys …`
@@ -256,6 +275,8 @@ fn run_cli(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }),
         Command::User(cmd) => runtime()?.block_on(user_command(&settings, cmd)),
+        Command::Role(cmd) => runtime()?.block_on(roles::role(&settings, cmd)),
+        Command::ServiceAccount(cmd) => runtime()?.block_on(roles::service_account(&settings, cmd)),
         Command::Pat(cmd) => runtime()?.block_on(pat_command(&settings, cmd)),
         Command::Client(cmd) => runtime()?.block_on(async {
             let store = open_store(&settings).await?;
@@ -363,13 +384,16 @@ async fn user_command(settings: &Settings, cmd: UserCommand) -> Result<(), Failu
         }
         UserCommand::Disable { name } => set_disabled(settings, &name, true, now).await,
         UserCommand::Enable { name } => set_disabled(settings, &name, false, now).await,
+        UserCommand::Roles { name, add, remove } => {
+            roles::user_roles(settings, name, add, remove).await
+        }
         UserCommand::List => {
             let store = open_store(settings).await?;
             let users = store
                 .list_users()
                 .await
                 .map_err(|e| Failure::other(e.to_string()))?;
-            for u in users {
+            for u in users.into_iter().filter(|u| !u.service_account) {
                 let mut flags = Vec::new();
                 if u.admin {
                     flags.push("admin");
@@ -378,7 +402,7 @@ async fn user_command(settings: &Settings, cmd: UserCommand) -> Result<(), Failu
                     flags.push("disabled");
                 }
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}",
                     u.username,
                     u.name.as_deref().unwrap_or("-"),
                     u.email.as_deref().unwrap_or("-"),
@@ -386,6 +410,11 @@ async fn user_command(settings: &Settings, cmd: UserCommand) -> Result<(), Failu
                         "-".to_string()
                     } else {
                         flags.join(",")
+                    },
+                    if u.roles.is_empty() {
+                        "-".to_string()
+                    } else {
+                        u.roles.join(",")
                     }
                 );
             }

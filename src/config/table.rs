@@ -234,6 +234,31 @@ pub(super) const KEYS: &[KeySpec] = &[
     )
     .default(""),
     KeySpec::new(
+        "authentication.client.offline",
+        List,
+        "Clients whose script logins (the password grant, and `client_credentials` with \
+         `Basic <PAT>:`, the secret-key login) get a one-time refresh token when they ask for \
+         `offline_access`; every refresh token of these clients lives \
+         `authentication.offline.token.expiry`.",
+    )
+    .default(""),
+    KeySpec::new(
+        "authentication.offline.token.expiry",
+        Duration,
+        "Refresh token lifetime for the clients in `authentication.client.offline`, counted \
+         from each rotation (primaTime: 7 days).",
+    )
+    .default("604800"),
+    KeySpec::new(
+        "authentication.validate.basic",
+        Boolean,
+        "Whether `/api/validate` also accepts `Authorization: Basic` with a user name and \
+         password, or a user name and one of the user's personal access tokens (for a \
+         reverse proxy in front of tools that can only send Basic); off by default, since it \
+         turns the endpoint into a password check.",
+    )
+    .default("false"),
+    KeySpec::new(
         "authentication.code.expiry",
         Duration,
         "Authorization code lifetime.",

@@ -15,6 +15,8 @@ use crate::error::AppError;
 use crate::store::User;
 
 /// The directory's decision, once applied to the user table.
+// a short-lived return value: boxing the user would cost an allocation per check
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum DirectoryLogin {
     /// Right password: the (created or updated) user.

@@ -112,6 +112,8 @@ pub async fn provision(
     Ok(Err(ExternalRefusal::NameTaken))
 }
 
+// a short-lived return value: boxing the user would cost an allocation per check
+#[allow(clippy::large_enum_variant)]
 enum Attempt {
     Done(Result<User, ExternalRefusal>),
     Raced,

@@ -194,6 +194,19 @@ pub async fn refresh_token(
         .filter(|u| !u.disabled)
         .ok_or_else(|| AppError::InvalidGrant(BAD_REFRESH.into()))?;
     let granted = Scope::from_stored(&info.scope);
+    // a family started by a secret-key login lives only as long as its PAT
+    let family_pat = if granted.contains(pat::PatScope::Data.claim())
+        || granted.contains(pat::PatScope::Management.claim())
+    {
+        let id = state.store.family_pat(&info.family_id).await?;
+        match id {
+            Some(id) if pat::id_live(&state.store, &state.revocations, &id, now).await? => Some(id),
+            Some(_) => return Err(AppError::InvalidGrant(BAD_REFRESH.into())),
+            None => None,
+        }
+    } else {
+        None
+    };
     let scope = match requested {
         Some(r) => granted.narrow(r).map_err(AppError::InvalidScope)?,
         None => granted,
@@ -209,7 +222,7 @@ pub async fn refresh_token(
             nonce: None,
             lifetime,
             family: Some(&info.family_id),
-            pat: None,
+            pat: family_pat.as_deref(),
         },
         registered::id_token_alg(client),
     )
@@ -292,7 +305,9 @@ pub async fn client_credentials(
 ///
 /// The `scope` claim is `openid` (plus `profile`/`email` when requested) and `pat:data` or
 /// `pat:management`, so resource servers can tell such tokens apart; the tokens carry the
-/// `pat` claim, never outlive the PAT and fail validation once it is revoked.
+/// `pat` claim, never outlive the PAT and fail validation once it is revoked. With
+/// `offline_access`, a client in `authentication.client.offline` also gets a refresh
+/// token (see [`pat_family`]).
 async fn secret_key_login(
     state: &Services,
     client: &AuthenticatedClient,
@@ -309,7 +324,10 @@ async fn secret_key_login(
     let mut scope =
         Scope::parse_requested(&format!("openid {}", params.get("scope")?.unwrap_or("")))
             .map_err(AppError::InvalidScope)?;
-    scope.remove("offline_access");
+    let offline = registered::script_refresh(state, client, &scope);
+    if !offline {
+        scope.remove("offline_access");
+    }
     let scope = Scope::from_stored(&format!("{scope} {}", valid.record.scope.claim()));
     let normal = if state.settings.is_permanent_client(&client.client_id) {
         state.settings.auth.permanent_token_expiry
@@ -321,6 +339,9 @@ async fn secret_key_login(
         Some(expires_at) => normal.min(expires_at.saturating_sub(now)),
         None => normal,
     };
+    if offline {
+        return pat_family(state, client, &valid, &scope, lifetime).await;
+    }
     let response = issued::reuse::reuse_or_mint(
         state,
         issued::Credential::Pat(token),
@@ -338,4 +359,56 @@ async fn secret_key_login(
     .await?;
     tracing::debug!(target: "authserver::audit", user = %valid.user.username, pat = %valid.record.id, client = %client.client_id, "signed in with a personal access token");
     Ok(response)
+}
+
+/// A secret-key login with `offline_access` for a client in
+/// `authentication.client.offline`: a new refresh family tied to the PAT (its refreshes
+/// fail, and the tokens they mint die, once the PAT is revoked or expires), and an access
+/// token (and ID token) minted in it.
+async fn pat_family(
+    state: &Services,
+    client: &AuthenticatedClient,
+    valid: &pat::ValidPat,
+    scope: &Scope,
+    lifetime: i64,
+) -> Result<TokenResponse, AppError> {
+    let now = state.now();
+    let (family, refresh) = start_family_lasting(
+        state,
+        &valid.user,
+        &client.client_id,
+        scope,
+        now,
+        None,
+        registered::refresh_lifetime(state, client),
+    )
+    .await?;
+    state
+        .store
+        .set_family_pat(&family, &valid.record.id)
+        .await?;
+    let (access_token, id_token) = mint_pair_signed(
+        state,
+        &Mint {
+            user: &valid.user,
+            client_id: &client.client_id,
+            scope,
+            auth_time: Some(now),
+            nonce: None,
+            lifetime,
+            family: Some(&family),
+            pat: Some(&valid.record.id),
+        },
+        registered::id_token_alg(client),
+    )
+    .await?;
+    tracing::info!(target: "authserver::audit", user = %valid.user.username, pat = %valid.record.id, client = %client.client_id, "signed in with a personal access token, with a refresh token");
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        id_token,
+        scope: scope.to_string(),
+        refresh_token: Some(refresh),
+    })
 }

@@ -15,6 +15,8 @@ use crate::store::User;
 use crate::throttle;
 
 /// The outcome of a password check.
+// a short-lived return value: boxing the user would cost an allocation per check
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum PasswordCheck {
     /// Right password, enabled user.
@@ -99,7 +101,9 @@ pub async fn check_password(
         state.store.user_by_name(username).await?
     } else {
         None
-    };
+    }
+    // a service account has no password and never signs in: checked like an unknown user
+    .filter(|u| !u.service_account);
     match verify(state, user.as_ref(), username, password).await? {
         Verification::Verified(u) => {
             state.throttle.succeeded(attempt).await?;
@@ -120,8 +124,8 @@ pub async fn check_password(
 /// Basic user, the password grant's `username`/`password`): a pair verified in the last
 /// [`crate::domain::credentials::CREDENTIAL_TTL`] seconds is served from the cache;
 /// anything else pays argon2 (or a directory round trip) behind the throttle (concurrent
-/// identical misses share one run). Unknown user, wrong password and disabled user all
-/// come back as `Refused`.
+/// identical misses share one run). Unknown user, wrong password, disabled user and service
+/// account all come back as `Refused`.
 #[tracing::instrument(skip_all)]
 pub async fn check_cached_password(
     state: &Services,
@@ -134,7 +138,9 @@ pub async fn check_cached_password(
         state.revocations.user(&state.store, username).await?
     } else {
         None
-    };
+    }
+    // a service account has no password and never signs in: checked like an unknown user
+    .filter(|u| !u.service_account);
     let fingerprint = state.credentials.fingerprint(username, password);
     if let Some(u) = &user {
         if state.credentials.hit(&fingerprint, u, now) {

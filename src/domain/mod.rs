@@ -1,5 +1,6 @@
 //! Protocol logic with no HTTP in it: redirect matching, PKCE, scopes, token claims.
 pub mod authorize;
+pub mod basic_check;
 pub mod certificate;
 pub mod client_auth;
 pub mod clients;
@@ -22,7 +23,9 @@ pub mod poll_gate;
 pub mod redirect;
 pub mod response_type;
 pub mod revocation;
+pub mod roles;
 pub mod scope;
+pub mod service_accounts;
 pub mod services;
 pub mod signer;
 pub mod tokens;

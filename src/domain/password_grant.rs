@@ -5,17 +5,20 @@
 //! nothing but a password can sign in this way. It exists here because Teamwork Cloud 2024x
 //! clients and scripts use it. The user's password goes through exactly the check
 //! `client_credentials` uses (the verified-credential cache, then argon2 behind the
-//! throttle), and the tokens are those of a code sign-in: ID, access and refresh token,
-//! the normal lifetime.
+//! throttle), and the tokens are ID and access token of the normal lifetime; a refresh
+//! token (a new refresh family, one-time rotation and reuse detection as after a code
+//! sign-in) only when the client asks for `offline_access` and is listed in
+//! `authentication.client.offline`, with that list's lifetime (primaTime's script login).
 use std::net::IpAddr;
 
 use crate::domain::client_auth::AuthenticatedClient;
+use crate::domain::clients::grants as registered;
 use crate::domain::grants::sign_in_tokens;
 use crate::domain::login::{check_cached_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::tokens::TokenResponse;
+use crate::domain::tokens::{mint_pair_signed, Mint, TokenResponse};
 use crate::error::AppError;
 
 /// The one answer for an unknown user, a wrong password and a disabled user.
@@ -54,7 +57,37 @@ pub async fn password(
         }
     };
     let now = state.now();
-    let response = sign_in_tokens(state, client, &user, &scope, now, None, None).await?;
+    let response = if registered::script_refresh(state, client, &scope) {
+        // a one-time refresh token of the script-login lifetime (a new refresh family)
+        sign_in_tokens(state, client, &user, &scope, now, None, None).await?
+    } else {
+        let mut scope = scope;
+        scope.remove("offline_access");
+        let lifetime = registered::access_lifetime(state, client);
+        let (access_token, id_token) = mint_pair_signed(
+            state,
+            &Mint {
+                user: &user,
+                client_id: &client.client_id,
+                scope: &scope,
+                auth_time: Some(now),
+                nonce: None,
+                lifetime,
+                family: None,
+                pat: None,
+            },
+            registered::id_token_alg(client),
+        )
+        .await?;
+        TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            id_token,
+            scope: scope.to_string(),
+            refresh_token: None,
+        }
+    };
     tracing::info!(target: "authserver::audit", user = %user.username, client = %client.client_id, "signed in with the password grant");
     Ok(response)
 }

@@ -57,6 +57,10 @@ pub struct IdClaims {
     /// Personal access token this token descends from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<String>,
+    /// The user's roles at issue (a role change moves the user to a new generation, so a
+    /// token whose `gen` is current carries the current roles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
     /// The user's generation (security stamp) at issue.
     pub gen: i64,
 }
@@ -89,6 +93,10 @@ pub struct AccessClaims {
     /// Personal access token this token descends from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<String>,
+    /// The user's roles at issue (a role change moves the user to a new generation, so a
+    /// token whose `gen` is current carries the current roles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
     /// The user's generation (security stamp) at issue.
     pub gen: i64,
 }
@@ -208,6 +216,7 @@ pub fn claims_for(state: &Services, m: &Mint<'_>) -> (AccessClaims, IdClaims) {
         auth_time: m.auth_time,
         fam: m.family.map(str::to_string),
         pat: m.pat.map(str::to_string),
+        roles: m.user.roles.clone(),
         gen: m.user.generation,
     };
     let id = IdClaims {
@@ -234,6 +243,7 @@ pub fn claims_for(state: &Services, m: &Mint<'_>) -> (AccessClaims, IdClaims) {
         },
         fam: m.family.map(str::to_string),
         pat: m.pat.map(str::to_string),
+        roles: m.user.roles.clone(),
         gen: m.user.generation,
     };
     (access, id)
@@ -291,6 +301,8 @@ pub enum TokenKind {
     Id,
     /// Personal access token.
     Pat,
+    /// A user name and password sent as `Authorization: Basic` (`/api/validate`).
+    Basic,
 }
 
 impl TokenKind {
@@ -300,6 +312,7 @@ impl TokenKind {
             TokenKind::Access => "access_token",
             TokenKind::Id => "id_token",
             TokenKind::Pat => "pat",
+            TokenKind::Basic => "basic",
         }
     }
 }
@@ -483,8 +496,6 @@ fn service_identity(client_id: &str) -> User {
         generation: 0,
         created_at: 0,
         updated_at: 0,
-        source: None,
-        external_id: None,
-        source_disabled: false,
+        ..User::default()
     }
 }

@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,17 +22,18 @@ use crate::domain::consent;
 use crate::domain::login::{check_password, PasswordCheck};
 use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
+use crate::domain::service_accounts;
 use crate::error::AppError;
 use crate::oauth::device_cookie;
 use crate::password;
 use crate::state::AppState;
-use crate::store::User;
+use crate::store::{User, ADMIN_ROLE};
 use crate::throttle;
 use crate::web::consent::GrantLine;
 use crate::web::extract::ClientIp;
 use crate::web::{
     self, display_time, AccountLoginView, AccountView, PasswordChangedView, PatCreatedView,
-    PatDraft, PatLine,
+    PatDraft, PatLine, ServiceAccountLine,
 };
 use crate::web::{LOGIN_FAILED, SSO_COOKIE};
 
@@ -40,6 +41,8 @@ use crate::web::{LOGIN_FAILED, SSO_COOKIE};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(account))
+        // time cockpit's address of its PAT page: the account page's token section
+        .route("/pat", get(pat_section))
         .route("/account/login", post(login))
         .route("/account/pats", post(create_pat))
         .route("/account/pats/revoke", post(revoke_pat))
@@ -110,7 +113,7 @@ pub(super) fn internal_page(state: &AppState, e: AppError) -> Response {
     )
 }
 
-fn throttled_page(state: &AppState, wait: u64) -> Response {
+pub(super) fn throttled_page(state: &AppState, wait: u64) -> Response {
     let wait = wait.max(1);
     let mut r = web::error_page(
         &state.base_path,
@@ -153,12 +156,28 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<User>
         .filter(|u| !u.disabled))
 }
 
+/// The `then` value (query of `/account`, field of the sign-in form) that opens the token
+/// section after signing in.
+const THEN_TOKENS: &str = "tokens";
+
+/// `GET /pat`: the account page's token section (`#tokens`), through its sign-in form
+/// when the browser has no session.
+async fn pat_section(State(state): State<AppState>) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    let to = format!("{}/account?then={THEN_TOKENS}#tokens", state.base_path);
+    if let Ok(v) = HeaderValue::from_str(&to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
 fn login_view(
     state: &AppState,
     headers: &HeaderMap,
     username: &str,
     error: Option<&str>,
     status: StatusCode,
+    then_tokens: bool,
 ) -> Response {
     let csrf = Csrf::of(state, headers);
     let view = AccountLoginView {
@@ -166,6 +185,7 @@ fn login_view(
         csrf: &csrf.token,
         username,
         error,
+        then_tokens,
     };
     let mut r = web::html(status, &view, None);
     csrf.set_on(state, &mut r);
@@ -220,15 +240,29 @@ pub(super) async fn account_view(
             granted: display_time(g.granted_at),
         })
         .collect();
+    let service_accounts: Vec<ServiceAccountLine> = if user.has_role(ADMIN_ROLE) {
+        service_accounts::list(&state.store, now)
+            .await?
+            .into_iter()
+            .map(|a| ServiceAccountLine {
+                key_id: a.key.map_or_else(|| "none".into(), |k| k.id),
+                name: a.user.name.unwrap_or_default(),
+                username: a.user.username,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let csrf = Csrf::of(state, headers);
     let view = AccountView {
         base: &state.base_path,
         csrf: &csrf.token,
         username: &user.username,
-        admin: user.admin,
+        admin: user.has_role(ADMIN_ROLE),
         external_source: user.source.as_deref(),
         pats: &lines,
         grants: &grants,
+        service_accounts: &service_accounts,
         notice,
         error,
         draft,
@@ -238,7 +272,16 @@ pub(super) async fn account_view(
     Ok(r)
 }
 
-async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn account(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let then_tokens = Params::parse(query.unwrap_or_default().as_bytes())
+        .get("then")
+        .ok()
+        .flatten()
+        == Some(THEN_TOKENS);
     let result = match signed_in(&state, &headers).await {
         Ok(Some(user)) => {
             account_view(
@@ -252,7 +295,14 @@ async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response 
             )
             .await
         }
-        Ok(None) => Ok(login_view(&state, &headers, "", None, StatusCode::OK)),
+        Ok(None) => Ok(login_view(
+            &state,
+            &headers,
+            "",
+            None,
+            StatusCode::OK,
+            then_tokens,
+        )),
         Err(e) => Err(e),
     };
     result.unwrap_or_else(|e| internal_page(&state, e))
@@ -282,6 +332,7 @@ async fn login_inner(
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("");
     let username = field("username").trim();
     let password = field("password");
+    let then_tokens = field("then") == THEN_TOKENS;
     let now = state.now();
     let device = device_cookie::presented_or_new(headers);
     let user = match check_password(state, username, password, ip, Some(&device)).await? {
@@ -299,6 +350,7 @@ async fn login_inner(
                 username,
                 Some(LOGIN_FAILED),
                 StatusCode::UNAUTHORIZED,
+                then_tokens,
             ));
         }
     };
@@ -313,6 +365,11 @@ async fn login_inner(
         .await?;
     tracing::info!(target: "authserver::audit", user = %user.username, "signed in to the account page");
     let mut r = see_other(state);
+    if then_tokens {
+        if let Ok(v) = HeaderValue::from_str(&format!("{}/account#tokens", state.base_path)) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+    }
     let cookie = web::set_cookie(
         SSO_COOKIE,
         &sid,
@@ -437,7 +494,7 @@ async fn create_pat_inner(
     Ok(web::html(StatusCode::OK, &view, None))
 }
 
-fn capitalised(s: &str) -> String {
+pub(super) fn capitalised(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),

@@ -3,8 +3,8 @@
 //!
 //! | request | success |
 //! |---|---|
-//! | `GET /api/users` | 200, every user |
-//! | `POST /api/users` `{"username","password","name"?,"email"?,"admin"?}` | 201, the user |
+//! | `GET /api/users` | 200, every person (service accounts: `/api/service-accounts`) |
+//! | `POST /api/users` `{"username","password","name"?,"email"?,"admin"?,"roles"?}` | 201, the user |
 //! | `POST /api/users/{username}/disable`, `/enable` | 200, the user |
 //! | `DELETE /api/users/{username}/pats/{id}` | 204 |
 use axum::body::Bytes;
@@ -18,12 +18,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::pat::{self, PatScope};
+use crate::domain::roles;
 use crate::domain::tokens::validate_jwt;
 use crate::error::AppError;
 use crate::oauth::userinfo::token_from_header;
 use crate::password;
 use crate::state::AppState;
-use crate::store::{NewUser, User};
+use crate::store::{NewUser, User, ADMIN_ROLE};
 use crate::web::extract::header_str;
 
 /// Routes of the management API.
@@ -35,8 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/{username}/pats/{id}", delete(revoke_pat))
 }
 
-/// The administrator a request acts for: the owner of a live `management` PAT who is
-/// still an administrator.
+/// The administrator a request acts for: the owner of a live `management` PAT who still
+/// has the role `admin`.
 #[derive(Debug)]
 pub struct Admin(pub std::sync::Arc<User>);
 
@@ -65,7 +66,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Admin, AppEr
             "this API needs a personal access token of scope management".into(),
         ));
     }
-    if !valid.user.admin {
+    if !valid.user.has_role(ADMIN_ROLE) {
         return Err(AppError::InsufficientScope(
             "the owner of this token is not an administrator".into(),
         ));
@@ -75,11 +76,12 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Admin, AppEr
 
 /// A user as the API shows it.
 #[derive(Debug, Serialize)]
-struct UserJson<'a> {
+pub(crate) struct UserJson<'a> {
     username: &'a str,
     name: Option<&'a str>,
     email: Option<&'a str>,
     admin: bool,
+    roles: &'a [String],
     disabled: bool,
     /// the identity source of a just-in-time user (absent for a local user)
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,13 +95,14 @@ impl<'a> From<&'a User> for UserJson<'a> {
             name: u.name.as_deref(),
             email: u.email.as_deref(),
             admin: u.admin,
+            roles: &u.roles,
             disabled: u.disabled,
             source: u.source.as_deref(),
         }
     }
 }
 
-fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
     let mut r = (status, Json(value)).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -108,7 +111,12 @@ fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
 
 async fn list_users(Admin(_): Admin, State(state): State<AppState>) -> Result<Response, AppError> {
     let users = state.store.list_users().await?;
-    let body: Vec<UserJson<'_>> = users.iter().map(UserJson::from).collect();
+    // service accounts are listed apart (`/api/service-accounts`)
+    let body: Vec<UserJson<'_>> = users
+        .iter()
+        .filter(|u| !u.service_account)
+        .map(UserJson::from)
+        .collect();
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -119,6 +127,7 @@ struct CreateRequest {
     name: Option<String>,
     email: Option<String>,
     admin: bool,
+    roles: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for CreateRequest {
@@ -130,13 +139,16 @@ impl std::fmt::Debug for CreateRequest {
     }
 }
 
-const FIELDS: [&str; 5] = ["username", "password", "name", "email", "admin"];
+const FIELDS: [&str; 6] = ["username", "password", "name", "email", "admin", "roles"];
 
-fn field_error(field: &str, description: impl Into<String>) -> AppError {
+pub(crate) fn field_error(field: &str, description: impl Into<String>) -> AppError {
     AppError::InvalidField(field.to_string(), description.into())
 }
 
-fn optional_text(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, AppError> {
+pub(crate) fn optional_text(
+    obj: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, AppError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
@@ -144,7 +156,7 @@ fn optional_text(obj: &Map<String, Value>, field: &str) -> Result<Option<String>
     }
 }
 
-fn required_text(obj: &Map<String, Value>, field: &str) -> Result<String, AppError> {
+pub(crate) fn required_text(obj: &Map<String, Value>, field: &str) -> Result<String, AppError> {
     match obj.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
         None | Some(Value::Null) => Err(field_error(field, format!("{field} is required"))),
@@ -171,31 +183,66 @@ fn plausible_email(s: &str) -> bool {
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// A JSON object request body with only the `fields` given (400 otherwise).
+pub(crate) fn json_object(
+    headers: &HeaderMap,
+    body: &[u8],
+    fields: &[&str],
+) -> Result<Map<String, Value>, AppError> {
+    if let Some(ct) = header_str(headers, header::CONTENT_TYPE.as_str()) {
+        if !ct.to_ascii_lowercase().starts_with("application/json") {
+            return Err(AppError::InvalidRequest(
+                "the request body must be application/json".into(),
+            ));
+        }
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| AppError::InvalidRequest("the request body is not valid JSON".into()))?;
+    let Value::Object(obj) = value else {
+        return Err(AppError::InvalidRequest(
+            "the request body must be a JSON object".into(),
+        ));
+    };
+    if let Some(unknown) = obj.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(field_error(
+            unknown,
+            format!(
+                "unknown field {unknown:?}; expected one of {}",
+                fields.join(", ")
+            ),
+        ));
+    }
+    Ok(obj)
+}
+
+/// An optional list of role names (`null` or absent: none given).
+pub(crate) fn optional_roles(
+    obj: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<Vec<String>>, AppError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(field_error(
+                    field,
+                    format!("{field} must be a list of role names"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(field_error(
+            field,
+            format!("{field} must be a list of role names"),
+        )),
+    }
+}
+
 impl CreateRequest {
     fn parse(headers: &HeaderMap, body: &[u8]) -> Result<CreateRequest, AppError> {
-        if let Some(ct) = header_str(headers, header::CONTENT_TYPE.as_str()) {
-            if !ct.to_ascii_lowercase().starts_with("application/json") {
-                return Err(AppError::InvalidRequest(
-                    "the request body must be application/json".into(),
-                ));
-            }
-        }
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|_| AppError::InvalidRequest("the request body is not valid JSON".into()))?;
-        let Value::Object(obj) = value else {
-            return Err(AppError::InvalidRequest(
-                "the request body must be a JSON object".into(),
-            ));
-        };
-        if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(field_error(
-                unknown,
-                format!(
-                    "unknown field {unknown:?}; expected one of {}",
-                    FIELDS.join(", ")
-                ),
-            ));
-        }
+        let obj = json_object(headers, body, &FIELDS)?;
         let username = required_text(&obj, "username")?;
         password::check_username(&username).map_err(|e| field_error("username", e))?;
         let password = required_text(&obj, "password")?;
@@ -216,12 +263,14 @@ impl CreateRequest {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(field_error("admin", "admin must be true or false")),
         };
+        let roles = optional_roles(&obj, "roles")?;
         Ok(CreateRequest {
             username,
             password,
             name,
             email,
             admin,
+            roles,
         })
     }
 }
@@ -239,6 +288,14 @@ async fn create_user(
             request.username
         )));
     }
+    for role in request.roles.iter().flatten() {
+        if !roles::exists(&state.store, role).await? {
+            return Err(field_error(
+                "roles",
+                format!("there is no role {role:?} (define it first)"),
+            ));
+        }
+    }
     let password_hash = password::hash_async(request.password)
         .await
         .map_err(AppError::Internal)?;
@@ -255,6 +312,16 @@ async fn create_user(
             state.now(),
         )
         .await?;
+    let user = match request.roles {
+        // the roles given (with `admin` when the flag says so; checked above)
+        Some(mut roles) => {
+            if request.admin {
+                roles.push(ADMIN_ROLE.to_string());
+            }
+            roles::set(&state.store, &user, roles, state.now()).await?
+        }
+        None => user,
+    };
     tracing::info!(target: "authserver::audit", admin = %admin.username, user = %user.username, "user created");
     Ok(json_response(StatusCode::CREATED, &UserJson::from(&user)))
 }

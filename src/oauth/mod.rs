@@ -4,6 +4,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub mod account;
+pub mod account_service;
 pub mod authorize;
 pub mod certificate;
 pub mod clients;
@@ -16,6 +17,8 @@ pub mod jwks;
 pub mod management;
 pub mod registration;
 pub mod respond;
+pub mod roles;
+pub mod service_accounts;
 pub mod signout;
 pub mod token;
 pub mod upstream;
@@ -34,7 +37,10 @@ pub fn router() -> Router<AppState> {
         .merge(userinfo::router())
         .merge(signout::router())
         .merge(account::router())
+        .merge(account_service::router())
         .merge(management::router())
+        .merge(roles::router())
+        .merge(service_accounts::router())
         .merge(clients::router())
         .merge(consent::router())
         .merge(registration::router())

@@ -1,4 +1,5 @@
-//! `GET/POST /api/userinfo` and Teamwork Cloud's `GET/POST /api/validate`.
+//! `GET/POST /api/userinfo` and Teamwork Cloud's `GET/POST /api/validate` (which also
+//! takes `Authorization: Basic` when `authentication.validate.basic` is on).
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -7,12 +8,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use crate::domain::basic_check::{self, BAD_BASIC};
+use crate::domain::client_auth::parse_basic;
 use crate::domain::params::Params;
 use crate::domain::scope::Scope;
 use crate::domain::tokens::{validate_token, TokenKind, ValidToken};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::extract::header_str;
+use crate::web::extract::{header_str, ClientIp};
 
 /// Routes of these endpoints.
 pub fn router() -> Router<AppState> {
@@ -119,15 +122,53 @@ pub fn introspection_json(token: &ValidToken) -> Value {
         if let Some(o) = v.as_object_mut() {
             o.remove("username");
         }
+    } else {
+        // the user's current roles: a token of an older generation was refused above
+        v["roles"] = json!(token.user.roles);
     }
     v
 }
 
-async fn validate(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+async fn validate(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if state.settings.auth.validate_basic {
+        let basic = header_str(&headers, header::AUTHORIZATION.as_str())
+            .filter(|v| {
+                v.trim_start()
+                    .get(..6)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("basic "))
+            })
+            .map(|v| parse_basic(v).ok_or_else(|| AppError::InvalidToken(BAD_BASIC.into())));
+        if let Some(basic) = basic {
+            let basic = basic?;
+            let valid = basic_check::check(&state, &basic.user, &basic.password, ip).await?;
+            return Ok(validated(&valid));
+        }
+    }
     let token = token_from_header(&headers)?
         .ok_or_else(|| AppError::InvalidToken("no token was sent".into()))?;
     let valid = validate_token(&state, token).await?;
-    Ok(no_store(Json(introspection_json(&valid)).into_response()))
+    Ok(validated(&valid))
+}
+
+/// The 200 of `/api/validate`: the introspection JSON, and the user and roles also as
+/// headers (`X-Authserver-User`, `X-Authserver-Roles`), which a reverse proxy's
+/// `auth_request` can pass on without reading the body.
+fn validated(valid: &ValidToken) -> Response {
+    let mut response = no_store(Json(introspection_json(valid)).into_response());
+    if !valid.service {
+        let h = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&valid.user.username) {
+            h.insert("x-authserver-user", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&valid.user.roles.join(",")) {
+            h.insert("x-authserver-roles", v);
+        }
+    }
+    response
 }
 
 fn no_store(mut response: Response) -> Response {

@@ -1,7 +1,7 @@
 //! Users from another identity source (just-in-time users): found by (source, external id),
 //! created at their first sign-in, updated at each, disabled when the source says the
 //! account is gone. The rules live in `crate::domain::external`.
-use super::users::{User, EXTERNAL_PASSWORD_MARKER, USER_COLUMNS};
+use super::users::{User, UserRow, EXTERNAL_PASSWORD_MARKER, USER_COLUMNS};
 use super::{Store, StoreError};
 
 /// What the source says about an account at a sign-in.
@@ -30,13 +30,12 @@ impl Store {
     ) -> Result<Option<User>, StoreError> {
         let sql =
             format!("SELECT {USER_COLUMNS} FROM users WHERE source = $1 AND external_id = $2");
-        Ok(with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, User>(
-            &sql
-        )
-        .bind(source)
-        .bind(external_id)
-        .fetch_optional(r)
-        .await?))
+        let row = with_db!(&self.db, |_w, r, _pg| sqlx::query_as::<_, UserRow>(&sql)
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(r)
+            .await?);
+        Ok(row.map(User::from))
     }
 
     /// Creates the user of a first sign-in; a taken name or (source, id) is
@@ -51,7 +50,7 @@ impl Store {
                  created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {USER_COLUMNS}"
         );
-        with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, User>(&sql)
+        with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, UserRow>(&sql)
             .bind(p.username)
             .bind(EXTERNAL_PASSWORD_MARKER)
             .bind(p.name)
@@ -62,6 +61,7 @@ impl Store {
             .bind(now)
             .fetch_one(w)
             .await)
+        .map(User::from)
         .map_err(|e| StoreError::on_unique(e, &format!("user {:?}", p.username)))
     }
 
@@ -88,7 +88,7 @@ impl Store {
             async {
                 let mut tx = w.begin().await?;
                 lock_event_log!(tx, pg);
-                let user = sqlx::query_as::<_, User>(&sql)
+                let user = sqlx::query_as::<_, UserRow>(&sql)
                     .bind(p.username)
                     .bind(p.name)
                     .bind(p.email)
@@ -112,7 +112,7 @@ impl Store {
                     .await?;
                 }
                 tx.commit().await?;
-                Ok::<_, sqlx::Error>(user)
+                Ok::<_, sqlx::Error>(user.map(User::from))
             }
             .await
         });
@@ -136,12 +136,13 @@ impl Store {
              WHERE source = $2 AND external_id = $3 AND disabled = FALSE
              RETURNING {USER_COLUMNS}"
         );
-        let user = with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, User>(&sql)
+        let user = with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, UserRow>(&sql)
             .bind(now)
             .bind(source)
             .bind(external_id)
             .fetch_optional(w)
-            .await?);
+            .await?)
+        .map(User::from);
         if let Some(user) = &user {
             self.end_user_grants(user.id, now).await?;
             self.revoke_user_pats(user.id, now).await?;

@@ -96,6 +96,7 @@ mod keys;
 mod pats;
 mod refresh;
 mod registration;
+mod roles;
 mod secrets;
 mod throttle;
 mod tokens;
@@ -112,9 +113,10 @@ pub use keys::StoredKey;
 pub use pats::{NewPat, PatRow};
 pub use refresh::RefreshInfo;
 pub use registration::RegistrationTokenRow;
+pub use roles::RoleRow;
 pub use tokens::{NewRefresh, Rotation};
 pub use upstream::UpstreamLogin;
-pub use users::{NewUser, User, EXTERNAL_PASSWORD_MARKER};
+pub use users::{NewUser, User, ADMIN_ROLE, EXTERNAL_PASSWORD_MARKER, NO_PASSWORD};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]

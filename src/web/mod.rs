@@ -287,6 +287,8 @@ pub struct AccountLoginView<'a> {
     pub username: &'a str,
     /// Error shown above the form.
     pub error: Option<&'a str>,
+    /// Open the token section after signing in (reached through `/pat`).
+    pub then_tokens: bool,
 }
 
 /// One personal access token as the account page lists it (never the token itself).
@@ -330,6 +332,33 @@ pub struct AccountView<'a> {
     pub error: Option<&'a str>,
     /// What the create-token form shows (a refused request's values, or the defaults).
     pub draft: PatDraft<'a>,
+    /// The service accounts (shown to administrators only; empty for others).
+    pub service_accounts: &'a [ServiceAccountLine],
+}
+
+/// One service account as an administrator's account page lists it.
+#[derive(Debug, Clone)]
+pub struct ServiceAccountLine {
+    /// Its login name.
+    pub username: String,
+    /// Display name (or empty).
+    pub name: String,
+    /// Its live key's id, or `none`.
+    pub key_id: String,
+}
+
+/// The page that shows a service account's new key, once.
+#[derive(Template)]
+#[template(path = "service_account_created.html")]
+pub struct ServiceAccountCreatedView<'a> {
+    /// Path prefix.
+    pub base: &'a str,
+    /// The account's login name.
+    pub username: &'a str,
+    /// The key's id.
+    pub id: &'a str,
+    /// The key.
+    pub token: &'a str,
 }
 
 /// The create-token form's values.

@@ -431,6 +431,12 @@ impl AppBuilder {
         self.db = Some(other.db.clone());
         self
     }
+    /// Uses this database (and temporary directory), e.g. one prepared before any server
+    /// starts on it.
+    pub fn on_database(mut self, db: Arc<TestDb>) -> Self {
+        self.db = Some(db);
+        self
+    }
     /// Lets the server generate and store its own key instead of the fixture key.
     pub fn generated_keys(mut self) -> Self {
         self.signing_key = false;

@@ -44,6 +44,9 @@ mod refresh_family;
 mod registered_clients;
 mod registered_clients_rp;
 mod registration;
+mod roles;
+mod script_refresh;
+mod service_accounts;
 mod signin;
 mod slapd;
 mod smartcard;
@@ -51,6 +54,7 @@ mod sso;
 mod tls;
 mod twc_2024x_lane;
 mod upstream;
+mod validate_basic;
 
 /// `tests/postgres/main.rs` compiles every module of this suite.
 #[test]

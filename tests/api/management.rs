@@ -52,8 +52,8 @@ async fn an_admins_management_pat_lists_creates_disables_and_enables_users() {
     assert_eq!(
         list,
         json!([
-            {"username": "alice", "name": "alice Example", "email": "alice@example.com", "admin": false, "disabled": false},
-            {"username": "root", "name": "root Example", "email": "root@example.com", "admin": true, "disabled": false},
+            {"username": "alice", "name": "alice Example", "email": "alice@example.com", "admin": false, "roles": ["user"], "disabled": false},
+            {"username": "root", "name": "root Example", "email": "root@example.com", "admin": true, "roles": ["admin", "user"], "disabled": false},
         ])
     );
 
@@ -70,7 +70,7 @@ async fn an_admins_management_pat_lists_creates_disables_and_enables_users() {
     let bob = json_of(resp, 201).await;
     assert_eq!(
         bob,
-        json!({"username": "bob", "name": "Bob B", "email": "bob@example.com", "admin": false, "disabled": false})
+        json!({"username": "bob", "name": "Bob B", "email": "bob@example.com", "admin": false, "roles": ["user"], "disabled": false})
     );
     let stored = app.state.store.user_by_name("bob").await.unwrap().unwrap();
     assert!(stored.password_hash.starts_with("$argon2id$"));

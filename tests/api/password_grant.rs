@@ -13,10 +13,12 @@ use crate::helpers::*;
 const USER: &str = "carol";
 const PASSWORD: &str = "carol-password-1";
 
-/// A server where `CLIENT` may use the password grant, with one user.
+/// A server where `CLIENT` may use the password grant (and get a refresh token with
+/// `offline_access`), with one user.
 async fn app() -> TestApp {
     let app = AppBuilder::new()
         .set("authentication.client.password", CLIENT)
+        .set("authentication.client.offline", CLIENT)
         .spawn()
         .await;
     app.add_user(USER, PASSWORD).await;
@@ -72,6 +74,7 @@ async fn the_openidconnect_client_signs_in_with_the_password_grant_and_refreshes
         .exchange_password(&username, &password)
         .unwrap()
         .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("offline_access".into()))
         .request_async(&http)
         .await
         .expect("password grant");
@@ -93,9 +96,10 @@ async fn the_openidconnect_client_signs_in_with_the_password_grant_and_refreshes
         .iter()
         .map(|s| s.to_string())
         .collect();
-    assert_eq!(scopes, vec!["openid", "profile"]);
+    assert_eq!(scopes, vec!["offline_access", "openid", "profile"]);
 
-    // like a code sign-in, it starts a refresh family
+    // asked for offline_access by a client in authentication.client.offline, it starts a
+    // refresh family
     let refresh = tokens.refresh_token().expect("a refresh token");
     let refreshed = client
         .exchange_refresh_token(refresh)
@@ -245,7 +249,8 @@ async fn a_verified_password_is_served_from_the_credential_cache() {
     let resp = password_grant(&app, "/api/oidc/token", CLIENT, USER, PASSWORD).await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
-    assert!(body["refresh_token"].as_str().is_some());
+    // no offline_access asked: no refresh token
+    assert!(body.get("refresh_token").is_none(), "{body}");
     assert_eq!(body["scope"], "openid profile");
 }
 

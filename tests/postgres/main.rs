@@ -144,6 +144,15 @@ mod registered_clients_rp;
 #[path = "../api/registration.rs"]
 mod registration;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/roles.rs"]
+mod roles;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/script_refresh.rs"]
+mod script_refresh;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/service_accounts.rs"]
+mod service_accounts;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/signin.rs"]
 mod signin;
 #[cfg(authserver_pg_tests)]
@@ -164,6 +173,9 @@ mod twc_2024x_lane;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/upstream.rs"]
 mod upstream;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/validate_basic.rs"]
+mod validate_basic;
 
 /// Without a server to test against, the suite is one test that says how to run it.
 #[cfg(not(authserver_pg_tests))]

@@ -51,6 +51,12 @@ pub struct AuthSettings {
     pub permanent_token_expiry: u64,
     /// Clients allowed the password grant (`authentication.client.password`).
     pub password_clients: Vec<String>,
+    /// Clients whose script logins may get a refresh token (`authentication.client.offline`).
+    pub offline_clients: Vec<String>,
+    /// Their refresh token lifetime (`authentication.offline.token.expiry`).
+    pub offline_token_expiry: u64,
+    /// Basic credentials at `/api/validate` (`authentication.validate.basic`).
+    pub validate_basic: bool,
     /// Authorization code lifetime (`authentication.code.expiry`).
     pub code_expiry: u64,
     /// Refresh token lifetime (`authentication.refresh.token.expiry`).
@@ -170,6 +176,15 @@ impl AuthSettings {
                 ));
             }
         }
+        let offline_clients = r.list("authentication.client.offline")?;
+        for client in &offline_clients {
+            if !client_ids.contains(client) {
+                warnings.push(format!(
+                    "{file}: authentication.client.offline lists \"{client}\", which is not \
+                     in authentication.client.ids, so it cannot get tokens"
+                ));
+            }
+        }
         let implicit_clients = r.list("authentication.client.implicit")?;
         for client in &implicit_clients {
             if !client_ids.contains(client) {
@@ -188,6 +203,9 @@ impl AuthSettings {
             permanent_clients,
             permanent_token_expiry: r.duration("authentication.permanent.token.expiry")?,
             password_clients,
+            offline_clients,
+            offline_token_expiry: r.duration("authentication.offline.token.expiry")?,
+            validate_basic: r.boolean("authentication.validate.basic")?,
             code_expiry: r.duration("authentication.code.expiry")?,
             refresh_token_expiry: r.duration("authentication.refresh.token.expiry")?,
             sso_session_expiry: r.duration("authentication.sso.session.expiry")?,
@@ -219,6 +237,10 @@ impl AuthSettings {
                 auth.permanent_token_expiry,
             ),
             ("authentication.code.expiry", auth.code_expiry),
+            (
+                "authentication.offline.token.expiry",
+                auth.offline_token_expiry,
+            ),
             (
                 "authentication.refresh.token.expiry",
                 auth.refresh_token_expiry,
@@ -264,6 +286,18 @@ impl AuthSettings {
             (
                 "authentication.client.password",
                 self.password_clients.join(", "),
+            ),
+            (
+                "authentication.client.offline",
+                self.offline_clients.join(", "),
+            ),
+            (
+                "authentication.offline.token.expiry",
+                self.offline_token_expiry.to_string(),
+            ),
+            (
+                "authentication.validate.basic",
+                self.validate_basic.to_string(),
             ),
             ("authentication.code.expiry", self.code_expiry.to_string()),
             (

@@ -147,6 +147,12 @@ impl Settings {
         self.auth.password_clients.iter().any(|c| c == client_id)
     }
 
+    /// Whether `client_id`'s script logins may get a refresh token
+    /// (`authentication.client.offline`).
+    pub fn is_offline_client(&self, client_id: &str) -> bool {
+        self.auth.offline_clients.iter().any(|c| c == client_id)
+    }
+
     /// Whether `client_id` is one of `authentication.client.ids`.
     pub fn is_allowed_client(&self, client_id: &str) -> bool {
         self.auth.client_ids.iter().any(|c| c == client_id)

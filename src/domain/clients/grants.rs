@@ -47,14 +47,30 @@ pub fn access_lifetime(state: &Services, client: &AuthenticatedClient) -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
-/// The refresh-token lifetime for the client (its own, else the server's).
+/// The refresh-token lifetime for the client (its own, else the one of the clients in
+/// `authentication.client.offline` for those, else the server's).
 pub fn refresh_lifetime(state: &Services, client: &AuthenticatedClient) -> i64 {
+    let server = if state.settings.is_offline_client(&client.client_id) {
+        state.settings.auth.offline_token_expiry
+    } else {
+        state.settings.auth.refresh_token_expiry
+    };
     let secs = client
         .registered
         .as_ref()
         .and_then(|m| m.refresh_token_lifetime)
-        .unwrap_or(state.settings.auth.refresh_token_expiry);
+        .unwrap_or(server);
     i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+/// Whether a script login (the password grant, or the secret-key login) gets a refresh
+/// token: the client asked for `offline_access` and is in `authentication.client.offline`.
+pub fn script_refresh(
+    state: &Services,
+    client: &AuthenticatedClient,
+    scope: &crate::domain::scope::Scope,
+) -> bool {
+    scope.contains("offline_access") && state.settings.is_offline_client(&client.client_id)
 }
 
 /// The client's ID-token algorithm, if it has one.

@@ -326,9 +326,7 @@ mod tests {
             generation: 0,
             created_at: 0,
             updated_at: 0,
-            source: None,
-            external_id: None,
-            source_disabled: false,
+            ..User::default()
         };
         cache.insert([9u8; 32], &response, &user, None, 1000);
         assert_eq!(cache.len(), MAX_ENTRIES);
