@@ -34,14 +34,16 @@ PG_DIR=
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
   wait 2>/dev/null || true
-  [ -n "$PG_DIR" ] && .ci/postgres.sh stop "$PG_DIR" >/dev/null 2>&1
+  [ -n "$PG_DIR" ] && { .ci/postgres.sh stop "$PG_DIR" >/dev/null 2>&1; rm -rf "$PG_DIR"; }
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 if [[ " $BACKENDS " == *" postgres "* ]]; then
-  PG_DIR=$WORK/pg
+  # a directory of its own: postgres.sh runs the server as the postgres user, who cannot
+  # enter $WORK
+  PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/authserver-scale-pg.XXXXXX")
   PG_URL=$(.ci/postgres.sh start "$PG_DIR")
 fi
 
