@@ -9,7 +9,8 @@
 #   bash bench/scale.sh                                # sizes 0 10000 100000 1000000, both backends
 #   SIZES="0 100000" BACKENDS=sqlite DURATION=5 bash bench/scale.sh
 #
-# Writes one JSON line per (backend, size) to bench/results/scale.jsonl (replacing it) and
+# Writes one JSON line per (backend, size) to bench/results/scale.jsonl (replacing it, or
+# adding to it with APPEND=1) and
 # draws bench/results/scale.svg from it (bench/chart.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +48,7 @@ if [[ " $BACKENDS " == *" postgres "* ]]; then
   PG_URL=$(.ci/postgres.sh start "$PG_DIR")
 fi
 
-: > "$OUT"
+[ -n "${APPEND:-}" ] || : > "$OUT"
 wrk_rate() { # [-m POST] [-H header]... URL; prints "rate p99_ms" (wrk, from Debian's packages)
   local args=() method=GET
   while [ $# -gt 1 ]; do
@@ -132,7 +133,8 @@ PROPS
     rss_mib=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$SERVER_PID/status)
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 
-    purge=$(grep 'housekeeping round' "$WORK/server.log" | head -1 || true)
+    # the log is coloured: strip the escape codes before reading the fields
+    purge=$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/server.log" | grep 'housekeeping round' | head -1 || true)
     purge_rows=$(sed -n 's/.*rows=\([0-9]*\).*/\1/p' <<<"$purge")
     purge_ms=$(sed -n 's/.*elapsed_ms=\([0-9]*\).*/\1/p' <<<"$purge")
     purge_slowest=$(sed -n 's/.*slowest_statement_ms=\([0-9]*\).*/\1/p' <<<"$purge")

@@ -87,10 +87,12 @@ async fn main() -> anyhow::Result<()> {
                 let expires =
                     format!("CASE WHEN n % 10 = 0 THEN {now} - 60 ELSE {now} + 30 * 86400 END");
                 let created = format!("{now} - (n % 30) * 86400 - 60");
+                // a typed NULL: PostgreSQL would take an untyped one in a UNION for text
+                let no_parent = if sqlite { "NULL" } else { "NULL::bytea" };
                 let row = |spent: &str| {
                     format!(
                         "SELECT {random32}, 'seed-family-' || n, '{CLIENT}', {first_user} + (n % {users}),
-                                'openid offline_access', {created}, {created}, {expires}, {spent}, NULL {from}"
+                                'openid offline_access', {created}, {created}, {expires}, {spent}, {no_parent} {from}"
                     )
                 };
                 format!(
@@ -122,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
                 let json = client_json.replace('\'', "''");
                 format!(
                     "INSERT INTO oauth_clients (client_id, name, metadata, dynamic, created_at, updated_at)
-                     SELECT 'seed-client-' || n, 'Seed client', '{json}', 0, {now}, {now} {from}"
+                     SELECT 'seed-client-' || n, 'Seed client', '{json}', FALSE, {now}, {now} {from}"
                 )
             }),
         ),
