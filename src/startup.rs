@@ -23,6 +23,7 @@ use crate::domain::credentials::CredentialCache;
 use crate::domain::pending::{self, PendingSeal};
 use crate::domain::redirect::Whitelist;
 use crate::domain::revocation::Revocations;
+use crate::domain::saml::SamlSp;
 use crate::domain::services::Services;
 use crate::domain::upstream::Upstreams;
 use crate::housekeeping;
@@ -123,6 +124,8 @@ impl Application {
         let issuer = url::Url::parse(&settings.issuer())?;
         let base_path: Arc<str> = Arc::from(issuer.path().trim_end_matches('/'));
         let upstreams = Arc::new(Upstreams::new(&settings)?);
+        let saml = SamlSp::load(&settings)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", settings.source.display()))?;
         let state = AppState {
             upstream_buttons: upstreams.buttons().into(),
             // with the local passwords off and no directory, only the providers sign in
@@ -141,6 +144,7 @@ impl Application {
                 certificates,
                 directory,
                 upstreams,
+                saml,
                 settings: Arc::new(settings),
                 store,
                 keys: Arc::new(keys),
@@ -186,6 +190,8 @@ impl Application {
         // discovery of the upstream providers, in the background: one that is down does
         // not keep the server from starting
         let upstreams = tokio::spawn(state.upstreams.clone().run());
+        // the SAML identity provider's metadata URL, likewise
+        let saml_metadata = state.saml.clone().map(|sp| tokio::spawn(sp.run()));
         let app = router(state.clone());
         tracing::info!(
             port = self.port,
@@ -227,6 +233,9 @@ impl Application {
             task.abort();
         }
         upstreams.abort();
+        if let Some(task) = saml_metadata {
+            task.abort();
+        }
         // last-use times of PATs are kept in memory between flushes: write them now
         if let Err(e) = crate::domain::pat::flush_usage(&state.store, &state.revocations).await {
             tracing::warn!(error = %e, "writing PAT last-use times failed");

@@ -33,10 +33,16 @@ pub use properties::PropertiesFormat;
 pub use reference::reference;
 pub use settings::{
     AuthSettings, CertificateSettings, DatabaseSettings, LdapSettings, Loaded, LoggingSettings,
-    NameRule, SanKind, ServerSettings, Settings, SslSettings, Template, TemplatePiece,
-    UpstreamProvider, UpstreamSettings, DN_ATTRIBUTES, DN_PLACEHOLDER, UPN_OID,
-    USERNAME_PLACEHOLDER,
+    NameRule, SamlComparison, SamlSettings, SanKind, ServerSettings, Settings, SslSettings,
+    Template, TemplatePiece, UpstreamProvider, UpstreamSettings, DN_ATTRIBUTES, DN_PLACEHOLDER,
+    UPN_OID, USERNAME_PLACEHOLDER,
 };
+/// The SAML service provider's settings and constants.
+pub mod saml {
+    pub use super::settings::{
+        IdpMetadata, SamlComparison as Comparison, SAML_TRANSIENT as TRANSIENT,
+    };
+}
 pub use table::env_var_name;
 pub use values::{
     parse_duration, private_use_scheme, LogFormat, RegistrationMode, Secret, SigningAlgorithm,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::table::{DefaultValue, KeySpec, Kind, KEYS};
+use super::table::{keys, DefaultValue, KeySpec, Kind};
 use super::{CONFIG_ENV, ENV_PREFIX};
 
 /// The command that regenerates `docs/configuration.md`.
@@ -107,7 +107,7 @@ pub fn reference() -> String {
     );
 
     let mut group = "";
-    for spec in KEYS {
+    for spec in keys() {
         let prefix = spec.key.split('.').next().unwrap_or(spec.key);
         if prefix != group {
             group = prefix;
@@ -131,7 +131,7 @@ pub fn reference() -> String {
 
     out.push_str("\n## Types\n\n");
     let mut seen: Vec<Kind> = Vec::new();
-    for spec in KEYS {
+    for spec in keys() {
         if !seen.contains(&spec.kind) {
             seen.push(spec.kind);
             let _ = writeln!(out, "- **{}**: {}", spec.kind.name(), spec.kind.syntax());

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::properties;
-use super::table::{all_names, env_var_name, per_name_env_spec, per_name_spec, KeySpec, KEYS};
+use super::table::{all_names, env_var_name, keys, per_name_env_spec, per_name_spec, KeySpec};
 use super::teamwork_cloud::{deployment_key, not_yet_key, ForeignKey};
 use super::{ConfigError, CONFIG_ENV, ENV_PREFIX};
 
@@ -319,7 +319,7 @@ pub(super) fn layered(
         message: err.to_string(),
     };
     let mut builder = config::Config::builder();
-    for spec in KEYS.iter().filter(|s| !s.is_per_name()) {
+    for spec in keys().filter(|s| !s.is_per_name()) {
         if let Some(default) = spec.default_value() {
             builder = builder
                 .set_default(spec.key, default)

@@ -1,6 +1,7 @@
 //! Protocol logic with no HTTP in it: redirect matching, PKCE, scopes, token claims.
 pub mod authorize;
 pub mod basic_check;
+pub mod browser_seal;
 pub mod certificate;
 pub mod client_auth;
 pub mod clients;
@@ -24,6 +25,7 @@ pub mod redirect;
 pub mod response_type;
 pub mod revocation;
 pub mod roles;
+pub mod saml;
 pub mod scope;
 pub mod service_accounts;
 pub mod services;

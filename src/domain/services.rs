@@ -42,6 +42,8 @@ pub struct Services {
     pub directory: Option<Arc<Directory>>,
     /// Upstream OpenID Connect providers and their discovery documents.
     pub upstreams: Arc<Upstreams>,
+    /// The SAML service provider (`None`: off).
+    pub saml: Option<Arc<crate::domain::saml::SamlSp>>,
 }
 
 impl Services {

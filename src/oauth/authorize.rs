@@ -142,9 +142,15 @@ async fn authorize_valid(
         let e = request.error("login_required", "the user must sign in");
         return Ok(deliver(state, status, e.response(&state.issuer())));
     }
-    // no password form and one provider: straight to it, without our login page
-    if let (false, [only]) = (state.settings.password_form(), &*state.upstream_buttons) {
-        return Ok(straight_upstream(state, headers, &request, &only.name).await);
+    // no password form and one other way to sign in: straight to it, without our page
+    if !state.settings.password_form() && state.certificates.is_none() {
+        match (&*state.upstream_buttons, state.saml.is_some()) {
+            ([only], false) => {
+                return Ok(straight_upstream(state, headers, &request, &only.name).await)
+            }
+            ([], true) => return Ok(straight_saml(state, headers, &request).await),
+            _ => {}
+        }
     }
     let username = request
         .login_hint
@@ -195,6 +201,27 @@ async fn straight_upstream(
     }
 }
 
+/// Sends the browser straight to the SAML identity provider (the login page would show
+/// nothing but its button), as [`straight_upstream`] does.
+async fn straight_saml(state: &AppState, headers: &HeaderMap, request: &AuthRequest) -> Response {
+    let existing = web::csrf_cookie(headers, state.secure_cookies).filter(|c| c.len() == 43);
+    let csrf = existing.map(str::to_string).unwrap_or_else(random_token);
+    let Some(rid) = state.pending.seal(request, &csrf, state.now()) else {
+        return internal_page(
+            state,
+            AppError::Internal("the pending request cannot be sealed".into()),
+        );
+    };
+    let mut response = crate::oauth::saml_pages::begin(state, headers, &rid, &csrf).await;
+    if existing.is_none() {
+        set_cookie(
+            &mut response,
+            &web::set_csrf_cookie(&csrf, &state.base_path, state.secure_cookies),
+        );
+    }
+    response
+}
+
 /// Renders the login form for a pending request (setting the CSRF cookie if needed).
 /// `sealed` is the request as the form posted it (a failed sign-in shows it again as is,
 /// so its expiry stays); `None` seals `request` for this browser now.
@@ -232,6 +259,7 @@ fn login_page(
         remember_me: state.settings.offers_remember_me(&request.client_id),
         smart_card: state.certificates.is_some(),
         providers: &state.upstream_buttons,
+        saml_link: state.saml.as_ref().map(|sp| sp.settings.link.as_str()),
         password_form: state.settings.password_form(),
     };
     let origin = web::form_target(&request.redirect_uri);

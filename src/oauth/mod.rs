@@ -18,6 +18,8 @@ pub mod management;
 pub mod registration;
 pub mod respond;
 pub mod roles;
+pub mod saml;
+pub mod saml_pages;
 pub mod service_accounts;
 pub mod signout;
 pub mod token;
@@ -45,5 +47,6 @@ pub fn router() -> Router<AppState> {
         .merge(consent::router())
         .merge(registration::router())
         .merge(upstream::router())
+        .merge(saml::router())
         .merge(crate::web::router())
 }

@@ -108,6 +108,10 @@ impl Store {
                (SELECT id FROM registration_tokens WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM upstream_logins WHERE state_hash IN
                (SELECT state_hash FROM upstream_logins WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM saml_logins WHERE key_hash IN
+               (SELECT key_hash FROM saml_logins WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM saml_assertions WHERE id_hash IN
+               (SELECT id_hash FROM saml_assertions WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM revocation_events WHERE seq IN
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
         ];

@@ -64,6 +64,8 @@ pub struct LoginView<'a> {
     pub smart_card: bool,
     /// The upstream providers' "Sign in with …" buttons.
     pub providers: &'a [crate::domain::upstream::ProviderButton],
+    /// The SAML single sign-on button's text, when SAML is on.
+    pub saml_link: Option<&'a str>,
     /// Whether the user name and password form is shown (see
     /// [`Settings::password_form`](crate::config::Settings::password_form)).
     pub password_form: bool,

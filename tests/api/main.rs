@@ -45,6 +45,8 @@ mod registered_clients;
 mod registered_clients_rp;
 mod registration;
 mod roles;
+mod saml;
+mod saml_hostile;
 mod script_refresh;
 mod service_accounts;
 mod signin;

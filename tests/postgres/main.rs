@@ -147,6 +147,12 @@ mod registration;
 #[path = "../api/roles.rs"]
 mod roles;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/saml.rs"]
+mod saml;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_hostile.rs"]
+mod saml_hostile;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/script_refresh.rs"]
 mod script_refresh;
 #[cfg(authserver_pg_tests)]

@@ -7,6 +7,7 @@ mod certificate;
 mod database;
 mod ldap;
 mod logging;
+mod saml;
 mod server;
 mod upstream;
 
@@ -19,6 +20,9 @@ pub use certificate::{
 pub use database::DatabaseSettings;
 pub use ldap::{LdapSettings, DN_PLACEHOLDER, USERNAME_PLACEHOLDER};
 pub use logging::LoggingSettings;
+pub use saml::{
+    Comparison as SamlComparison, IdpMetadata, SamlSettings, TRANSIENT as SAML_TRANSIENT,
+};
 pub use server::{ServerSettings, SslSettings};
 pub use upstream::{UpstreamProvider, UpstreamSettings};
 
@@ -46,6 +50,8 @@ pub struct Settings {
     pub logging: LoggingSettings,
     /// `authentication.oidc.*`: upstream OpenID Connect providers.
     pub upstream: UpstreamSettings,
+    /// `authentication.saml.*`: the SAML service provider, when enabled.
+    pub saml: Option<SamlSettings>,
 }
 
 /// `authentication.disable.credentials=true` turns the local passwords off, which locks
@@ -57,20 +63,22 @@ fn check_credentials_source(
     ldap: Option<&LdapSettings>,
     certificate: &CertificateSettings,
     upstream: &UpstreamSettings,
+    saml: bool,
 ) -> Result<(), ConfigError> {
     const KEY: &str = "authentication.disable.credentials";
     if auth.disable_credentials
         && ldap.is_none()
         && !certificate.enabled
         && upstream.providers.is_empty()
+        && !saml
     {
         if let Some(raw) = r.get(KEY)? {
             return Err(r.invalid(
                 KEY,
                 &raw,
                 "false, unless another identity source is configured \
-                 (authentication.ldap.url, authentication.certificate.enabled or \
-                 authentication.oidc.providers): without one, turning local passwords off \
+                 (authentication.ldap.url, authentication.certificate.enabled, \
+                 authentication.oidc.providers or authentication.saml.enabled): without one, turning local passwords off \
                  would lock every user out",
             ));
         }
@@ -115,7 +123,15 @@ impl Settings {
         let ldap = LdapSettings::read(r)?;
         let certificate = CertificateSettings::read(r, &server, warnings)?;
         let upstream = UpstreamSettings::read(r, warnings)?;
-        check_credentials_source(r, &auth, ldap.as_ref(), &certificate, &upstream)?;
+        let saml = SamlSettings::read(r, warnings)?;
+        check_credentials_source(
+            r,
+            &auth,
+            ldap.as_ref(),
+            &certificate,
+            &upstream,
+            saml.is_some(),
+        )?;
         let logging = LoggingSettings::read(r)?;
         Ok(Settings {
             source: r.path.to_path_buf(),
@@ -126,6 +142,7 @@ impl Settings {
             certificate,
             logging,
             upstream,
+            saml,
         })
     }
 
@@ -196,8 +213,12 @@ impl Settings {
             .effective()
             .into_iter()
             .map(|(key, value)| (key.to_owned(), value));
+        let saml = SamlSettings::effective(self.saml.as_ref())
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value));
         fixed
             .chain(self.upstream.effective())
+            .chain(saml)
             .chain(logging)
             .map(|(key, value)| format!("{key} = {}\n", one_line(&value)))
             .collect()

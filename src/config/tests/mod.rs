@@ -6,6 +6,7 @@ mod development_secret;
 mod ldap;
 mod login_keys;
 mod reference;
+mod saml;
 mod settings;
 mod sources;
 mod table;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
-use super::table::{all_names, env_var_name, KEYS};
+use super::table::{all_names, env_var_name, keys};
 use super::values::{parse_bool, parse_duration, split_list};
 use super::*;
 

@@ -6,7 +6,7 @@ use crate::config::reference::REGENERATE;
 #[test]
 fn the_reference_names_every_key_alias_and_default() {
     let text = reference();
-    for spec in KEYS {
+    for spec in keys() {
         let row = text
             .lines()
             .find(|line| line.starts_with(&format!("| `{}` |", spec.key)))

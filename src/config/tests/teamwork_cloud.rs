@@ -55,17 +55,6 @@ fn deployment_keys_are_named_once_with_the_reason_and_without_a_suggestion() {
 }
 
 #[test]
-fn not_yet_supported_keys_name_their_issue_without_a_suggestion() {
-    let loaded = load("authentication.saml.enabled = true\n");
-    assert_eq!(
-        loaded.warnings,
-        vec![
-            "authserver.properties:4: \"authentication.saml.enabled\" is ignored: SAML 2.0 single sign-on is not supported yet (issue 17)",
-        ]
-    );
-}
-
-#[test]
 fn typos_of_known_keys_still_get_a_suggestion() {
     let loaded = load("authentication.client.passwords = app\ncassandra = x\n");
     assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);

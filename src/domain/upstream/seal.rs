@@ -1,11 +1,9 @@
 //! What a sign-in sent upstream must remember until the callback (nonce, PKCE verifier,
 //! the pending request), encrypted under a key that only the browser's cookie gives: the
 //! database row alone reveals nothing, and another browser cannot complete the sign-in.
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::crypto::random_bytes;
+use crate::domain::browser_seal;
 
 /// Domain separation of the key derivation and the associated data.
 const CONTEXT: &[u8] = b"authserver upstream sign-in v1\0";
@@ -25,45 +23,16 @@ pub(super) struct Payload {
     pub(super) csrf: String,
 }
 
-fn key(browser: &str) -> Option<LessSafeKey> {
-    let mut h = Sha256::new();
-    h.update(CONTEXT);
-    h.update(browser.as_bytes());
-    let unbound = UnboundKey::new(&AES_256_GCM, &h.finalize()).ok()?;
-    Some(LessSafeKey::new(unbound))
-}
-
 /// Encrypts `payload` for the browser whose cookie holds `browser`; `None` only on an
 /// internal failure.
 pub(super) fn seal(payload: &Payload, browser: &str, state_hash: &[u8]) -> Option<Vec<u8>> {
-    let key = key(browser)?;
-    let nonce_bytes = random_bytes::<NONCE_LEN>();
-    let mut data = serde_json::to_vec(payload).ok()?;
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce_bytes),
-        Aad::from(state_hash),
-        &mut data,
-    )
-    .ok()?;
-    let mut out = nonce_bytes.to_vec();
-    out.extend_from_slice(&data);
-    Some(out)
+    browser_seal::seal(CONTEXT, payload, browser, state_hash)
 }
 
 /// Decrypts a sealed payload with the browser's cookie value; `None` if another
 /// browser's, altered, or stored under another state.
 pub(super) fn open(sealed: &[u8], browser: &str, state_hash: &[u8]) -> Option<Payload> {
-    let key = key(browser)?;
-    if sealed.len() < NONCE_LEN {
-        return None;
-    }
-    let (nonce, data) = sealed.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-    let mut data = data.to_vec();
-    let plain = key
-        .open_in_place(nonce, Aad::from(state_hash), &mut data)
-        .ok()?;
-    serde_json::from_slice(plain).ok()
+    browser_seal::open(CONTEXT, sealed, browser, state_hash)
 }
 
 #[cfg(test)]
