@@ -147,6 +147,21 @@ mod registration;
 #[path = "../api/roles.rs"]
 mod roles;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/saml_forge.rs"]
+mod saml_forge;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_idp.rs"]
+mod saml_idp;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_idp_config.rs"]
+mod saml_idp_config;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_xml.rs"]
+mod saml_xml;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_xmlsec.rs"]
+mod saml_xmlsec;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/script_refresh.rs"]
 mod script_refresh;
 #[cfg(authserver_pg_tests)]
