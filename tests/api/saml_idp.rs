@@ -43,7 +43,10 @@
 //! 4. Later sign-ins in the same browser session skip step 2: `SSOService.php` answers the
 //!    auto-POST page directly (after the same redirect dance).
 //!
-//! [`SamlIdp::sign_in`] walks these pages with `reqwest`.
+//! [`SamlIdp::sign_in`] walks these pages with `reqwest`. Headless Chromium (playwright-core,
+//! `tests/browser/launch.mjs`) was checked to do the whole round trip: `page.goto(<SP's
+//! redirect>)`, `fill('#username')`, `fill('#password')`, `click('#submit_button')`, then
+//! `waitForURL(<ACS URL>)`: the browser posts `SAMLResponse` and `RelayState` by itself.
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -113,7 +116,7 @@ pub struct SpForIdp<'a> {
 
 /// A running SimpleSAMLphp identity provider.
 pub struct SamlIdp {
-    /// `http://127.0.0.1:<port>/`.
+    /// `http://127.0.0.1:<port>/` (or another host name: [`SamlIdp::start_as`]).
     pub base_url: String,
     /// The IdP's entity ID (its metadata URL).
     pub entity_id: String,
@@ -166,6 +169,14 @@ impl SamlIdp {
     /// Configures and starts SimpleSAMLphp for `sp`, waits until it serves its metadata
     /// (saved to [`SamlIdp::metadata_file`]).
     pub fn start(sp: &SpForIdp<'_>) -> SamlIdp {
+        SamlIdp::start_as(sp, "127.0.0.1")
+    }
+
+    /// [`SamlIdp::start`] with `host` in the IdP's URLs (it still listens on 127.0.0.1):
+    /// with `localhost`, the IdP is another site than an SP at `127.0.0.1`, so a browser
+    /// treats its auto-POST as a real IdP's, cross-site (`SameSite=Lax` cookies of the SP
+    /// stay home), where at `127.0.0.1` (another port, same site) they would go along.
+    pub fn start_as(sp: &SpForIdp<'_>, host: &str) -> SamlIdp {
         let dir = tempfile::tempdir().unwrap();
         for sub in [
             "config", "metadata", "cert", "sessions", "tmp", "data", "log",
@@ -178,7 +189,7 @@ impl SamlIdp {
         std::fs::write(dir.path().join("cert/idp.pem"), &cert_pem).unwrap();
 
         let port = free_port();
-        let base_url = format!("http://127.0.0.1:{port}/");
+        let base_url = format!("http://{host}:{port}/");
         let entity_id = format!("{base_url}saml2/idp/metadata.php");
         let config = dir.path().join("config");
         std::fs::write(config.join("config.php"), config_php(dir.path(), &base_url)).unwrap();
@@ -586,11 +597,15 @@ async fn simplesamlphp_encrypts_the_assertion_for_an_sp_with_a_certificate() {
         return;
     }
     let (plain_sp, plain_acs) = made_up_sp();
-    let idp = SamlIdp::start(&SpForIdp {
-        entity_id: &plain_sp,
-        acs_url: &plain_acs,
-        encryption_cert_pem: None,
-    });
+    let idp = SamlIdp::start_as(
+        &SpForIdp {
+            entity_id: &plain_sp,
+            acs_url: &plain_acs,
+            encryption_cert_pem: None,
+        },
+        "localhost",
+    );
+    assert!(idp.sso_url.starts_with("http://localhost:"));
     // a second SP, with an encryption certificate, registered while the IdP runs
     let keys = tempfile::tempdir().unwrap();
     let (sp_key, sp_cert) = key_pair(keys.path(), "test SP");
