@@ -267,7 +267,14 @@ impl SamlIdp {
         let file: String = std::iter::once("<?php\n".to_string())
             .chain(sps.values().cloned())
             .collect();
-        std::fs::write(self.dir.path().join("metadata/saml20-sp-remote.php"), file).unwrap();
+        // written aside and renamed: a request in flight reads the old file or the new one
+        let metadata = self.dir.path().join("metadata");
+        std::fs::write(metadata.join("sp-remote.next"), file).unwrap();
+        std::fs::rename(
+            metadata.join("sp-remote.next"),
+            metadata.join("saml20-sp-remote.php"),
+        )
+        .unwrap();
     }
 
     /// SimpleSAMLphp's log and PHP's request log, for failure messages.
