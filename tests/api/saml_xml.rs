@@ -1,5 +1,6 @@
 //! Small XML and HTML string helpers for the SAML tests: find an element by its local name
-//! (whatever its prefix), read an attribute or a text, escape, format SAML times. Enough for
+//! (whatever its prefix), read an attribute or a text, escape, format SAML times, read the
+//! HTTP-POST binding's auto-submitting form ([`AutoPost`]). Enough for
 //! the well-formed documents SimpleSAMLphp, `xmlsec1` and `saml_forge` write; not a parser
 //! (the SP under test has one: these helpers only look at what was sent).
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -226,6 +227,63 @@ pub fn attribute_values(xml: &str, name: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The attribute `want` of the first `<tag>` whose attribute `key` is `value`.
+pub fn first_attr_where(
+    html: &str,
+    tag: &str,
+    key: &str,
+    value: &str,
+    want: &str,
+) -> Option<String> {
+    start_tags(html, tag)
+        .into_iter()
+        .find(|e| first_attr(e, tag, key).as_deref() == Some(value))
+        .and_then(|e| first_attr(e, tag, want))
+}
+
+/// The HTTP-POST binding's auto-submitting form, as SimpleSAMLphp renders it.
+#[derive(Clone, Debug)]
+pub struct AutoPost {
+    /// Where the form posts (the SP's ACS URL).
+    pub action: String,
+    /// The `SAMLResponse` field (base64).
+    pub saml_response: String,
+    /// The `RelayState` field.
+    pub relay_state: Option<String>,
+}
+
+impl AutoPost {
+    /// Reads the form of an auto-POST page; `None` if the page has no `SAMLResponse`.
+    pub fn parse(html: &str) -> Option<AutoPost> {
+        let form = elements(html, "form").into_iter().next()?;
+        let saml_response = first_attr_where(form, "input", "name", "SAMLResponse", "value")?;
+        Some(AutoPost {
+            action: first_attr(form, "form", "action")?,
+            saml_response: saml_response.split_whitespace().collect(),
+            relay_state: first_attr_where(form, "input", "name", "RelayState", "value"),
+        })
+    }
+
+    /// The SAML Response, decoded from base64.
+    pub fn response_xml(&self) -> String {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.saml_response)
+            .expect("SAMLResponse is base64");
+        String::from_utf8(bytes).expect("the Response is UTF-8")
+    }
+
+    /// The form as the browser would post it (`application/x-www-form-urlencoded`).
+    pub fn form_body(&self) -> String {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("SAMLResponse", &self.saml_response);
+        if let Some(relay_state) = &self.relay_state {
+            form.append_pair("RelayState", relay_state);
+        }
+        form.finish()
+    }
 }
 
 #[test]
