@@ -77,11 +77,17 @@ async fn a_browser_signs_in_through_simplesamlphp_with_an_encrypted_assertion() 
     );
     let entity_id = format!("{base}/saml2/metadata");
     let acs = format!("{base}/saml2/acs");
-    let idp = SamlIdp::start(&SpForIdp {
-        entity_id: &entity_id,
-        acs_url: &acs,
-        encryption_cert_pem: Some(&sp_cert),
-    });
+    // at `localhost`, another site than ours at 127.0.0.1: its page's POST to our
+    // assertion consumer is cross-site, as a real identity provider's is (our SameSite
+    // cookies do not come with it)
+    let idp = SamlIdp::start_as(
+        &SpForIdp {
+            entity_id: &entity_id,
+            acs_url: &acs,
+            encryption_cert_pem: Some(&sp_cert),
+        },
+        "localhost",
+    );
     let app = AppBuilder::new()
         .listener(listener)
         .set("authentication.saml.enabled", "true")

@@ -150,8 +150,23 @@ mod roles;
 #[path = "../api/saml.rs"]
 mod saml;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/saml_forge.rs"]
+mod saml_forge;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/saml_hostile.rs"]
 mod saml_hostile;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_idp.rs"]
+mod saml_idp;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_idp_config.rs"]
+mod saml_idp_config;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_xml.rs"]
+mod saml_xml;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/saml_xmlsec.rs"]
+mod saml_xmlsec;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/script_refresh.rs"]
 mod script_refresh;
