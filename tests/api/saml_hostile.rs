@@ -201,7 +201,15 @@ async fn signed_assertions_signed_responses_and_encrypted_assertions_sign_in() {
             xml = encrypt_assertion(&xml, &f.sp_cert);
             assert!(xml.contains("EncryptedAssertion"), "{case}");
         }
-        let code = f.accepted(f.post(&xml, &relay).await).await;
+        let started = std::time::Instant::now();
+        let resp = f.post(&xml, &relay).await;
+        // figures for the note (not asserted): the assertion consumer's answer time
+        println!(
+            "SAML assertion consumer, {case}: {} ms ({} bytes of XML)",
+            started.elapsed().as_millis(),
+            xml.len()
+        );
+        let code = f.accepted(resp).await;
         let resp = f.app.exchange(&code, &verifier).await;
         assert_eq!(resp.status(), 200, "{case}");
         let tokens: serde_json::Value = resp.json().await.unwrap();
