@@ -80,3 +80,80 @@ pub fn identity(settings: &SamlSettings, a: &Assertion) -> Result<ExternalIdenti
         groups,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    fn settings(extra: &str) -> SamlSettings {
+        let text = format!(
+            "authentication.client.ids = app\n\
+             authentication.redirect.uri.whitelist = https://app.example.com/cb\n\
+             authentication.client.secret = s3cret\n\
+             authentication.saml.enabled = true\n\
+             authentication.saml.idp.metadata.file = /tmp/idp.xml\n{extra}"
+        );
+        Settings::from_str(&text, std::path::Path::new("t.properties"), &[])
+            .unwrap()
+            .settings
+            .saml
+            .unwrap()
+    }
+
+    fn assertion(name_id_format: &str) -> Assertion {
+        format!(
+            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a" Version="2.0" IssueInstant="2026-01-01T00:00:00Z">
+<saml:Issuer>idp</saml:Issuer>
+<saml:Subject><saml:NameID Format="{name_id_format}">_3f1e</saml:NameID></saml:Subject>
+<saml:AttributeStatement>
+<saml:Attribute Name="uid"><saml:AttributeValue>alice</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="urn:oid:0.9.2342.19200300.100.1.3" FriendlyName="mail"><saml:AttributeValue>alice@example.org</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="displayName"><saml:AttributeValue> Alice Liddell </saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="groups"><saml:AttributeValue>staff</saml:AttributeValue><saml:AttributeValue>twc-admins</saml:AttributeValue></saml:Attribute>
+</saml:AttributeStatement>
+</saml:Assertion>"#
+        )
+        .parse()
+        .unwrap()
+    }
+
+    #[test]
+    fn the_name_id_is_the_user_and_the_attributes_fill_in_the_rest() {
+        let s = settings(
+            "authentication.saml.attribute.groups = groups\n\
+             authentication.saml.admin.group = twc-admins\n",
+        );
+        let id = identity(
+            &s,
+            &assertion("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"),
+        )
+        .unwrap();
+        assert_eq!(id.source, SOURCE);
+        assert_eq!(id.username, "_3f1e");
+        assert_eq!(id.external_id, "_3f1e");
+        assert_eq!(id.name.as_deref(), Some("Alice Liddell"));
+        // by FriendlyName too
+        assert_eq!(id.email.as_deref(), Some("alice@example.org"));
+        assert_eq!(id.groups, vec!["staff", "twc-admins"]);
+        assert!(id.admin);
+    }
+
+    #[test]
+    fn with_name_id_attribute_the_user_name_comes_from_it_and_a_transient_id_is_not_kept() {
+        let s = settings("authentication.saml.name.id.attribute = uid\n");
+        let persistent = identity(
+            &s,
+            &assertion("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"),
+        )
+        .unwrap();
+        assert_eq!(persistent.username, "alice");
+        assert_eq!(persistent.external_id, "_3f1e");
+        assert!(!persistent.admin);
+        let transient = identity(&s, &assertion(TRANSIENT)).unwrap();
+        assert_eq!(transient.username, "alice");
+        assert_eq!(transient.external_id, "alice");
+        let missing = settings("authentication.saml.name.id.attribute = employeeNumber\n");
+        assert!(identity(&missing, &assertion(TRANSIENT)).is_err());
+    }
+}

@@ -157,3 +157,84 @@ pub fn sp_metadata(
         .to_string()
         .map_err(|e| format!("our metadata cannot be written: {e:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CERT: &str = include_str!("../../../tests/fixtures/tls/ca.pem");
+
+    fn cert_b64() -> String {
+        CERT.lines().filter(|l| !l.starts_with("-----")).collect()
+    }
+
+    fn idp_metadata(key_use: &str, binding: &str) -> String {
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/saml">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor{key_use}><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>
+{}
+</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="{binding}" Location="https://idp.example.com/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"#,
+            cert_b64()
+        )
+    }
+
+    #[test]
+    fn idp_metadata_gives_the_entity_the_redirect_url_and_the_signing_certificates() {
+        for key_use in [r#" use="signing""#, ""] {
+            let info = parse_idp(&idp_metadata(key_use, HTTP_REDIRECT_BINDING)).unwrap();
+            assert_eq!(info.entity_id, "https://idp.example.com/saml");
+            assert_eq!(info.sso_url, "https://idp.example.com/sso");
+            assert_eq!(info.certs.len(), 1);
+            x509_parser::parse_x509_certificate(&info.certs[0]).unwrap();
+        }
+    }
+
+    #[test]
+    fn incomplete_or_hostile_metadata_is_refused_saying_what_is_missing() {
+        let post_only = idp_metadata("", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST");
+        assert!(parse_idp(&post_only).unwrap_err().contains("HTTP-Redirect"));
+        let encryption_only = idp_metadata(r#" use="encryption""#, HTTP_REDIRECT_BINDING);
+        assert!(parse_idp(&encryption_only)
+            .unwrap_err()
+            .contains("no signing certificate"));
+        let dtd = format!(
+            "<!DOCTYPE x [<!ENTITY a \"b\">]>{}",
+            idp_metadata("", HTTP_REDIRECT_BINDING)
+        );
+        assert!(parse_idp(&dtd).unwrap_err().contains("DTD"));
+        assert!(parse_idp("<html/>").is_err());
+        let bad_cert =
+            idp_metadata("", HTTP_REDIRECT_BINDING).replace(&cert_b64(), "bm90IGEgY2VydA==");
+        assert!(parse_idp(&bad_cert).unwrap_err().contains("not X.509"));
+    }
+
+    #[test]
+    fn our_metadata_names_the_consumer_the_format_and_our_certificate() {
+        let der = x509_parser::pem::parse_x509_pem(CERT.as_bytes())
+            .unwrap()
+            .1
+            .contents;
+        let xml = sp_metadata(
+            "urn:example:sp",
+            "https://sp.example.com/authentication/saml2/acs",
+            "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+            Some(&der),
+        )
+        .unwrap();
+        assert!(xml.contains(r#"entityID="urn:example:sp""#), "{xml}");
+        assert!(
+            xml.contains("https://sp.example.com/authentication/saml2/acs"),
+            "{xml}"
+        );
+        assert!(xml.contains("HTTP-POST"), "{xml}");
+        assert!(xml.contains(r#"use="encryption""#), "{xml}");
+        assert!(xml.contains(r#"AuthnRequestsSigned="true""#), "{xml}");
+        // it reads back as metadata
+        let parsed: EntityDescriptor = xml.parse().unwrap();
+        assert_eq!(parsed.entity_id.as_deref(), Some("urn:example:sp"));
+    }
+}
