@@ -430,3 +430,60 @@ async fn an_accepted_response_finishes_only_in_the_browser_that_started_it() {
     assert!(body.contains("started in another browser"), "{body}");
     println!("hostile SAML continue in another browser: HTTP 400, \"started in another browser\"");
 }
+
+#[tokio::test]
+async fn unreadable_metadata_or_keys_stop_the_start_naming_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_metadata = dir.path().join("idp.xml");
+    std::fs::write(&not_metadata, "<html><body>login</body></html>").unwrap();
+    let missing = dir.path().join("missing.pem");
+    for (extra, needles) in [
+        (
+            format!(
+                "authentication.saml.idp.metadata.file = {}\n",
+                not_metadata.display()
+            ),
+            vec!["authentication.saml.idp.metadata.file", "idp.xml"],
+        ),
+        (
+            format!(
+                "authentication.saml.idp.metadata.file = {}\n",
+                missing.display()
+            ),
+            vec!["authentication.saml.idp.metadata.file", "missing.pem"],
+        ),
+        (
+            format!(
+                "authentication.saml.idp.metadata.url = http://127.0.0.1:9/md\n\
+                 authentication.saml.sp.key = {0}\n\
+                 authentication.saml.sp.certificate = {0}\n",
+                not_metadata.display()
+            ),
+            vec!["authentication.saml.sp.key", "not a PEM private key"],
+        ),
+    ] {
+        let text = format!(
+            "authentication.client.ids = app\n\
+             authentication.redirect.uri.whitelist = https://app.example.com/cb\n\
+             authentication.client.secret = test-secret-0123456789\n\
+             database.url = sqlite://{}\n\
+             authentication.saml.enabled = true\n{extra}",
+            dir.path().join("auth.db").display()
+        );
+        let settings = authserver::config::Settings::from_str(
+            &text,
+            std::path::Path::new("authserver.properties"),
+            &[],
+        )
+        .unwrap()
+        .settings;
+        let err = match authserver::startup::Application::build(settings).await {
+            Ok(_) => panic!("started with {extra}"),
+            Err(e) => e.to_string(),
+        };
+        for needle in needles {
+            assert!(err.contains(needle), "{needle} in {err}");
+        }
+        assert!(err.contains("authserver.properties"), "{err}");
+    }
+}
