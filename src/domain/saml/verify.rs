@@ -332,6 +332,17 @@ mod tests {
             verify_response("not xml", &[], None),
             Err(Unverified::Malformed(_))
         ));
+        // deep nesting is refused by the parser's depth limit, not by a stack overflow
+        let deep = format!(
+            "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">{}{}\
+             </samlp:Response>",
+            "<a>".repeat(20_000),
+            "</a>".repeat(20_000)
+        );
+        assert!(matches!(
+            verify_response(&deep, &[], None),
+            Err(Unverified::Malformed(_))
+        ));
     }
 
     #[test]
