@@ -291,6 +291,45 @@ async fn login(
     }
 }
 
+/// A sign-in link of the login page (`/upstream/<name>/start`, `/saml2/login`): this
+/// browser's CSRF cookie must open the pending request `rid` the link carries. Returns the
+/// cookie's token, or the page to show instead.
+pub(crate) fn open_link<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
+    rid: &str,
+) -> Result<&'h str, Box<Response>> {
+    let Some(csrf) = web::csrf_cookie(headers, state.secure_cookies) else {
+        return Err(Box::new(web::error_page(
+            &state.base_path,
+            StatusCode::FORBIDDEN,
+            "Your sign-in page has expired",
+            "The sign-in did not start from this browser's sign-in page (cookies may be blocked).",
+        )));
+    };
+    match state.pending.open(rid, csrf, state.now()) {
+        Ok(_) => Ok(csrf),
+        Err(e) => {
+            let message = match e {
+                PendingError::Expired => {
+                    "This sign-in request has expired. Go back to the application and sign in \
+                     again."
+                }
+                PendingError::Invalid => {
+                    "This sign-in link was altered or started in another browser. Go back to \
+                     the application and sign in again."
+                }
+            };
+            Err(Box::new(web::error_page(
+                &state.base_path,
+                StatusCode::BAD_REQUEST,
+                "This sign-in request cannot be completed",
+                message,
+            )))
+        }
+    }
+}
+
 /// Checks a sign-in form's CSRF token against the cookie and opens its sealed pending
 /// request; `Err` is the page to show instead. Every sign-in form posts through this.
 pub(crate) fn open_form(

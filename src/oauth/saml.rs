@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::domain::params::Params;
-use crate::domain::pending::PendingError;
 use crate::domain::saml::{self, SamlError, BROWSER_COOKIE};
 use crate::oauth::authorize;
 use crate::oauth::device_cookie;
@@ -58,31 +57,10 @@ async fn login(
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let rid = params.get("rid").ok().flatten().unwrap_or_default();
     // the login page's own browser: its CSRF cookie opens the pending request
-    let Some(csrf) = web::csrf_cookie(&headers, state.secure_cookies) else {
-        return web::error_page(
-            &state.base_path,
-            StatusCode::FORBIDDEN,
-            "Your sign-in page has expired",
-            "The sign-in did not start from this browser's sign-in page (cookies may be blocked).",
-        );
+    let csrf = match authorize::open_link(&state, &headers, rid) {
+        Ok(csrf) => csrf,
+        Err(page) => return *page,
     };
-    if let Err(e) = state.pending.open(rid, csrf, state.now()) {
-        let message = match e {
-            PendingError::Expired => {
-                "This sign-in request has expired. Go back to the application and sign in again."
-            }
-            PendingError::Invalid => {
-                "This sign-in link was altered or started in another browser. Go back to the \
-                 application and sign in again."
-            }
-        };
-        return web::error_page(
-            &state.base_path,
-            StatusCode::BAD_REQUEST,
-            "This sign-in request cannot be completed",
-            message,
-        );
-    }
     begin(&state, &headers, rid, csrf).await
 }
 
