@@ -10,7 +10,9 @@
 use serde_json::Value;
 
 use crate::browser::{browser_available, run_node_script};
-use crate::helpers::{jwt_parts, pkce_pair, query_param, AppBuilder, TestApp, REDIRECT};
+use crate::helpers::{
+    html_unescape, jwt_parts, pkce_pair, query_param, AppBuilder, TestApp, REDIRECT,
+};
 use crate::saml_forge::key_pair;
 use crate::saml_idp::{simplesamlphp_available, SamlIdp, SpForIdp};
 
@@ -85,6 +87,8 @@ async fn a_browser_signs_in_through_simplesamlphp_with_an_encrypted_assertion() 
             entity_id: &entity_id,
             acs_url: &acs,
             encryption_cert_pem: Some(&sp_cert),
+            // SimpleSAMLphp refuses our requests unless they carry our valid signature
+            requests_signed_with: Some(&sp_cert),
         },
         "localhost",
     );
@@ -120,6 +124,41 @@ async fn a_browser_signs_in_through_simplesamlphp_with_an_encrypted_assertion() 
         .filter(|l| !l.starts_with("-----"))
         .collect();
     assert!(metadata.contains(&cert_b64), "{metadata}");
+
+    // our request is signed, and SimpleSAMLphp checks it: without the signature it refuses
+    let (_, challenge) = pkce_pair();
+    let page = app.login_page(&app.authorize_url(&challenge, &[])).await;
+    let start = page.find("/saml2/login?rid=").expect("the SSO button");
+    let href = html_unescape(&page[start..start + page[start..].find('"').unwrap()]);
+    let resp = app.client.get(app.url(&href)).send().await.unwrap();
+    let signed = crate::helpers::location(&resp);
+    assert_eq!(
+        query_param(&signed, "SigAlg").as_deref(),
+        Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    );
+    let unsigned = {
+        let mut url = url::Url::parse(&signed).unwrap();
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "Signature" && k != "SigAlg")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(kept);
+        url.to_string()
+    };
+    let idp_client = crate::helpers::bare_client();
+    let refused = idp_client.get(&unsigned).send().await.unwrap();
+    assert!(
+        !refused.status().is_redirection(),
+        "SimpleSAMLphp accepted an unsigned request: {}",
+        refused.status()
+    );
+    let accepted = idp_client.get(&signed).send().await.unwrap();
+    assert_eq!(
+        accepted.status(),
+        302,
+        "SimpleSAMLphp accepts our signed request"
+    );
 
     let (code, verifier, ms) = sign_in(&app, BUTTON, "alice", "alice-password").await;
     let id = id_claims(&app, &code, &verifier).await;
@@ -169,6 +208,7 @@ async fn without_a_password_form_the_browser_goes_straight_to_the_identity_provi
         entity_id,
         acs_url: &acs,
         encryption_cert_pem: None,
+        requests_signed_with: None,
     });
     let app = AppBuilder::new()
         .listener(listener)

@@ -112,6 +112,9 @@ pub struct SpForIdp<'a> {
     pub acs_url: &'a str,
     /// the SP's certificate (PEM): when Some, the IdP encrypts the assertion for it
     pub encryption_cert_pem: Option<&'a str>,
+    /// the SP's signing certificate (PEM): when Some, the IdP requires its AuthnRequests to
+    /// be signed with its key (`validate.authnrequest`) and refuses them otherwise
+    pub requests_signed_with: Option<&'a str>,
 }
 
 /// A running SimpleSAMLphp identity provider.
@@ -398,6 +401,7 @@ async fn simplesamlphp_signs_alice_in_with_a_signed_response_and_assertion() {
         entity_id: &sp,
         acs_url: &acs,
         encryption_cert_pem: None,
+        requests_signed_with: None,
     });
     let start_time = started.elapsed();
 
@@ -519,6 +523,7 @@ async fn simplesamlphp_answers_each_name_id_format_and_remembers_the_session() {
         entity_id: &sp,
         acs_url: &acs,
         encryption_cert_pem: None,
+        requests_signed_with: None,
     });
     // one browser: bob signs in once, the later requests ride on the IdP's session
     let browser = client();
@@ -558,6 +563,7 @@ async fn simplesamlphp_encrypts_the_assertion_for_an_sp_with_a_certificate() {
             entity_id: &plain_sp,
             acs_url: &plain_acs,
             encryption_cert_pem: None,
+            requests_signed_with: None,
         },
         "localhost",
     );
@@ -571,6 +577,7 @@ async fn simplesamlphp_encrypts_the_assertion_for_an_sp_with_a_certificate() {
         entity_id: &sp,
         acs_url: &acs,
         encryption_cert_pem: Some(&sp_cert),
+        requests_signed_with: None,
     });
     let (url, request_id) = authn_request_redirect(&idp.sso_url, &sp, &acs, None, None);
     let post = idp

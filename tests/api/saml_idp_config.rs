@@ -135,14 +135,27 @@ pub fn sp_remote_entry(sp: &SpForIdp<'_>) -> String {
         entity_id = php(sp.entity_id),
         acs = php(sp.acs_url),
     );
+    if sp.encryption_cert_pem.is_some() {
+        entry.push_str("    'assertion.encryption' => true,\n");
+    }
+    let mut keys = Vec::new();
     if let Some(cert) = sp.encryption_cert_pem {
-        entry.push_str(&format!(
-            "    'assertion.encryption' => true,
-    'keys' => [['encryption' => true, 'signing' => false, 'type' => 'X509Certificate',
-        'X509Certificate' => {}]],
-",
+        keys.push(format!(
+            "['encryption' => true, 'signing' => false, 'type' => 'X509Certificate', \
+             'X509Certificate' => {}]",
             php(&pem_body(cert))
         ));
+    }
+    if let Some(cert) = sp.requests_signed_with {
+        entry.push_str("    'validate.authnrequest' => true,\n");
+        keys.push(format!(
+            "['encryption' => false, 'signing' => true, 'type' => 'X509Certificate', \
+             'X509Certificate' => {}]",
+            php(&pem_body(cert))
+        ));
+    }
+    if !keys.is_empty() {
+        entry.push_str(&format!("    'keys' => [{}],\n", keys.join(", ")));
     }
     entry.push_str("];\n");
     entry
