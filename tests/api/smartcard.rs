@@ -1,8 +1,8 @@
 //! Smart-card (CAC/PIV) sign-in with a client certificate, against a PKI made with the
-//! `openssl` command in each test: a CA, a user certificate, a revoked one (CRL from
-//! `openssl ca -gencrl`), an expired one and one from another CA. Native TLS is exercised
-//! with `curl --cert` (a real TLS client presenting the certificate), the proxy header
-//! path with reqwest over plain HTTP.
+//! `openssl` command in each test (`smartcard_pki`): a CA, a user certificate, a revoked
+//! one (CRL from `openssl ca -gencrl`), an expired one and one from another CA. Native TLS
+//! is exercised with `curl --cert` (a real TLS client presenting the certificate), the
+//! proxy header path with reqwest over plain HTTP; Chromium in `browser_card`.
 //!
 //! Needs `openssl` and `curl` (`.ci/run` installs them); without them the tests are
 //! skipped, unless `CI` is set, in which case they fail. curl blocks its thread, so the

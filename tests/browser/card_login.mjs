@@ -4,15 +4,22 @@
 // with your smart card" button (#smart-card) → the client's redirect URI with our code, or
 // our error page.
 //
-//   node tests/browser/card_login.mjs <authorize_url> card [<cert.pem> <key.pem>]
+//   node tests/browser/card_login.mjs <authorize_url> card [<cert.pem> <key.pem> [--via=nss|playwright]]
 //   node tests/browser/card_login.mjs <authorize_url> password <username> <password>
 //
-// `card` presses the smart-card button, presenting the certificate if one is given (through
-// playwright's `clientCertificates`: the context's traffic to the server's origin goes
-// through playwright's own proxy, whose TLS client presents the certificate and key to the
-// server); `password` fills the password form instead, with no certificate at all.
-// The server's TLS certificate is from the tests' own CA, so certificate errors towards it
-// are ignored.
+// `card` presses the smart-card button, presenting the certificate if one is given, in one
+// of two ways:
+// - `--via=nss` (the default): as a user's Chromium on Linux does. The certificate and key
+//   go into an NSS database in a temporary HOME (`~/.pki/nssdb`, with `openssl pkcs12`,
+//   `certutil` and `pk12util` from libnss3-tools), and the profile's auto-select-certificate
+//   setting (what the AutoSelectCertificateForUrls policy sets) picks it for the server's
+//   origin, so Chromium's own TLS stack presents it without a dialog (headless Chromium
+//   would otherwise wait for the selection forever).
+// - `--via=playwright`: playwright's `clientCertificates`. The context's traffic then goes
+//   through playwright's proxy in this node process, whose TLS client (node's, not
+//   Chromium's) presents the certificate to the server.
+// `password` fills the password form instead, with no certificate at all. The server's TLS
+// certificate is from the tests' own CA, so certificate errors towards it are ignored.
 //
 // Prints ONE line of JSON: {"url": "<where the browser ended>", "title": "<its title>",
 // "error_text": "<text of our error page's message>" | null, "pages": ["<url of each page
@@ -20,7 +27,13 @@
 // authorize request to the end>}. The client's redirect URI http://localhost:8080/... is
 // answered inside the browser (as in login.mjs). Exits non-zero with a message on stderr on
 // any failure; bounded by LOGIN_TIMEOUT_MS (default 30000).
-import { launchChromium } from './launch.mjs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { launchChromium, launchChromiumWithProfile } from './launch.mjs';
 
 const TIMEOUT_MS = Number(process.env.LOGIN_TIMEOUT_MS) || 30_000;
 const CLIENT_ORIGIN = 'http://localhost:8080';
@@ -29,33 +42,78 @@ const CALLBACK_BODY = '<!doctype html><title>callback</title><p>callback</p>';
 function usage(message) {
   process.stderr.write(
     `card_login.mjs: ${message}\n` +
-      'usage: card_login.mjs <authorize_url> card [<cert.pem> <key.pem>]\n' +
+      'usage: card_login.mjs <authorize_url> card [<cert.pem> <key.pem> [--via=nss|playwright]]\n' +
       '       card_login.mjs <authorize_url> password <username> <password>\n',
   );
   process.exit(64);
 }
 
-const [authorizeUrl, action, first, second] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const viaArg = args.find((a) => a.startsWith('--via='));
+const via = viaArg ? viaArg.slice('--via='.length) : 'nss';
+const [authorizeUrl, action, first, second, ...rest] = args.filter((a) => a !== viaArg);
 let origin;
 try {
   origin = new URL(authorizeUrl).origin;
 } catch {
   usage(`not a URL: ${authorizeUrl}`);
 }
+if (rest.length > 0 || !['nss', 'playwright'].includes(via)) usage(`unexpected ${[viaArg, ...rest]}`);
 if (action === 'card' ? Boolean(first) !== Boolean(second) : action !== 'password' || !second) {
   usage('expected `card` with both or neither of <cert.pem> <key.pem>, or `password` with both arguments');
 }
+const card = action === 'card' && first ? { certPath: first, keyPath: second } : null;
+
+function runTool(command, argv) {
+  try {
+    execFileSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new Error(`${command} ${argv.join(' ')}: ${err.stderr || err.message}`);
+  }
+}
+
+// A HOME whose NSS database holds the card, and a profile that picks it for `origin` by
+// its issuer's common name; returns the HOME and the profile directory.
+function nssProfile(dir) {
+  const home = join(dir, 'home');
+  const db = join(home, '.pki', 'nssdb');
+  mkdirSync(db, { recursive: true });
+  const p12 = join(dir, 'card.p12');
+  runTool('openssl', ['pkcs12', '-export', '-in', card.certPath, '-inkey', card.keyPath, '-out', p12, '-passout', 'pass:', '-name', 'card']);
+  runTool('certutil', ['-N', '-d', `sql:${db}`, '--empty-password']);
+  runTool('pk12util', ['-i', p12, '-d', `sql:${db}`, '-W', '']);
+  const issuer = new X509Certificate(readFileSync(card.certPath)).issuer;
+  const issuerCn = issuer.split('\n').find((l) => l.startsWith('CN=')).slice(3);
+  const profile = join(dir, 'profile');
+  mkdirSync(join(profile, 'Default'), { recursive: true });
+  const setting = { [`${origin},*`]: { setting: { filters: [{ ISSUER: { CN: issuerCn } }] } } };
+  writeFileSync(
+    join(profile, 'Default', 'Preferences'),
+    JSON.stringify({ profile: { content_settings: { exceptions: { auto_select_certificate: setting } } } }),
+  );
+  return { home, profile };
+}
+
 const deadline = Date.now() + TIMEOUT_MS;
 const remaining = () => Math.max(500, deadline - Date.now());
 
 async function run() {
-  const browser = await launchChromium(remaining());
+  const dir = mkdtempSync(join(tmpdir(), 'card-login-'));
+  let browser = null;
+  let context;
   try {
-    const options = { ignoreHTTPSErrors: true };
-    if (action === 'card' && first) {
-      options.clientCertificates = [{ origin, certPath: first, keyPath: second }];
+    if (card && via === 'nss') {
+      const { home, profile } = nssProfile(dir);
+      context = await launchChromiumWithProfile(profile, remaining(), {
+        ignoreHTTPSErrors: true,
+        env: { ...process.env, HOME: home },
+      });
+    } else {
+      browser = await launchChromium(remaining());
+      const options = { ignoreHTTPSErrors: true };
+      if (card) options.clientCertificates = [{ origin, ...card }];
+      context = await browser.newContext(options);
     }
-    const context = await browser.newContext(options);
     const page = await context.newPage();
     page.setDefaultTimeout(remaining());
     page.setDefaultNavigationTimeout(remaining());
@@ -104,7 +162,8 @@ async function run() {
     const errorText = (await errorEl.count()) > 0 ? ((await errorEl.first().textContent()) ?? '').trim() : null;
     return { url: page.url(), title: await page.title(), error_text: errorText, pages, offers_card: offersCard, ms };
   } finally {
-    await browser.close().catch(() => {});
+    await (browser || context)?.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
