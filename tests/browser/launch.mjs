@@ -18,3 +18,15 @@ const CHROMIUM_ARGS = [
 export function launchChromium(timeout) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout });
 }
+
+// The same Chromium with a profile of its own in `userDataDir` (playwright's persistent
+// context); `options` are the context's (`env`, `ignoreHTTPSErrors`, ...).
+export function launchChromiumWithProfile(userDataDir, timeout, options) {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout,
+    ...options,
+  });
+}

@@ -26,6 +26,9 @@ mod browser;
 #[path = "../api/browser_account.rs"]
 mod browser_account;
 #[cfg(authserver_pg_tests)]
+#[path = "../api/browser_card.rs"]
+mod browser_card;
+#[cfg(authserver_pg_tests)]
 #[path = "../api/browser_dcr.rs"]
 mod browser_dcr;
 #[cfg(authserver_pg_tests)]
@@ -182,6 +185,9 @@ mod slapd;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/smartcard.rs"]
 mod smartcard;
+#[cfg(authserver_pg_tests)]
+#[path = "../api/smartcard_pki.rs"]
+mod smartcard_pki;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/sso.rs"]
 mod sso;
