@@ -86,6 +86,7 @@ macro_rules! revoke_family_in {
 
 mod batch;
 mod clients;
+mod code_batch;
 mod consent;
 mod device;
 mod events;
@@ -210,6 +211,8 @@ pub struct Store {
     rotations: Option<tokio::sync::mpsc::Sender<batch::RotateRequest>>,
     /// new families of code exchanges are group-committed (see `family_batch`)
     families: Option<tokio::sync::mpsc::Sender<family_batch::FamilyRequest>>,
+    /// the codes of code exchanges are spent group-committed (see `code_batch`)
+    codes: Option<tokio::sync::mpsc::Sender<code_batch::ConsumeRequest>>,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
     family_event_ttl: i64,
@@ -235,10 +238,12 @@ impl Store {
         };
         let rotations = Some(batch::start(db.clone()));
         let families = Some(family_batch::start(db.clone()));
+        let codes = Some(code_batch::start(db.clone()));
         let store = Store {
             db,
             rotations,
             families,
+            codes,
             family_event_ttl: 86_400,
         };
         store.migrate().await?;
