@@ -136,13 +136,19 @@ for c in $CASES; do
     run_case "$c" "" > /dev/null &
     load=$!
     sleep 1
+    # the grants' load driver signs in and mints codes first: wait for its measured phase
+    case $c in
+      refresh|code) until grep -q '^measuring' "$WORK/out.txt" 2>/dev/null; do sleep 0.1; done; sleep 0.5 ;;
+    esac
     perf record -q -e cpu-clock -F 999 -g -p "$SERVER_PID" -o "$WORK/perf.data" -- sleep $((DURATION - 2)) 2>/dev/null
     wait "$load"
     {
       echo "# $c: perf record -e cpu-clock -F 999 -g -p <server> during a ${DURATION}s run, $CONNS connections, both cores unpinned; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+      echo "# self time by binary (perf report --no-children --sort dso)"
+      perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
       echo "# self time by symbol (perf report --no-children --sort dso,symbol), top entries"
       perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio -g none --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
-    } > "$PROFILES/$c.txt"
+    } | sed 's/[ -]*$//' > "$PROFILES/$c.txt"
     stop_server
     echo "profile: $PROFILES/$c.txt" >&2
   fi

@@ -140,12 +140,13 @@ wait_round() { # $1 = n: waits (up to 10 minutes) until n rounds have finished
   done
   echo "no housekeeping round logged" >&2; exit 1
 }
-round_figures() { # $1 = n: prints "rows elapsed_ms slowest_statement_ms" of round n
+round_figures() { # $1 = n: prints "rows elapsed_ms slowest_statement_ms slowest_table" of round n
   local line
   line=$(rounds_logged | sed -n "$1p")
-  printf '%s %s %s\n' "$(sed -n 's/.*rows=\([0-9]*\).*/\1/p' <<<"$line")" \
+  printf '%s %s %s %s\n' "$(sed -n 's/.*rows=\([0-9]*\).*/\1/p' <<<"$line")" \
     "$(sed -n 's/.*elapsed_ms=\([0-9]*\).*/\1/p' <<<"$line")" \
-    "$(sed -n 's/.*slowest_statement_ms=\([0-9]*\).*/\1/p' <<<"$line")"
+    "$(sed -n 's/.*slowest_statement_ms=\([0-9]*\).*/\1/p' <<<"$line")" \
+    "$(sed -n 's/.*slowest_table=\([a-z_]*\).*/\1/p' <<<"$line")"
 }
 
 # TWIN=1 (the default): a server on an empty database of the same backend runs beside the
@@ -222,7 +223,7 @@ PROPS
     startup_ms=$STARTUP_MS
     # the housekeeping round that runs at start: measured alone, and over before the rates
     wait_round 1
-    read -r purge_rows purge_ms purge_slowest < <(round_figures 1)
+    read -r purge_rows purge_ms purge_slowest purge_table < <(round_figures 1)
 
     : > "$WORK/ops.txt"
     for op in $OPS; do
@@ -245,7 +246,7 @@ PROPS
 
     # the purge under load: a second start-up round, as big as the first, with the refresh
     # load running beside it from the first moment
-    lp_rows=0 lp_ms=0 lp_slowest=0 lp_rate=0 lp_p99=0 lp_max=0 restart_ms=0
+    lp_rows=0 lp_ms=0 lp_slowest=0 lp_table= lp_rate=0 lp_p99=0 lp_max=0 restart_ms=0
     if [ "$PURGE" = 1 ] && [ "$size" -gt 0 ]; then
       "$SEED" "$URL" "$size" expire
       load_s=$(python3 -c "print(max(4, round($purge_ms / 1000 * 1.5) + 3))")
@@ -255,7 +256,7 @@ PROPS
         "$SECRET" bench-user bench-password-1 > "$WORK/lg.txt" 2>&1
       read -r lp_rate lp_p99 lp_max < <(loadgen_figures)
       wait_round 1
-      read -r lp_rows lp_ms lp_slowest < <(round_figures 1)
+      read -r lp_rows lp_ms lp_slowest lp_table < <(round_figures 1)
       stop_server
     fi
 
@@ -263,7 +264,8 @@ PROPS
 import json
 row = {"backend": "$backend", "families": $size, "seed_s": $seed_s, "startup_ms": $startup_ms,
        "rss_mib": $rss_mib, "db_mib": $db_mib, "purge_rows": ${purge_rows:-0},
-       "purge_ms": ${purge_ms:-0}, "purge_slowest_statement_ms": ${purge_slowest:-0}}
+       "purge_ms": ${purge_ms:-0}, "purge_slowest_statement_ms": ${purge_slowest:-0},
+       "purge_slowest_table": "${purge_table:-}"}
 for line in open("$WORK/ops.txt"):
     op, *v = line.split()
     row[op] = int(float(v[0]))
@@ -275,6 +277,7 @@ for op in "$OPS".split():
         row[op + "_vs_empty"] = round(row[op] / row[op + "_empty"], 2)
 row.update({"restart_ms": $restart_ms, "loaded_purge_rows": ${lp_rows:-0},
             "loaded_purge_ms": ${lp_ms:-0}, "loaded_purge_slowest_statement_ms": ${lp_slowest:-0},
+            "loaded_purge_slowest_table": "${lp_table:-}",
             "loaded_refresh": $lp_rate, "loaded_refresh_p99": $lp_p99,
             "loaded_refresh_max_ms": $lp_max, "loadavg": "$(cut -d' ' -f1-3 /proc/loadavg)"})
 print(json.dumps(row))

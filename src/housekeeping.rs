@@ -70,12 +70,15 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
     let now = state.now();
     let started = std::time::Instant::now();
     let mut total = 0;
-    let mut slowest = Duration::ZERO;
+    // the slowest statement, and the table it deleted from
+    let mut slowest = (Duration::ZERO, "");
     let mut pace = Pace::new(20, BATCH);
     loop {
-        let (n, batch_slowest) = state.store.purge_expired_batch(now, pace.size()).await?;
+        let (n, batch_slowest, table) = state.store.purge_expired_batch(now, pace.size()).await?;
         total += n;
-        slowest = slowest.max(batch_slowest);
+        if batch_slowest > slowest.0 {
+            slowest = (batch_slowest, table);
+        }
         pace.record(batch_slowest);
         if n == 0 {
             break;
@@ -94,7 +97,9 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
             .await?;
         total += n;
         let took = window_started.elapsed();
-        slowest = slowest.max(took);
+        if took > slowest.0 {
+            slowest = (took, "refresh_families");
+        }
         pace.record(took);
         match last {
             Some(last) => after = last,
@@ -105,7 +110,8 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
     tracing::debug!(
         rows = total,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        slowest_statement_ms = slowest.as_millis() as u64,
+        slowest_statement_ms = slowest.0.as_millis() as u64,
+        slowest_table = slowest.1,
         "housekeeping round"
     );
     // last uses of personal access tokens: once per round, so at most once a minute each

@@ -333,11 +333,14 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> 
         // 1 MiB of page cache per connection (SQLite's default is 2 MiB): the hot
         // data is small, and the OS page cache is shared
         .pragma("cache_size", "-1024");
+    // the one writer gets 8 MiB: every write walks the indexes of the big tables
+    // (refresh tokens, families) from the root, and with a million families their
+    // interior pages alone outgrow 1 MiB, so each write would re-read them from the OS
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect_with(options.clone())
+        .connect_with(options.clone().pragma("cache_size", "-8192"))
         .await?;
     // the schema must exist before readers open (a reader's first query could otherwise
     // race the migration)
