@@ -146,7 +146,7 @@ round_figures() { # $1 = n: prints "rows elapsed_ms slowest_statement_ms slowest
   printf '%s %s %s %s\n' "$(sed -n 's/.*rows=\([0-9]*\).*/\1/p' <<<"$line")" \
     "$(sed -n 's/.*elapsed_ms=\([0-9]*\).*/\1/p' <<<"$line")" \
     "$(sed -n 's/.*slowest_statement_ms=\([0-9]*\).*/\1/p' <<<"$line")" \
-    "$(sed -n 's/.*slowest_table=\([a-z_]*\).*/\1/p' <<<"$line")"
+    "$(sed -n 's/.*slowest_table="\?\([a-z_]*\).*/\1/p' <<<"$line")"
 }
 
 # TWIN=1 (the default): a server on an empty database of the same backend runs beside the
