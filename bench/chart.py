@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
-"""Draws bench/scale.sh's results as an SVG: request rate and p99 against database size,
-one line per operation, one column per backend. Standard library only.
+"""Draws the benchmarks' results as SVG charts. Standard library only.
+
+bench/scale.sh's results: request rate and p99 against database size, one line per
+operation, one column per backend:
 
     python3 bench/chart.py bench/results/scale.jsonl bench/results/scale.svg
+
+The side-by-side runs (bench/cc_side_by_side.sh, bench/static_vs_nginx.sh,
+bench/code_vs_refresh.sh): authserver against the reference of each case, as the ratio of
+their request rates on a logarithmic axis, with both rates written out:
+
+    python3 bench/chart.py --side-by-side bench/results/side_by_side.svg \
+        bench/results/static_vs_nginx.jsonl bench/results/cc_side_by_side.jsonl \
+        bench/results/code_vs_refresh.jsonl
 """
 import json
 import math
@@ -76,22 +86,69 @@ def panel(x0, y0, title, rows, key, ylabel, log_y):
     return out
 
 
+def side_by_side(dst, sources):
+    rows = []
+    for src in sources:
+        try:
+            rows += [json.loads(line) for line in open(src) if line.strip()]
+        except FileNotFoundError:
+            print(f"chart.py: {src} not found, left out", file=sys.stderr)
+    label_w, bar_w, text_w, row_h, top = 420, 360, 300, 34, 50
+    lo, hi = 0.25, 16.0  # the ratio axis (log)
+    width, height = label_w + bar_w + text_w, top + row_h * len(rows) + 50
+
+    def px(ratio):
+        f = (math.log(min(max(ratio, lo), hi)) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        return label_w + bar_w * f
+
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width/2}" y="20" text-anchor="middle" font-weight="bold">authserver against the reference in the same run: ratio of request rates (log scale)</text>']
+    t = lo
+    while t <= hi:
+        x = px(t)
+        svg.append(f'<line x1="{x:.1f}" y1="{top-8}" x2="{x:.1f}" y2="{top + row_h*len(rows)}" stroke="{"black" if t == 1 else "#ddd"}"/>')
+        svg.append(f'<text x="{x:.1f}" y="{top-12}" text-anchor="middle" font-size="10">{t:g}×</text>')
+        t *= 2
+    for i, r in enumerate(rows):
+        y = top + i * row_h
+        ratio = r["ratio"]
+        x0, x1 = sorted((px(1), px(ratio)))
+        colour = "#2ca02c" if ratio >= 1 else "#d62728"
+        svg.append(f'<text x="{label_w-8}" y="{y+14}" text-anchor="end">{esc(r["case"])}</text>')
+        svg.append(f'<text x="{label_w-8}" y="{y+27}" text-anchor="end" font-size="10" fill="#555">vs {esc(r["reference"])}</text>')
+        svg.append(f'<rect x="{x0:.1f}" y="{y+6}" width="{max(x1-x0, 1):.1f}" height="{row_h-12}" fill="{colour}"/>')
+        svg.append(f'<text x="{label_w+bar_w+8}" y="{y+14}">{ratio:g}×</text>')
+        svg.append(f'<text x="{label_w+bar_w+8}" y="{y+27}" font-size="10" fill="#555">{r["authserver"]:,}/s vs {r["reference_rate"]:,}/s</text>')
+    notes = sorted({f'{r.get("connections", "?")} connections, {r.get("rounds", "?")} rounds of {r.get("duration_s", "?")} s' for r in rows})
+    svg.append(f'<text x="10" y="{height-18}" font-size="10" fill="#555">{esc("; ".join(notes))}; interleaved runs on one 2-core machine, load tool on the same machine</text>')
+    svg.append("</svg>")
+    open(dst, "w").write("\n".join(svg) + "\n")
+
+
 def main():
+    if sys.argv[1] == "--side-by-side":
+        side_by_side(sys.argv[2], sys.argv[3:])
+        return
     src, dst = sys.argv[1], sys.argv[2]
     rows = [json.loads(line) for line in open(src) if line.strip()]
     backends = sorted({r["backend"] for r in rows}, key=lambda b: b != "sqlite")
+    ratios = any(k.endswith("_vs_empty") for r in rows for k in r)
+    panels = 3 if ratios else 2
     width = W * max(len(backends), 1)
-    height = 2 * H + 40
+    height = panels * H + 40
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>']
     for col, b in enumerate(backends):
         rs = [r for r in rows if r["backend"] == b]
         svg += panel(col * W, 0, f"{b}: requests per second", rs, "", "requests/s (log)", True)
         svg += panel(col * W, H, f"{b}: p99 latency", rs, "_p99", "p99 ms", False)
+        if ratios:
+            svg += panel(col * W, 2 * H, f"{b}: rate / the empty database's, same minute", rs, "_vs_empty", "ratio", False)
     x = 10
     for (_, label), colour in zip(OPS, COLOURS):
-        svg.append(f'<rect x="{x}" y="{2*H+14}" width="12" height="12" fill="{colour}"/>')
-        svg.append(f'<text x="{x+16}" y="{2*H+24}">{esc(label)}</text>')
+        svg.append(f'<rect x="{x}" y="{panels*H+14}" width="12" height="12" fill="{colour}"/>')
+        svg.append(f'<text x="{x+16}" y="{panels*H+24}">{esc(label)}</text>')
         x += 30 + 8 * len(label)
     svg.append("</svg>")
     open(dst, "w").write("\n".join(svg) + "\n")

@@ -3,6 +3,7 @@
 //! registered clients. Benchmark tooling, not part of the server.
 //!
 //! `cargo run --release --example seed -- <database-url> <families>`
+//! `cargo run --release --example seed -- <database-url> <families> expire` (see [`expire_more`])
 //!
 //! For `F` families it writes `F/10` users (at least one), `F` families (created over the
 //! last 30 days, each with two spent refresh tokens and one live one; every tenth family's
@@ -30,6 +31,9 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: seed <database-url> <families>");
     };
     let families: u64 = families.parse()?;
+    if args.next().as_deref() == Some("expire") {
+        return expire_more(&url).await;
+    }
     let users = (families / 10).max(1);
     let pats = families / 10;
     let clients = families / 100;
@@ -143,6 +147,27 @@ async fn main() -> anyhow::Result<()> {
     }
     db.analyze().await?;
     eprintln!("seed: done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `seed <url> <families> expire`: lets the refresh tokens of another tenth of the seeded
+/// families (those numbered 5 mod 10) expire now, so the next housekeeping round has as
+/// much to delete as the first (`bench/scale.sh` measures that round under load).
+async fn expire_more(url: &str) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let started = Instant::now();
+    let db = Db::connect(url).await?;
+    db.exec(&format!(
+        "UPDATE refresh_tokens SET expires_at = {now} - 60
+         WHERE family_id LIKE 'seed-family-%5' AND expires_at > {now}"
+    ))
+    .await?;
+    eprintln!(
+        "seed: another tenth of the families expired in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

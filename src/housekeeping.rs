@@ -5,12 +5,51 @@ use std::time::Duration;
 use crate::domain::services::Services;
 use crate::store::StoreError;
 
-/// Rows deleted per statement.
+/// Rows deleted per statement, at most (the round starts there; see [`Pace`]).
 pub const BATCH: i64 = 500;
-/// Refresh families looked at per statement (see `Store::purge_families_window`).
+/// Refresh families looked at per statement, at most (see `Store::purge_families_window`).
 pub const FAMILY_WINDOW: i64 = 2_000;
 /// Pause between rounds.
 pub const INTERVAL: Duration = Duration::from_secs(60);
+/// How long one purge statement should hold the database's write lock: a request that
+/// arrives meanwhile waits at most about this long (measured: with a million families a
+/// 500-row statement took 80–100 ms on a busy 2-core machine).
+pub const STATEMENT_TARGET: Duration = Duration::from_millis(10);
+
+/// The size of the next purge statement, halved after a statement that took more than
+/// twice [`STATEMENT_TARGET`] and doubled after one that took less than half of it, within
+/// `min..=max`: the statements stay short on a slow or busy machine and few on a fast one.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    size: i64,
+    min: i64,
+    max: i64,
+}
+
+impl Pace {
+    /// Starts at `max`.
+    pub fn new(min: i64, max: i64) -> Pace {
+        Pace {
+            size: max,
+            min,
+            max,
+        }
+    }
+
+    /// The size of the next statement.
+    pub fn size(&self) -> i64 {
+        self.size
+    }
+
+    /// Adjusts the size after a statement that took `took`.
+    pub fn record(&mut self, took: Duration) {
+        if took > STATEMENT_TARGET * 2 {
+            self.size = (self.size / 2).max(self.min);
+        } else if took < STATEMENT_TARGET / 2 {
+            self.size = (self.size * 2).min(self.max);
+        }
+    }
+}
 
 /// Runs forever (aborted at shutdown).
 pub async fn run(state: Services) {
@@ -24,6 +63,17 @@ pub async fn run(state: Services) {
     }
 }
 
+/// Between two purge statements: a pause as long as the last one took (at most 100 ms), so
+/// that the writer is free at least half of the round (on SQLite the requests' writes wait
+/// for it, and a back-to-back purge halved the refresh rate while it ran).
+async fn rest(took: Duration) {
+    if took.is_zero() {
+        tokio::task::yield_now().await;
+    } else {
+        tokio::time::sleep(took.min(Duration::from_millis(100))).await;
+    }
+}
+
 /// One full purge round; returns the number of rows deleted. Logs (at debug) how long the
 /// round and its slowest statement took: the slowest statement is the longest a writer
 /// waited behind housekeeping on SQLite (`bench/scale.sh` reads it).
@@ -31,37 +81,49 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
     let now = state.now();
     let started = std::time::Instant::now();
     let mut total = 0;
-    let mut slowest = Duration::ZERO;
+    // the slowest statement, and the table it deleted from
+    let mut slowest = (Duration::ZERO, "");
+    let mut pace = Pace::new(20, BATCH);
     loop {
-        let (n, batch_slowest) = state.store.purge_expired_batch(now, BATCH).await?;
+        let batch_started = std::time::Instant::now();
+        let (n, batch_slowest, table) = state.store.purge_expired_batch(now, pace.size()).await?;
         total += n;
-        slowest = slowest.max(batch_slowest);
+        if batch_slowest > slowest.0 {
+            slowest = (batch_slowest, table);
+        }
+        pace.record(batch_slowest);
         if n == 0 {
             break;
         }
-        tokio::task::yield_now().await;
+        rest(batch_started.elapsed()).await;
     }
     // families: the whole table in bounded windows, so no statement holds the write lock
     // for long however many families there are
     let mut after = String::new();
+    let mut pace = Pace::new(100, FAMILY_WINDOW);
     loop {
         let window_started = std::time::Instant::now();
         let (n, last) = state
             .store
-            .purge_families_window(now, &after, FAMILY_WINDOW)
+            .purge_families_window(now, &after, pace.size())
             .await?;
         total += n;
-        slowest = slowest.max(window_started.elapsed());
+        let took = window_started.elapsed();
+        if took > slowest.0 {
+            slowest = (took, "refresh_families");
+        }
+        pace.record(took);
         match last {
             Some(last) => after = last,
             None => break,
         }
-        tokio::task::yield_now().await;
+        rest(took).await;
     }
     tracing::debug!(
         rows = total,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        slowest_statement_ms = slowest.as_millis() as u64,
+        slowest_statement_ms = slowest.0.as_millis() as u64,
+        slowest_table = slowest.1,
         "housekeeping round"
     );
     // last uses of personal access tokens: once per round, so at most once a minute each
@@ -71,4 +133,30 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
     state.device_polls.purge(now);
     state.throttle.purge(now);
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Pace, STATEMENT_TARGET};
+    use std::time::Duration;
+
+    #[test]
+    fn pace_halves_after_a_slow_statement_and_doubles_after_a_quick_one_within_bounds() {
+        let mut pace = Pace::new(20, 500);
+        assert_eq!(pace.size(), 500);
+        pace.record(STATEMENT_TARGET * 3);
+        assert_eq!(pace.size(), 250);
+        pace.record(STATEMENT_TARGET); // on target: unchanged
+        assert_eq!(pace.size(), 250);
+        for _ in 0..10 {
+            pace.record(Duration::from_millis(500));
+        }
+        assert_eq!(pace.size(), 20);
+        pace.record(Duration::ZERO);
+        assert_eq!(pace.size(), 40);
+        for _ in 0..10 {
+            pace.record(Duration::ZERO);
+        }
+        assert_eq!(pace.size(), 500);
+    }
 }

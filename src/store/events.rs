@@ -76,15 +76,16 @@ impl Store {
 }
 
 impl Store {
-    /// Deletes up to `batch` expired rows from each table; returns how many went and how
-    /// long the slowest statement took (on SQLite, the longest a writer waited behind it).
+    /// Deletes up to `batch` expired rows from each table; returns how many went, how long
+    /// the slowest statement took (on SQLite, the longest a writer waited behind it) and
+    /// the table it deleted from.
     /// Spent refresh tokens stay until they expire (reuse detection needs them). Families
     /// go in [`Store::purge_families_window`].
     pub async fn purge_expired_batch(
         &self,
         now: i64,
         batch: i64,
-    ) -> Result<(u64, std::time::Duration), StoreError> {
+    ) -> Result<(u64, std::time::Duration, &'static str), StoreError> {
         // by primary key, in batches of `batch` rows: each statement is short, so writers
         // never wait long behind housekeeping
         let statements = [
@@ -116,7 +117,7 @@ impl Store {
                (SELECT seq FROM revocation_events WHERE expires_at < $1 LIMIT $2)",
         ];
         let mut total = 0;
-        let mut slowest = std::time::Duration::ZERO;
+        let mut slowest = (std::time::Duration::ZERO, "");
         for sql in statements {
             let started = std::time::Instant::now();
             total += with_db!(&self.db, |w, _r, _pg| sqlx::query(sql)
@@ -125,9 +126,13 @@ impl Store {
                 .execute(w)
                 .await?
                 .rows_affected());
-            slowest = slowest.max(started.elapsed());
+            let took = started.elapsed();
+            if took > slowest.0 {
+                // "DELETE FROM <table> WHERE …"
+                slowest = (took, sql.split_whitespace().nth(2).unwrap_or(""));
+            }
         }
-        Ok((total, slowest))
+        Ok((total, slowest.0, slowest.1))
     }
 
     /// Deletes the purgeable refresh families among the next `window` families in id order

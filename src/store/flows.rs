@@ -148,18 +148,39 @@ impl Store {
     /// Consumes a code atomically: of two concurrent calls exactly one gets
     /// [`CodeUse::Fresh`]. A replay revokes the family the first exchange started.
     pub async fn consume_code(&self, code_hash: &[u8], now: i64) -> Result<CodeUse, StoreError> {
-        // a conditional UPDATE: SQLite's single writer, or PostgreSQL's row lock (a
-        // concurrent second UPDATE waits, re-reads the row and finds it consumed)
-        let fresh = with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, CodeGrant>(
-            "UPDATE authorization_codes SET consumed_at = $1
-             WHERE code_hash = $2 AND consumed_at IS NULL AND expires_at > $1
-             RETURNING client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time,
-                 generation, expires_at",
-        )
-        .bind(now)
-        .bind(code_hash)
-        .fetch_optional(w)
-        .await?);
+        // fast path: spent group-committed with the other codes waiting (see `code_batch`)
+        let mut batched = None;
+        if let Some(codes) = &self.codes {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let request = super::code_batch::ConsumeRequest {
+                code_hash: code_hash.to_vec(),
+                now,
+                reply,
+            };
+            if codes.send(request).await.is_ok() {
+                match answer.await {
+                    Ok(Ok(grant)) => batched = Some(grant),
+                    // the batch spent nothing: spend this code on its own
+                    Ok(Err(StoreError::BatchFailed)) | Err(_) => {}
+                    Ok(Err(e)) => return Err(e),
+                }
+            }
+        }
+        let fresh = match batched {
+            Some(grant) => grant,
+            // a conditional UPDATE: SQLite's single writer, or PostgreSQL's row lock (a
+            // concurrent second UPDATE waits, re-reads the row and finds it consumed)
+            None => with_db!(&self.db, |w, _r, _pg| sqlx::query_as::<_, CodeGrant>(
+                "UPDATE authorization_codes SET consumed_at = $1
+                 WHERE code_hash = $2 AND consumed_at IS NULL AND expires_at > $1
+                 RETURNING client_id, redirect_uri, user_id, scope, nonce, code_challenge,
+                     auth_time, generation, expires_at",
+            )
+            .bind(now)
+            .bind(code_hash)
+            .fetch_optional(w)
+            .await?),
+        };
         if let Some(grant) = fresh {
             return Ok(CodeUse::Fresh(grant));
         }

@@ -86,6 +86,7 @@ macro_rules! revoke_family_in {
 
 mod batch;
 mod clients;
+mod code_batch;
 mod consent;
 mod device;
 mod events;
@@ -212,6 +213,8 @@ pub struct Store {
     rotations: Option<tokio::sync::mpsc::Sender<batch::RotateRequest>>,
     /// new families of code exchanges are group-committed (see `family_batch`)
     families: Option<tokio::sync::mpsc::Sender<family_batch::FamilyRequest>>,
+    /// the codes of code exchanges are spent group-committed (see `code_batch`)
+    codes: Option<tokio::sync::mpsc::Sender<code_batch::ConsumeRequest>>,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
     family_event_ttl: i64,
@@ -237,10 +240,12 @@ impl Store {
         };
         let rotations = Some(batch::start(db.clone()));
         let families = Some(family_batch::start(db.clone()));
+        let codes = Some(code_batch::start(db.clone()));
         let store = Store {
             db,
             rotations,
             families,
+            codes,
             family_event_ttl: 86_400,
         };
         store.migrate().await?;
@@ -330,11 +335,14 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> 
         // 1 MiB of page cache per connection (SQLite's default is 2 MiB): the hot
         // data is small, and the OS page cache is shared
         .pragma("cache_size", "-1024");
+    // the one writer gets 8 MiB: every write walks the indexes of the big tables
+    // (refresh tokens, families) from the root, and with a million families their
+    // interior pages alone outgrow 1 MiB, so each write would re-read them from the OS
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect_with(options.clone())
+        .connect_with(options.clone().pragma("cache_size", "-8192"))
         .await?;
     // the schema must exist before readers open (a reader's first query could otherwise
     // race the migration)
