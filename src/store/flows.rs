@@ -14,29 +14,6 @@ pub struct SsoSession {
     pub expires_at: i64,
 }
 
-/// What an authorization code is bound to.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CodeGrant {
-    /// Client it was issued to.
-    pub client_id: String,
-    /// Exact redirect URI of the request.
-    pub redirect_uri: String,
-    /// The user who signed in.
-    pub user_id: i64,
-    /// Granted scope.
-    pub scope: String,
-    /// OIDC nonce.
-    pub nonce: Option<String>,
-    /// PKCE S256 challenge.
-    pub code_challenge: Option<String>,
-    /// When the user authenticated.
-    pub auth_time: i64,
-    /// The user's generation when the code was issued.
-    pub generation: i64,
-    /// Expiry.
-    pub expires_at: i64,
-}
-
 /// A new authorization code.
 #[derive(Debug, Clone)]
 pub struct NewCode<'a> {

@@ -106,11 +106,12 @@ mod upstream;
 mod users;
 
 pub use clients::ClientRow;
+pub use code_batch::CodeGrant;
 pub use consent::ConsentRow;
 pub use device::{DeviceGrant, DevicePoll, NewDeviceRequest, PendingDevice, SLOW_DOWN_STEP};
 pub use events::RevocationEvent;
 pub use external::ExternalProfile;
-pub use flows::{CodeGrant, CodeUse, NewCode, SsoSession};
+pub use flows::{CodeUse, NewCode, SsoSession};
 pub use keys::StoredKey;
 pub use pats::{NewPat, PatRow};
 pub use refresh::RefreshInfo;
