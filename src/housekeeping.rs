@@ -63,17 +63,6 @@ pub async fn run(state: Services) {
     }
 }
 
-/// Between two purge statements: a pause as long as the last one took (at most 100 ms), so
-/// that the writer is free at least half of the round (on SQLite the requests' writes wait
-/// for it, and a back-to-back purge halved the refresh rate while it ran).
-async fn rest(took: Duration) {
-    if took.is_zero() {
-        tokio::task::yield_now().await;
-    } else {
-        tokio::time::sleep(took.min(Duration::from_millis(100))).await;
-    }
-}
-
 /// One full purge round; returns the number of rows deleted. Logs (at debug) how long the
 /// round and its slowest statement took: the slowest statement is the longest a writer
 /// waited behind housekeeping on SQLite (`bench/scale.sh` reads it).
@@ -85,7 +74,6 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
     let mut slowest = (Duration::ZERO, "");
     let mut pace = Pace::new(20, BATCH);
     loop {
-        let batch_started = std::time::Instant::now();
         let (n, batch_slowest, table) = state.store.purge_expired_batch(now, pace.size()).await?;
         total += n;
         if batch_slowest > slowest.0 {
@@ -95,7 +83,7 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
         if n == 0 {
             break;
         }
-        rest(batch_started.elapsed()).await;
+        tokio::task::yield_now().await;
     }
     // families: the whole table in bounded windows, so no statement holds the write lock
     // for long however many families there are
@@ -117,7 +105,7 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
             Some(last) => after = last,
             None => break,
         }
-        rest(took).await;
+        tokio::task::yield_now().await;
     }
     tracing::debug!(
         rows = total,
