@@ -1,4 +1,5 @@
 //! Sign-in state: SSO sessions, authorization codes.
+use super::code_batch::CodeGrant;
 use super::{Store, StoreError};
 
 /// An SSO session row.
