@@ -33,7 +33,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { launchChromium, launchChromiumWithProfile } from './launch.mjs';
+import { launchChromium, launchChromiumWithProfile, answerClientRedirects } from './launch.mjs';
 
 const TIMEOUT_MS = Number(process.env.LOGIN_TIMEOUT_MS) || 30_000;
 const CLIENT_ORIGIN = 'http://localhost:8080';
@@ -122,20 +122,7 @@ async function run() {
     const failures = [];
     page.on('requestfailed', (r) => failures.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
     const why = () => `\n  at ${page.url()}\n  pages: ${pages.join(' → ')}\n  failed: ${failures.join('; ')}`;
-    const cdp = await context.newCDPSession(page);
-    cdp.on('Fetch.requestPaused', (event) => {
-      cdp
-        .send('Fetch.fulfillRequest', {
-          requestId: event.requestId,
-          responseCode: 200,
-          responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
-          body: Buffer.from(CALLBACK_BODY).toString('base64'),
-        })
-        .catch(() => {});
-    });
-    await cdp.send('Fetch.enable', {
-      patterns: [{ urlPattern: `${CLIENT_ORIGIN}/*`, requestStage: 'Request' }],
-    });
+    await answerClientRedirects(context, page, CLIENT_ORIGIN, CALLBACK_BODY);
 
     const started = Date.now();
     const login = await page.goto(authorizeUrl, { waitUntil: 'load' }).catch((err) => {

@@ -30,3 +30,22 @@ export function launchChromiumWithProfile(userDataDir, timeout, options) {
     ...options,
   });
 }
+
+// Answers every request to the client's redirect URI (`origin`/...) inside the browser
+// with `body`, so a sign-in can land there without a server at that address.
+export async function answerClientRedirects(context, page, origin, body) {
+  const cdp = await context.newCDPSession(page);
+  cdp.on('Fetch.requestPaused', (event) => {
+    cdp
+      .send('Fetch.fulfillRequest', {
+        requestId: event.requestId,
+        responseCode: 200,
+        responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
+        body: Buffer.from(body).toString('base64'),
+      })
+      .catch(() => {});
+  });
+  await cdp.send('Fetch.enable', {
+    patterns: [{ urlPattern: `${origin}/*`, requestStage: 'Request' }],
+  });
+}

@@ -14,7 +14,7 @@
 // An empty <button_text> means the browser is expected to go straight to the identity
 // provider. Exits non-zero with a message on stderr on any failure; bounded by
 // LOGIN_TIMEOUT_MS (default 30000).
-import { launchChromium } from './launch.mjs';
+import { launchChromium, answerClientRedirects } from './launch.mjs';
 
 const TIMEOUT_MS = Number(process.env.LOGIN_TIMEOUT_MS) || 30_000;
 const CLIENT_ORIGIN = 'http://localhost:8080';
@@ -39,20 +39,7 @@ async function run() {
     const failures = [];
     page.on('requestfailed', (r) => failures.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
     const why = () => `\n  at ${page.url()}\n  pages: ${pages.join(' → ')}\n  failed: ${failures.join('; ')}`;
-    const cdp = await context.newCDPSession(page);
-    cdp.on('Fetch.requestPaused', (event) => {
-      cdp
-        .send('Fetch.fulfillRequest', {
-          requestId: event.requestId,
-          responseCode: 200,
-          responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
-          body: Buffer.from(CALLBACK_BODY).toString('base64'),
-        })
-        .catch(() => {});
-    });
-    await cdp.send('Fetch.enable', {
-      patterns: [{ urlPattern: `${CLIENT_ORIGIN}/*`, requestStage: 'Request' }],
-    });
+    await answerClientRedirects(context, page, CLIENT_ORIGIN, CALLBACK_BODY);
 
     const started = Date.now();
     const authserverOrigin = new URL(authorizeUrl).origin;
