@@ -30,7 +30,7 @@ use crate::housekeeping;
 use crate::keys::KeyManager;
 use crate::oauth;
 use crate::oauth::discovery::ProviderMetadata;
-use crate::state::AppState;
+use crate::state::{AppState, WebState};
 use crate::store::Store;
 use crate::telemetry;
 use crate::throttle::Throttle;
@@ -126,7 +126,7 @@ impl Application {
         let upstreams = Arc::new(Upstreams::new(&settings)?);
         let saml = SamlSp::load(&settings)
             .map_err(|e| anyhow::anyhow!("{}: {e}", settings.source.display()))?;
-        let state = AppState {
+        let state = AppState::new(WebState {
             upstream_buttons: upstreams.buttons().into(),
             // with the local passwords off and no directory, only the providers sign in
             whitelist: Arc::new(Whitelist::new(&settings.auth.redirect_whitelist)),
@@ -150,7 +150,7 @@ impl Application {
                 keys: Arc::new(keys),
                 clock,
             },
-        };
+        });
         Ok(Application {
             listener,
             state,

@@ -11,11 +11,31 @@ use crate::domain::redirect::Whitelist;
 use crate::domain::services::Services;
 use crate::domain::upstream::ProviderButton;
 
-/// Shared application state (cheap to clone). Dereferences to [`Services`], so
-/// `state.settings`, `state.store`, `state.now()` work as before and `&state` is accepted
-/// where a domain function takes `&Services`.
+/// Shared application state: one reference-counted pointer, so the copy axum hands each
+/// request costs one counter update (a clone of every field's own pointer cost 5–8 % of a
+/// `client_credentials` request's CPU). Dereferences to [`WebState`] and on to
+/// [`Services`], so `state.discovery`, `state.store`, `state.now()` all work and `&state`
+/// is accepted where a domain function takes `&Services`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<WebState>);
+
+impl AppState {
+    /// Wraps the state.
+    pub fn new(state: WebState) -> AppState {
+        AppState(Arc::new(state))
+    }
+}
+
+impl Deref for AppState {
+    type Target = WebState;
+
+    fn deref(&self) -> &WebState {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct WebState {
     /// Settings, database, keys, clock and caches.
     pub services: Services,
     /// The discovery document, serialised once.
@@ -34,7 +54,7 @@ pub struct AppState {
     pub upstream_buttons: Arc<[ProviderButton]>,
 }
 
-impl Deref for AppState {
+impl Deref for WebState {
     type Target = Services;
 
     fn deref(&self) -> &Services {

@@ -1,5 +1,5 @@
 //! The grants of the token endpoint.
-use crate::crypto::token_hash;
+use crate::crypto::{random_id, token_hash};
 use crate::domain::client_auth::AuthenticatedClient;
 use crate::domain::client_auth::{parse_basic, CLIENT_AUTH_FAILED};
 use crate::domain::clients::grants as registered;
@@ -10,7 +10,9 @@ use crate::domain::pat;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::tokens::{mint_pair_signed, start_family_lasting, Mint, TokenResponse};
+use crate::domain::tokens::{
+    mint_pair_signed, start_family_lasting, FamilyStart, Mint, TokenResponse,
+};
 use crate::error::AppError;
 use crate::store::{CodeUse, Rotation, User};
 
@@ -63,12 +65,25 @@ pub async fn authorization_code(
         }
         (None, None) => {}
     }
-    let user = state
-        .store
-        .user_by_id(grant.user_id)
+    // the cached user when it is the one the code was issued to (as fresh as the event
+    // log, like the refresh grant's); any other answer is checked against the database,
+    // so a cache another instance has not yet told of a new generation refuses nothing
+    let usable = |u: &User| !u.disabled && u.generation == grant.generation;
+    let user = match state
+        .revocations
+        .user_by_id(&state.store, grant.user_id)
         .await?
-        .filter(|u| !u.disabled && u.generation == grant.generation)
-        .ok_or_else(|| AppError::InvalidGrant(BAD_CODE.into()))?;
+    {
+        Some(u) if usable(&u) => u,
+        _ => std::sync::Arc::new(
+            state
+                .store
+                .user_by_id(grant.user_id)
+                .await?
+                .filter(usable)
+                .ok_or_else(|| AppError::InvalidGrant(BAD_CODE.into()))?,
+        ),
+    };
     let scope = Scope::from_stored(&grant.scope);
     let response = sign_in_tokens(
         state,
@@ -97,32 +112,35 @@ pub(crate) async fn sign_in_tokens(
     nonce: Option<&str>,
     code_hash: Option<&[u8]>,
 ) -> Result<TokenResponse, AppError> {
-    let (family, refresh) = start_family_lasting(
-        state,
+    let family = random_id();
+    let lifetime = registered::access_lifetime(state, client);
+    let mint = Mint {
         user,
-        &client.client_id,
+        client_id: &client.client_id,
+        scope,
+        auth_time: Some(auth_time),
+        nonce,
+        lifetime,
+        family: Some(&family),
+        pat: None,
+    };
+    // the family is written while its tokens are signed: the writer and the signers work
+    // at once, and the grant waits for the slower of the two instead of both in turn. If
+    // the write fails, the signed tokens are dropped unseen; a family born revoked (its
+    // code replayed meanwhile) makes them dead on arrival, as before.
+    let start = FamilyStart {
+        family: &family,
+        user,
+        client_id: &client.client_id,
         scope,
         auth_time,
         code_hash,
-        registered::refresh_lifetime(state, client),
-    )
-    .await?;
-    let lifetime = registered::access_lifetime(state, client);
-    let (access_token, id_token) = mint_pair_signed(
-        state,
-        &Mint {
-            user,
-            client_id: &client.client_id,
-            scope,
-            auth_time: Some(auth_time),
-            nonce,
-            lifetime,
-            family: Some(&family),
-            pat: None,
-        },
-        registered::id_token_alg(client),
-    )
-    .await?;
+        lifetime: registered::refresh_lifetime(state, client),
+    };
+    let (refresh, (access_token, id_token)) = tokio::try_join!(
+        start_family_lasting(state, &start),
+        mint_pair_signed(state, &mint, registered::id_token_alg(client)),
+    )?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -373,14 +391,18 @@ async fn pat_family(
     lifetime: i64,
 ) -> Result<TokenResponse, AppError> {
     let now = state.now();
-    let (family, refresh) = start_family_lasting(
+    let family = random_id();
+    let refresh = start_family_lasting(
         state,
-        &valid.user,
-        &client.client_id,
-        scope,
-        now,
-        None,
-        registered::refresh_lifetime(state, client),
+        &FamilyStart {
+            family: &family,
+            user: &valid.user,
+            client_id: &client.client_id,
+            scope,
+            auth_time: now,
+            code_hash: None,
+            lifetime: registered::refresh_lifetime(state, client),
+        },
     )
     .await?;
     state

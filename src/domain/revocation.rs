@@ -33,6 +33,9 @@ struct Revoked {
 pub struct Revocations {
     revoked: RwLock<Revoked>,
     users: RwLock<HashMap<String, Arc<User>>>,
+    /// user id → name, for look-ups by id (the code exchange); the entry is only a hint,
+    /// checked against the id of the user it leads to
+    user_names: RwLock<HashMap<i64, String>>,
     /// personal access tokens by hash and id (see `domain::pat`)
     pats: PatCache,
     /// registered clients with their secrets (see `domain::clients::cache`)
@@ -61,6 +64,7 @@ impl Revocations {
         let r = Revocations {
             revoked: RwLock::new(Revoked::default()),
             users: RwLock::new(HashMap::new()),
+            user_names: RwLock::new(HashMap::new()),
             pats: PatCache::default(),
             clients: ClientCache::default(),
             last_seq: AtomicI64::new(0),
@@ -161,16 +165,46 @@ impl Revocations {
         let Some(user) = store.user_by_name(username).await? else {
             return Ok(None);
         };
+        Ok(Some(self.remember(user, seq_before)))
+    }
+
+    /// The user with this id, from the cache or (once) from the database. Like
+    /// [`Revocations::user`], as fresh as the event log: a caller that needs the user's
+    /// current generation and finds another one asks the database.
+    pub async fn user_by_id(
+        &self,
+        store: &Store,
+        id: i64,
+    ) -> Result<Option<Arc<User>>, StoreError> {
+        let name = read(&self.user_names).get(&id).cloned();
+        if let Some(name) = name {
+            // a renamed user's old name may now belong to someone else: the id decides
+            if let Some(u) = read(&self.users).get(&name).filter(|u| u.id == id) {
+                return Ok(Some(u.clone()));
+            }
+        }
+        let seq_before = self.last_seq.load(Ordering::SeqCst);
+        let Some(user) = store.user_by_id(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.remember(user, seq_before)))
+    }
+
+    /// Caches a user read from the database, unless an event was applied since
+    /// `seq_before` (it might concern this user, and the row read may be older than it).
+    fn remember(&self, user: User, seq_before: i64) -> Arc<User> {
         let user = Arc::new(user);
-        // only cache if no event slipped in while we read (it might concern this user)
         if self.last_seq.load(Ordering::SeqCst) == seq_before {
             let mut users = write(&self.users);
-            if users.len() >= MAX_CACHED_USERS {
+            let mut names = write(&self.user_names);
+            if users.len() >= MAX_CACHED_USERS || names.len() >= MAX_CACHED_USERS {
                 users.clear();
+                names.clear();
             }
-            users.insert(username.to_string(), user.clone());
+            users.insert(user.username.clone(), user.clone());
+            names.insert(user.id, user.username.clone());
         }
-        Ok(Some(user))
+        user
     }
 
     /// The PAT cache.
@@ -220,5 +254,63 @@ impl Revocations {
     pub fn sizes(&self) -> (usize, usize, usize) {
         let r = read(&self.revoked);
         (r.families.len(), r.jtis.len(), r.pats.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Revocations;
+    use crate::store::{ExternalProfile, NewUser, Store};
+
+    fn new_user(name: &str) -> NewUser {
+        NewUser {
+            username: name.into(),
+            password_hash: "x".into(),
+            name: None,
+            email: None,
+            admin: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_user_looked_up_by_id_is_the_one_with_that_id_after_a_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let store = Store::open(&url, 2).await.unwrap();
+        let r = Revocations::load(&store, 1000).await.unwrap();
+        let first = store.create_user(&new_user("alice"), 1000).await.unwrap();
+        let cached = r.user_by_id(&store, first.id).await.unwrap().unwrap();
+        assert_eq!(cached.username, "alice");
+        // the source renames alice to bob, and a new alice appears
+        let renamed = ExternalProfile {
+            source: "ldap",
+            external_id: "uuid-1",
+            username: "bob",
+            name: None,
+            email: None,
+            admin: false,
+        };
+        store
+            .update_external_user(first.id, "alice", &renamed, 1001)
+            .await
+            .unwrap();
+        r.poll(&store, 1001).await.unwrap();
+        let second = store.create_user(&new_user("alice"), 1002).await.unwrap();
+        // the name cache now holds the new alice, whom the old id hint leads to
+        assert_eq!(
+            r.user(&store, "alice").await.unwrap().unwrap().id,
+            second.id
+        );
+        let by_id = r.user_by_id(&store, first.id).await.unwrap().unwrap();
+        assert_eq!((by_id.id, by_id.username.as_str()), (first.id, "bob"));
+        assert_eq!(
+            r.user_by_id(&store, second.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .username,
+            "alice"
+        );
+        assert!(r.user_by_id(&store, 9999).await.unwrap().is_none());
     }
 }

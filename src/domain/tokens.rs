@@ -249,31 +249,52 @@ pub fn claims_for(state: &Services, m: &Mint<'_>) -> (AccessClaims, IdClaims) {
     (access, id)
 }
 
-/// Issues a new refresh family with its first refresh token, which lives `lifetime`
-/// seconds (the server's or a registered client's own); returns (family, token).
+/// What a new refresh family starts from.
+pub struct FamilyStart<'a> {
+    /// the family's id: a fresh [`random_id`], which the caller may already have put in
+    /// tokens it signs meanwhile
+    pub family: &'a str,
+    /// the user, as the grant was checked (its generation is recorded)
+    pub user: &'a User,
+    /// the client
+    pub client_id: &'a str,
+    /// the granted scope
+    pub scope: &'a Scope,
+    /// when the user signed in
+    pub auth_time: i64,
+    /// the hash of the authorization code it is exchanged for, if any
+    pub code_hash: Option<&'a [u8]>,
+    /// how long its refresh tokens live (the server's or a registered client's own)
+    pub lifetime: i64,
+}
+
+/// Issues a new refresh family with its first refresh token; returns the token.
 pub async fn start_family_lasting(
     state: &Services,
-    user: &User,
-    client_id: &str,
-    scope: &Scope,
-    auth_time: i64,
-    code_hash: Option<&[u8]>,
-    lifetime: i64,
-) -> Result<(String, String), AppError> {
+    start: &FamilyStart<'_>,
+) -> Result<String, AppError> {
+    let FamilyStart {
+        family,
+        user,
+        client_id,
+        scope,
+        auth_time,
+        code_hash,
+        lifetime,
+    } = *start;
     let now = state.now();
-    let family = random_id();
     let token = random_token();
     let hash = token_hash(&token);
     let scope = scope.to_string();
     let live = state
         .store
         .create_family(
-            &family,
+            family,
             // the generation the grant was checked under (the caller's copy of the user)
             user.generation,
             &NewRefresh {
                 token_hash: &hash,
-                family_id: &family,
+                family_id: family,
                 client_id,
                 user_id: user.id,
                 scope: &scope,
@@ -289,7 +310,7 @@ pub async fn start_family_lasting(
         // exchange always does), but its family is born revoked
         state.sync_revocations().await;
     }
-    Ok((family, token))
+    Ok(token)
 }
 
 /// The kind of a presented token.
