@@ -85,7 +85,6 @@ macro_rules! revoke_family_in {
 }
 
 mod batch;
-mod checkpoint;
 mod clients;
 mod code_batch;
 mod consent;
@@ -217,9 +216,6 @@ pub struct Store {
     families: Option<tokio::sync::mpsc::Sender<family_batch::FamilyRequest>>,
     /// the codes of code exchanges are spent group-committed (see `code_batch`)
     codes: Option<tokio::sync::mpsc::Sender<code_batch::ConsumeRequest>>,
-    /// SQLite's WAL checkpoints (see `checkpoint`): held only so that the task ends with
-    /// the last handle, like the batchers
-    _checkpoints: Option<tokio::sync::mpsc::Sender<()>>,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
     family_event_ttl: i64,
@@ -246,16 +242,11 @@ impl Store {
         let rotations = Some(batch::start(db.clone()));
         let families = Some(family_batch::start(db.clone()));
         let codes = Some(code_batch::start(db.clone()));
-        let checkpoints = match &db {
-            Db::Sqlite { reader, .. } => Some(checkpoint::start(reader.clone())),
-            Db::Postgres(_) => None,
-        };
         let store = Store {
             db,
             rotations,
             families,
             codes,
-            _checkpoints: checkpoints,
             family_event_ttl: 86_400,
         };
         store.migrate().await?;
@@ -352,16 +343,7 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> 
         .max_connections(1)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect_with(
-            options
-                .clone()
-                .pragma("cache_size", "-8192")
-                // checkpoints run beside the writer (see `checkpoint`); this is the backstop
-                .pragma(
-                    "wal_autocheckpoint",
-                    checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
-                ),
-        )
+        .connect_with(options.clone().pragma("cache_size", "-8192"))
         .await?;
     // the schema must exist before readers open (a reader's first query could otherwise
     // race the migration)
