@@ -71,7 +71,7 @@ mod durability;
 #[path = "../api/external_users.rs"]
 mod external_users;
 #[cfg(authserver_pg_tests)]
-#[path = "../api/helpers.rs"]
+#[path = "../api/helpers/mod.rs"]
 mod helpers;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/hostile.rs"]
