@@ -95,7 +95,7 @@ mod known_sources;
 #[path = "../api/ldap.rs"]
 mod ldap;
 #[cfg(authserver_pg_tests)]
-#[path = "../api/lifecycle.rs"]
+#[path = "../api/lifecycle/mod.rs"]
 mod lifecycle;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/lockout.rs"]
