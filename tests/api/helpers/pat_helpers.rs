@@ -40,6 +40,19 @@ pub async fn issue_pat(
     (issued.id.clone(), issued.token.expose().to_string())
 }
 
+/// Creates the administrator `name` straight in the store and issues them a management
+/// PAT that never expires; returns the user and the token (what the management-API tests
+/// call with).
+pub async fn add_admin_with_management_pat(
+    app: &TestApp,
+    name: &str,
+    password: &str,
+) -> (User, String) {
+    let admin = add_user_as(app, name, password, true).await;
+    let (_, token) = issue_pat(app, &admin, "management", None).await;
+    (admin, token)
+}
+
 /// `method path` with `Authorization: Bearer <token>` and no cookies.
 pub fn with_bearer(
     app: &TestApp,
