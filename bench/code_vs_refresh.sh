@@ -28,29 +28,15 @@ SECRET=bench-secret-0123456789
 [ -x "$LOADGEN" ] || cargo build --release --quiet --example loadgen
 
 WORK=$(mktemp -d)
-SERVER_PID=
+. bench/lib.sh
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ISS="http://127.0.0.1:$PORT/authentication"
-cat > "$WORK/authserver.properties" <<PROPS
-server.port = $PORT
-database.url = sqlite://$WORK/bench.db
-authentication.client.ids = webApplicationPlatform
-authentication.redirect.uri.whitelist = http://localhost:8080/callback
-authentication.client.secret = $SECRET
-authentication.signing.algorithm = $ALG
-authentication.code.expiry = 600
-logging.level = warn
-PROPS
-printf 'bench-password-1\n' | "$BIN" --config "$WORK/authserver.properties" user add bench-user --password-stdin >/dev/null
-"$BIN" --config "$WORK/authserver.properties" serve >/dev/null 2>"$WORK/server.log" &
-SERVER_PID=$!
-until curl -sf "$ISS/.well-known/openid-configuration" >/dev/null; do sleep 0.05; done
+bench_config "authentication.signing.algorithm = $ALG"
+start_server
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== $ALG, $CONNS connections, ${DURATION}s per run, $ROUNDS rounds; load average $LOAD_START ==" >&2

@@ -33,36 +33,14 @@ command -v wrk >/dev/null || { echo "wrk is needed (apt-get install -y wrk)"; ex
 [ -x "$LOADGEN" ] || cargo build --release --quiet --example loadgen
 
 WORK=$(mktemp -d)
-SERVER_PID=
+. bench/lib.sh
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ISS="http://127.0.0.1:$PORT/authentication"
-cat > "$WORK/authserver.properties" <<PROPS
-server.port = $PORT
-database.url = sqlite://$WORK/bench.db
-authentication.client.ids = webApplicationPlatform
-authentication.redirect.uri.whitelist = http://localhost:8080/callback
-authentication.client.secret = $SECRET
-authentication.code.expiry = 600
-logging.level = warn
-PROPS
-printf 'bench-password-1\n' | "$BIN" --config "$WORK/authserver.properties" user add bench-user --password-stdin >/dev/null
-
-start_server() { # $1 = CPU list for taskset, or "" for none
-  if [ -n "$1" ]; then
-    taskset -c "$1" "$BIN" --config "$WORK/authserver.properties" serve >/dev/null 2>"$WORK/server.log" &
-  else
-    "$BIN" --config "$WORK/authserver.properties" serve >/dev/null 2>"$WORK/server.log" &
-  fi
-  SERVER_PID=$!
-  until curl -sf "$ISS/.well-known/openid-configuration" >/dev/null; do sleep 0.05; done
-}
-stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
+bench_config
 
 cat > "$WORK/cc.lua" <<LUA
 wrk.method = "POST"

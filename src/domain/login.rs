@@ -120,6 +120,45 @@ pub async fn check_password(
     }
 }
 
+/// The outcome of confirming a signed-in user's current password, asked again before
+/// something that outlives the session (a personal access token, a service account's key).
+#[derive(Debug, PartialEq, Eq)]
+pub enum CurrentPassword {
+    /// The password is the user's.
+    Confirmed,
+    /// None was entered (nothing was checked, nothing counted against the throttle).
+    Missing,
+    /// Not the user's password.
+    Wrong,
+    /// Too many failures: retry after this many seconds.
+    Throttled(u64),
+    /// The directory that checks the user's password did not answer.
+    Unavailable,
+}
+
+/// Confirms that `password` is the current password of the signed-in `user`: a
+/// [`check_password`] of their user name (throttled like a sign-in) that must verify this
+/// very user; an empty password is [`CurrentPassword::Missing`], unchecked.
+pub async fn confirm_current_password(
+    state: &Services,
+    user: &User,
+    password: &str,
+    ip: IpAddr,
+    device: Option<&str>,
+) -> Result<CurrentPassword, AppError> {
+    if password.is_empty() {
+        return Ok(CurrentPassword::Missing);
+    }
+    Ok(
+        match check_password(state, &user.username, password, ip, device).await? {
+            PasswordCheck::Verified(u) if u.id == user.id => CurrentPassword::Confirmed,
+            PasswordCheck::Verified(_) | PasswordCheck::Refused => CurrentPassword::Wrong,
+            PasswordCheck::Throttled(wait) => CurrentPassword::Throttled(wait),
+            PasswordCheck::Unavailable => CurrentPassword::Unavailable,
+        },
+    )
+}
+
 /// Checks a user name and password a program sends on every call (`client_credentials`'
 /// Basic user, the password grant's `username`/`password`): a pair verified in the last
 /// [`crate::domain::credentials::CREDENTIAL_TTL`] seconds is served from the cache;

@@ -19,7 +19,9 @@ use axum::Router;
 
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::consent;
-use crate::domain::login::{check_password, PasswordCheck};
+use crate::domain::login::{
+    check_password, confirm_current_password, CurrentPassword, PasswordCheck,
+};
 use crate::domain::params::Params;
 use crate::domain::pat::{self, PatError, PatRequest, PatScope};
 use crate::domain::service_accounts;
@@ -446,22 +448,24 @@ async fn create_pat_inner(
         Err(e) => return refuse(StatusCode::BAD_REQUEST, capitalised(&e.to_string())).await,
     };
     let current = field("current_password");
-    if current.is_empty() {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "Enter your current password to create a token.".into(),
-        )
-        .await;
-    }
     let device = device_cookie::presented(headers);
-    match check_password(state, &user.username, current, ip, device).await? {
-        PasswordCheck::Verified(u) if u.id == user.id => {}
-        PasswordCheck::Throttled(wait) => {
+    match confirm_current_password(state, user, current, ip, device).await? {
+        CurrentPassword::Confirmed => {}
+        CurrentPassword::Missing => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Enter your current password to create a token.".into(),
+            )
+            .await;
+        }
+        CurrentPassword::Throttled(wait) => {
             tracing::info!(target: "authserver::audit", user = %user.username, "token creation throttled");
             return Ok(throttled_page(state, wait));
         }
-        PasswordCheck::Unavailable => return Ok(web::directory_unavailable_page(&state.base_path)),
-        PasswordCheck::Verified(_) | PasswordCheck::Refused => {
+        CurrentPassword::Unavailable => {
+            return Ok(web::directory_unavailable_page(&state.base_path))
+        }
+        CurrentPassword::Wrong => {
             tracing::info!(target: "authserver::audit", user = %user.username, "token creation refused: wrong current password");
             return refuse(
                 StatusCode::BAD_REQUEST,

@@ -13,7 +13,7 @@ use axum::routing::post;
 use axum::Router;
 
 use super::account::{account_view, capitalised, form_of_user, internal_page, throttled_page};
-use crate::domain::login::{check_password, PasswordCheck};
+use crate::domain::login::{confirm_current_password, CurrentPassword};
 use crate::domain::service_accounts;
 use crate::error::AppError;
 use crate::oauth::device_cookie;
@@ -72,25 +72,25 @@ async fn create_inner(
         .await;
     }
     let current = field("current_password");
-    if current.is_empty() {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "Enter your current password to create a service account.".into(),
-        )
-        .await;
-    }
     let device = device_cookie::presented(headers);
-    match check_password(state, &user.username, current, ip, device).await? {
-        PasswordCheck::Verified(u) if u.id == user.id => {}
-        PasswordCheck::Throttled(wait) => return Ok(throttled_page(state, wait)),
-        PasswordCheck::Unavailable => {
+    match confirm_current_password(state, user, current, ip, device).await? {
+        CurrentPassword::Confirmed => {}
+        CurrentPassword::Missing => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Enter your current password to create a service account.".into(),
+            )
+            .await;
+        }
+        CurrentPassword::Throttled(wait) => return Ok(throttled_page(state, wait)),
+        CurrentPassword::Unavailable => {
             return refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The directory that checks your password is unavailable; try again later.".into(),
             )
             .await;
         }
-        PasswordCheck::Verified(_) | PasswordCheck::Refused => {
+        CurrentPassword::Wrong => {
             return refuse(
                 StatusCode::BAD_REQUEST,
                 "The current password is wrong; no service account was created.".into(),

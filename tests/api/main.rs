@@ -65,20 +65,29 @@ mod twc_2024x_lane;
 mod upstream;
 mod validate_basic;
 
-/// `tests/postgres/main.rs` compiles every module of this suite.
+/// `tests/postgres/main.rs` compiles every module of this suite: each file `x.rs` and each
+/// directory module `x/mod.rs` of `tests/api`.
 #[test]
 fn the_postgres_suite_has_every_module() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let postgres = std::fs::read_to_string(dir.join("postgres/main.rs")).unwrap();
     for entry in std::fs::read_dir(dir.join("api")).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".rs") && name != "main.rs" {
-            let declared = format!("#[path = \"../api/{name}\"]");
-            assert!(
-                postgres.contains(&declared),
-                "tests/postgres/main.rs lacks `{declared} mod {};`",
-                name.trim_end_matches(".rs")
-            );
-        }
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        let (module, file) = if entry.file_type().unwrap().is_dir() {
+            if !entry.path().join("mod.rs").is_file() {
+                continue;
+            }
+            (name.clone(), format!("{name}/mod.rs"))
+        } else if let Some(module) = name.strip_suffix(".rs").filter(|m| *m != "main") {
+            (module.to_string(), name.clone())
+        } else {
+            continue;
+        };
+        let declared = format!("#[path = \"../api/{file}\"]");
+        assert!(
+            postgres.contains(&declared),
+            "tests/postgres/main.rs lacks `{declared} mod {module};`"
+        );
     }
 }

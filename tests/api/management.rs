@@ -3,14 +3,15 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::lifecycle_helpers::{client_credentials, client_credentials_ok, oauth_error};
-use crate::helpers::pat_helpers::{add_user_as, issue_pat, pat_login, with_bearer};
+use crate::helpers::pat_helpers::{
+    add_admin_with_management_pat, issue_pat, pat_login, with_bearer,
+};
 use crate::helpers::{spawn_app, TestApp, CLIENT};
 
 /// A server with an administrator `root` and their management PAT.
 async fn app_with_admin() -> (TestApp, String) {
     let app = spawn_app().await;
-    let root = add_user_as(&app, "root", "root-password", true).await;
-    let (_, token) = issue_pat(&app, &root, "management", None).await;
+    let (_, token) = add_admin_with_management_pat(&app, "root", "root-password").await;
     (app, token)
 }
 

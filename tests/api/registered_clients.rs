@@ -5,7 +5,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::lifecycle_helpers::{basic, oauth_error, post_token};
-use crate::helpers::pat_helpers::{add_user_as, issue_pat, with_bearer};
+use crate::helpers::pat_helpers::{
+    add_admin_with_management_pat, add_user_as, issue_pat, with_bearer,
+};
 use crate::helpers::{jwt_parts, location, pkce_pair, query_param, spawn_app, TestApp, SECRET};
 
 pub const REPORTS_CB: &str = "https://reports.example.com/cb";
@@ -191,8 +193,7 @@ async fn the_cli_registers_a_client_shows_its_secret_once_rotates_with_overlap_a
 #[tokio::test]
 async fn the_management_api_creates_lists_updates_rotates_and_deletes_clients() {
     let app = spawn_app().await;
-    let root = add_user_as(&app, "root", "root-password", true).await;
-    let (_, pat) = issue_pat(&app, &root, "management", None).await;
+    let (root, pat) = add_admin_with_management_pat(&app, "root", "root-password").await;
     let call = |method: Method, path: &str| with_bearer(&app, method, path, &pat);
 
     let created = json_ok(

@@ -9,7 +9,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::lifecycle_helpers::{claims, field, introspect};
-use crate::helpers::pat_helpers::{add_user_as, issue_pat, with_bearer};
+use crate::helpers::pat_helpers::{
+    add_admin_with_management_pat, add_user_as, issue_pat, with_bearer,
+};
 use crate::helpers::*;
 
 /// The first migration of issue 18: the database is left as it was before it.
@@ -141,8 +143,7 @@ async fn put_roles(app: &TestApp, token: &str, user: &str, roles: Value) -> reqw
 #[tokio::test]
 async fn a_role_change_ends_the_tokens_issued_under_the_old_roles() {
     let app = spawn_app().await;
-    let root = add_user_as(&app, "root", "root-password-1", true).await;
-    let (_, admin_token) = issue_pat(&app, &root, "management", None).await;
+    let (_, admin_token) = add_admin_with_management_pat(&app, "root", "root-password-1").await;
     app.add_user("bob", "bob-password-1").await;
     let resp = with_bearer(&app, Method::POST, "/api/roles", &admin_token)
         .json(&json!({"name": "manager", "description": "may approve timesheets"}))
@@ -192,10 +193,8 @@ async fn a_role_change_ends_the_tokens_issued_under_the_old_roles() {
 #[tokio::test]
 async fn the_management_api_follows_the_admin_role() {
     let app = spawn_app().await;
-    let root = add_user_as(&app, "root", "root-password-1", true).await;
-    let (_, root_token) = issue_pat(&app, &root, "management", None).await;
-    let ada = add_user_as(&app, "ada", "ada-password-1", true).await;
-    let (_, ada_token) = issue_pat(&app, &ada, "management", None).await;
+    let (_, root_token) = add_admin_with_management_pat(&app, "root", "root-password-1").await;
+    let (_, ada_token) = add_admin_with_management_pat(&app, "ada", "ada-password-1").await;
     let list = |token: String| {
         let app = &app;
         async move {
@@ -301,8 +300,7 @@ async fn roles_are_defined_assigned_and_removed_from_the_command_line() {
 #[tokio::test]
 async fn the_role_api_lists_defines_and_removes_roles() {
     let app = spawn_app().await;
-    let root = add_user_as(&app, "root", "root-password-1", true).await;
-    let (_, token) = issue_pat(&app, &root, "management", None).await;
+    let (_, token) = add_admin_with_management_pat(&app, "root", "root-password-1").await;
     let resp = with_bearer(&app, Method::POST, "/api/roles", &token)
         .json(&json!({"name": "auditor"}))
         .send()

@@ -6,15 +6,16 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::lifecycle_helpers::{client_credentials, field, introspect};
-use crate::helpers::pat_helpers::{add_user_as, issue_pat, pat_login, with_bearer};
+use crate::helpers::pat_helpers::{
+    add_admin_with_management_pat, add_user_as, pat_login, with_bearer,
+};
 use crate::helpers::*;
 use crate::lockout::login_page;
 
 /// A server with an administrator `root` and their management PAT.
 async fn app_with_admin(builder: AppBuilder) -> (TestApp, String) {
     let app = builder.spawn().await;
-    let root = add_user_as(&app, "root", "root-password-1", true).await;
-    let (_, token) = issue_pat(&app, &root, "management", None).await;
+    let (_, token) = add_admin_with_management_pat(&app, "root", "root-password-1").await;
     (app, token)
 }
 

@@ -13,7 +13,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::helpers::lifecycle_helpers::{basic, field};
-use crate::helpers::pat_helpers::{add_user_as, issue_pat, pat_login, with_bearer};
+use crate::helpers::pat_helpers::{
+    add_admin_with_management_pat, issue_pat, pat_login, with_bearer,
+};
 use crate::helpers::*;
 use crate::lockout::{assert_throttled_page, login_from, login_page};
 
@@ -84,10 +86,9 @@ async fn through(resource: SocketAddr, authorization: &str) -> (u16, Value) {
 #[tokio::test]
 async fn a_resource_server_trusting_only_validate_sees_each_caller_with_its_roles() {
     let app = app_with_basic().await;
-    let admin = add_user_as(&app, "ada", "ada-password-1", true).await;
+    let (_, admin_pat) = add_admin_with_management_pat(&app, "ada", "ada-password-1").await;
     let bob = app.add_user("bob", "bob-password-1").await;
     let (_, bob_pat) = issue_pat(&app, &bob, "data", None).await;
-    let (_, admin_pat) = issue_pat(&app, &admin, "management", None).await;
     // a service account made through the management API, as an administrator would
     let created: Value = with_bearer(
         &app,

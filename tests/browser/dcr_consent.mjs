@@ -17,10 +17,11 @@
 // (nothing listens there). Exits non-zero with a message on stderr on any failure; bounded
 // by DCR_TIMEOUT_MS (default 60000).
 import * as oidc from 'openid-client';
-import { launchChromium } from './launch.mjs';
+import { launchChromium, answerClientRedirects } from './launch.mjs';
 
 const TIMEOUT_MS = Number(process.env.DCR_TIMEOUT_MS) || 60_000;
 const CALLBACK = 'http://localhost:8080/dcr-callback';
+const CALLBACK_BODY = '<!doctype html><title>callback</title>';
 const SCOPE = 'openid profile email';
 
 const args = process.argv.slice(2);
@@ -38,21 +39,8 @@ async function allowInBrowser(authorizationUrl) {
     const context = await browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT_MS);
-    // answer the relying party's callback inside the browser (see login.mjs for why CDP)
-    const cdp = await context.newCDPSession(page);
-    cdp.on('Fetch.requestPaused', (event) => {
-      cdp
-        .send('Fetch.fulfillRequest', {
-          requestId: event.requestId,
-          responseCode: 200,
-          responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
-          body: Buffer.from('<!doctype html><title>callback</title>').toString('base64'),
-        })
-        .catch(() => {});
-    });
-    await cdp.send('Fetch.enable', {
-      patterns: [{ urlPattern: 'http://localhost:8080/*', requestStage: 'Request' }],
-    });
+    // answer the relying party's callback inside the browser
+    await answerClientRedirects(context, page, new URL(CALLBACK).origin, CALLBACK_BODY);
     await page.goto(authorizationUrl);
     await page.fill('#username', username);
     await page.fill('#password', password);

@@ -6,8 +6,7 @@
 //
 // Opens <authorize_url> (the login page), signs in, and lets the browser follow the
 // server's answer to the client's redirect URI, which nothing serves: requests to
-// <redirect_origin> are answered inside the browser (DevTools Fetch domain, which also
-// pauses redirect hops; see login.mjs). Then opens <authorize_url> once more in the same
+// <redirect_origin> are answered inside the browser (answerClientRedirects of launch.mjs). Then opens <authorize_url> once more in the same
 // browser (the SSO session answers without the form). Prints ONE line of JSON:
 //
 //   {"url": "<URL the browser ended at, fragment included>",
@@ -17,7 +16,7 @@
 //
 // Exits non-zero with a message on stderr on any failure; bounded by IMPLICIT_TIMEOUT_MS
 // (default 20000).
-import { launchChromium } from './launch.mjs';
+import { launchChromium, answerClientRedirects } from './launch.mjs';
 
 const TIMEOUT_MS = Number(process.env.IMPLICIT_TIMEOUT_MS) || 20_000;
 const CALLBACK_BODY = '<!doctype html><title>desktop client</title><p>signed in</p>';
@@ -63,22 +62,13 @@ async function run() {
     page.on('pageerror', (e) => complaints.push(`page error: ${e.message}`));
 
     let posted = null;
-    const cdp = await context.newCDPSession(page);
-    cdp.on('Fetch.requestPaused', (event) => {
-      if (event.request.method === 'POST') {
-        posted = { url: event.request.url, body: event.request.postData ?? '' };
-      }
-      cdp
-        .send('Fetch.fulfillRequest', {
-          requestId: event.requestId,
-          responseCode: 200,
-          responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
-          body: Buffer.from(CALLBACK_BODY).toString('base64'),
-        })
-        .catch((err) => process.stderr.write(`implicit.mjs: fulfilling ${event.request.url}: ${err}\n`));
-    });
-    await cdp.send('Fetch.enable', {
-      patterns: [{ urlPattern: `${redirectOrigin}/*`, requestStage: 'Request' }],
+    await answerClientRedirects(context, page, redirectOrigin, CALLBACK_BODY, {
+      onRequest: (request) => {
+        if (request.method === 'POST') {
+          posted = { url: request.url, body: request.postData ?? '' };
+        }
+      },
+      onError: (url, err) => process.stderr.write(`implicit.mjs: fulfilling ${url}: ${err}\n`),
     });
 
     const first = await page.goto(authorizeUrl, { waitUntil: 'load' });

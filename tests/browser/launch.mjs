@@ -32,10 +32,18 @@ export function launchChromiumWithProfile(userDataDir, timeout, options) {
 }
 
 // Answers every request to the client's redirect URI (`origin`/...) inside the browser
-// with `body`, so a sign-in can land there without a server at that address.
-export async function answerClientRedirects(context, page, origin, body) {
+// with `body`, so a sign-in can land there without a server at that address. Not with
+// page.route(): Playwright does not call route handlers for the hops of a redirect
+// (microsoft/playwright#33882), and the callback is reached through the server's 303; the
+// DevTools Fetch domain does pause redirect hops.
+//
+// Optional callbacks: `onRequest(request)` sees each request before it is answered (the
+// DevTools `Network.Request`: `url`, `method`, `postData`, ...); `onError(url, err)` hears
+// of one that could not be answered (ignored without it).
+export async function answerClientRedirects(context, page, origin, body, { onRequest, onError } = {}) {
   const cdp = await context.newCDPSession(page);
   cdp.on('Fetch.requestPaused', (event) => {
+    if (onRequest) onRequest(event.request);
     cdp
       .send('Fetch.fulfillRequest', {
         requestId: event.requestId,
@@ -43,7 +51,9 @@ export async function answerClientRedirects(context, page, origin, body) {
         responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
         body: Buffer.from(body).toString('base64'),
       })
-      .catch(() => {});
+      .catch((err) => {
+        if (onError) onError(event.request.url, err);
+      });
   });
   await cdp.send('Fetch.enable', {
     patterns: [{ urlPattern: `${origin}/*`, requestStage: 'Request' }],

@@ -15,7 +15,7 @@
 // (the page that prints is the real URL the browser landed on, query string and all).
 // Exits non-zero with a message on stderr on any failure; the whole run is bounded by
 // LOGIN_TIMEOUT_MS (default 20000).
-import { launchChromium } from './launch.mjs';
+import { launchChromium, answerClientRedirects } from './launch.mjs';
 
 const TIMEOUT_MS = Number(process.env.LOGIN_TIMEOUT_MS) || 20_000;
 // The registered client's redirect URI origin, and what it "answers".
@@ -80,22 +80,9 @@ async function run({ authorizeUrl, username, password, screenshot, remember }) {
       `\n  page at ${page.url()}` + complaints.map((c) => `\n  ${c}`).join('');
 
     // The client application: nothing listens on localhost:8080, so answer its requests
-    // inside the browser. Not with page.route(): Playwright does not call route handlers for
-    // the hops of a redirect (microsoft/playwright#33882), and the callback is reached
-    // through the server's 303. The DevTools Fetch domain does pause redirect hops.
-    const cdp = await context.newCDPSession(page);
-    cdp.on('Fetch.requestPaused', (event) => {
-      cdp
-        .send('Fetch.fulfillRequest', {
-          requestId: event.requestId,
-          responseCode: 200,
-          responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
-          body: Buffer.from(CALLBACK_BODY).toString('base64'),
-        })
-        .catch((err) => process.stderr.write(`login.mjs: fulfilling ${event.request.url}: ${err}\n`));
-    });
-    await cdp.send('Fetch.enable', {
-      patterns: [{ urlPattern: `${CLIENT_ORIGIN}/*`, requestStage: 'Request' }],
+    // inside the browser (see launch.mjs for why not page.route()).
+    await answerClientRedirects(context, page, CLIENT_ORIGIN, CALLBACK_BODY, {
+      onError: (url, err) => process.stderr.write(`login.mjs: fulfilling ${url}: ${err}\n`),
     });
 
     // 1. The login page.

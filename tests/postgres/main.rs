@@ -71,7 +71,7 @@ mod durability;
 #[path = "../api/external_users.rs"]
 mod external_users;
 #[cfg(authserver_pg_tests)]
-#[path = "../api/helpers.rs"]
+#[path = "../api/helpers/mod.rs"]
 mod helpers;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/hostile.rs"]
@@ -95,7 +95,7 @@ mod known_sources;
 #[path = "../api/ldap.rs"]
 mod ldap;
 #[cfg(authserver_pg_tests)]
-#[path = "../api/lifecycle.rs"]
+#[path = "../api/lifecycle/mod.rs"]
 mod lifecycle;
 #[cfg(authserver_pg_tests)]
 #[path = "../api/lockout.rs"]
