@@ -52,6 +52,10 @@ pub use values::{
 pub const ENV_PREFIX: &str = "AUTHSERVER_";
 /// The variable that chooses the properties file (not a setting itself).
 pub const CONFIG_ENV: &str = "AUTHSERVER_CONFIG";
+/// Prefix of the test suite's own variables (`AUTHSERVER_TEST_POSTGRES_URL`), which a
+/// server started beside the tests or a benchmark inherits: not settings, and not worth
+/// a warning (no key starts with `test.`).
+pub const TEST_ENV_PREFIX: &str = "AUTHSERVER_TEST_";
 /// What a secret looks like in logs, reports and error messages.
 pub const MASK: &str = "********";
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::properties;
 use super::table::{all_names, env_var_name, keys, per_name_env_spec, per_name_spec, KeySpec};
 use super::teamwork_cloud::{deployment_key, not_yet_key, ForeignKey};
-use super::{ConfigError, CONFIG_ENV, ENV_PREFIX};
+use super::{ConfigError, CONFIG_ENV, ENV_PREFIX, TEST_ENV_PREFIX};
 
 /// The nearest known name to `name`, if it is near enough to be a likely typo.
 pub(super) fn suggest<'a>(
@@ -228,7 +228,9 @@ pub(super) fn env_layer(env: &[(String, String)], file: &str) -> (Layer, Vec<Str
     let mut vars: Vec<(usize, &String, &String)> = env
         .iter()
         .enumerate()
-        .filter(|(_, (var, _))| var.starts_with(ENV_PREFIX) && var != CONFIG_ENV)
+        .filter(|(_, (var, _))| {
+            var.starts_with(ENV_PREFIX) && var != CONFIG_ENV && !var.starts_with(TEST_ENV_PREFIX)
+        })
         .map(|(position, (var, value))| (position, var, value))
         .collect();
     vars.sort_by(|a, b| a.1.cmp(b.1));

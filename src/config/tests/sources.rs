@@ -122,6 +122,11 @@ fn unknown_environment_variable_warns_with_suggestion() {
             ("AUTHSERVER_AUTHENTICATION_CLIENT_ID", "a"),
             ("AUTHSERVER_ZZZ", "1"),
             ("AUTHSERVER_CONFIG", "x"),
+            // the test suite's own, inherited by servers it or a benchmark starts
+            (
+                "AUTHSERVER_TEST_POSTGRES_URL",
+                "postgres://127.0.0.1:55432/postgres",
+            ),
         ],
     );
     assert_eq!(
