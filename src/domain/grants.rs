@@ -1,5 +1,5 @@
 //! The grants of the token endpoint.
-use crate::crypto::{random_id, token_hash};
+use crate::crypto::{ordered_id, token_hash};
 use crate::domain::client_auth::AuthenticatedClient;
 use crate::domain::client_auth::{parse_basic, CLIENT_AUTH_FAILED};
 use crate::domain::clients::grants as registered;
@@ -112,7 +112,7 @@ pub(crate) async fn sign_in_tokens(
     nonce: Option<&str>,
     code_hash: Option<&[u8]>,
 ) -> Result<TokenResponse, AppError> {
-    let family = random_id();
+    let family = ordered_id();
     let lifetime = registered::access_lifetime(state, client);
     let mint = Mint {
         user,
@@ -391,7 +391,7 @@ async fn pat_family(
     lifetime: i64,
 ) -> Result<TokenResponse, AppError> {
     let now = state.now();
-    let family = random_id();
+    let family = ordered_id();
     let refresh = start_family_lasting(
         state,
         &FamilyStart {
