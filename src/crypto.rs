@@ -24,9 +24,9 @@ pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<16>())
 }
 
-/// A random identifier that sorts by creation time, for refresh-family ids: the
-/// wall clock's milliseconds since 1970 as 12 hex digits, then 80 random bits (base64url). New rows
-/// land at the right edge of the table's primary-key index instead of on a random page of
+/// A random identifier that sorts by creation time, for refresh-family ids: the wall
+/// clock's milliseconds since 1970 as 12 hex digits, then 80 random bits (base64url). New
+/// rows land at the right edge of the table's primary-key index instead of on a random page of
 /// it, which keeps the code exchange's inserts cheap as the table grows. Not a secret (it
 /// travels in tokens); unique by its random part.
 pub fn ordered_id() -> String {

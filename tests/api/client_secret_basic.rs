@@ -4,18 +4,8 @@
 use crate::helpers::lifecycle_helpers::basic;
 use crate::helpers::*;
 
-/// POSTs a form to the token endpoint with extra headers (no cookies).
-async fn token_request(
-    app: &TestApp,
-    headers: &[(&str, &str)],
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut req = bare_client().post(app.url("/api/token")).form(form);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    req.send().await.unwrap()
-}
+// the token endpoint with extra headers and no cookies: the lifecycle tests' helper
+use crate::helpers::lifecycle_helpers::post_token as token_request;
 
 /// The status of an introspection request whose client authenticates with `Basic
 /// base64(user:password)` exactly as given.

@@ -7,18 +7,8 @@ use crate::helpers::*;
 /// Form fields or headers as name/value pairs.
 type Form<'a> = Vec<(&'a str, &'a str)>;
 
-/// POSTs a form to the token endpoint with extra headers (no cookies).
-async fn token_request(
-    app: &TestApp,
-    headers: &[(&str, &str)],
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut req = bare_client().post(app.url("/api/token")).form(form);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    req.send().await.unwrap()
-}
+// the token endpoint with extra headers and no cookies: the lifecycle tests' helper
+use crate::helpers::lifecycle_helpers::post_token as token_request;
 
 /// The standard exchange form for `code` and `verifier`.
 fn exchange_form<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> {
