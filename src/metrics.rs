@@ -6,7 +6,9 @@
 //! `authserver_http_request_duration_seconds{route}` (histogram),
 //! `authserver_tokens_issued_total{grant}`, `authserver_login_failures_total{kind}`,
 //! `authserver_throttled_total{kind}`, `authserver_refresh_reuse_total`,
-//! `authserver_db_connections{pool,state}`.
+//! `authserver_db_connections{pool,state}`,
+//! `authserver_db_writer_hold_seconds{by}` (histogram, SQLite: how long housekeeping's
+//! deletes and WAL restarts held the one writing connection, which every write waits for).
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -183,6 +185,12 @@ pub fn directory_check(outcome: &'static str) {
 /// A spent refresh token came back.
 pub fn refresh_reuse() {
     metrics::counter!("authserver_refresh_reuse_total").increment(1);
+}
+
+/// Records how long the SQLite writing connection was held by something other than a
+/// request: `by` is `purge` (a housekeeping delete) or `wal_restart`.
+pub fn writer_held(by: &'static str, held: std::time::Duration) {
+    metrics::histogram!("authserver_db_writer_hold_seconds", "by" => by).record(held.as_secs_f64());
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ macro_rules! with_db {
             $crate::store::Db::Sqlite {
                 writer: $w,
                 reader: $r,
+                ..
             } => {
                 #[allow(unused_variables)]
                 let $pg = false;
@@ -85,6 +86,7 @@ macro_rules! revoke_family_in {
 }
 
 mod batch;
+mod checkpoint;
 mod clients;
 mod code_batch;
 mod consent;
@@ -95,6 +97,7 @@ mod family_batch;
 mod flows;
 mod keys;
 mod pats;
+mod purge;
 mod refresh;
 mod registration;
 mod roles;
@@ -166,6 +169,11 @@ pub(crate) enum Db {
         writer: SqlitePool,
         /// connections for reads (WAL readers never block the writer)
         reader: SqlitePool,
+        /// the connection that checkpoints the WAL (see `checkpoint`)
+        checkpointer: SqlitePool,
+        /// held shared by housekeeping's deletes and exclusively by a WAL restart, which
+        /// so has only the requests' writes to catch up with (see `checkpoint`)
+        bulk: std::sync::Arc<tokio::sync::RwLock<()>>,
     },
     /// PostgreSQL: one pool for reads and writes (row locks make writers safe).
     Postgres(PgPool),
@@ -216,6 +224,9 @@ pub struct Store {
     families: Option<tokio::sync::mpsc::Sender<family_batch::FamilyRequest>>,
     /// the codes of code exchanges are spent group-committed (see `code_batch`)
     codes: Option<tokio::sync::mpsc::Sender<code_batch::ConsumeRequest>>,
+    /// SQLite's WAL checkpoints (see `checkpoint`): held only so that the task ends with
+    /// the last handle, like the batchers
+    _checkpoints: Option<tokio::sync::mpsc::Sender<()>>,
     /// how long a family revocation must stay in the event log: the longest life of an
     /// access token minted from a family
     family_event_ttl: i64,
@@ -242,11 +253,27 @@ impl Store {
         let rotations = Some(batch::start(db.clone()));
         let families = Some(family_batch::start(db.clone()));
         let codes = Some(code_batch::start(db.clone()));
+        let checkpoints = match &db {
+            Db::Sqlite {
+                checkpointer,
+                writer,
+                bulk,
+                ..
+            } => Some(checkpoint::start(
+                checkpointer.clone(),
+                writer.clone(),
+                bulk.clone(),
+                checkpointer.connect_options().get_filename(),
+                checkpoint::POLICY,
+            )),
+            Db::Postgres(_) => None,
+        };
         let store = Store {
             db,
             rotations,
             families,
             codes,
+            _checkpoints: checkpoints,
             family_event_ttl: 86_400,
         };
         store.migrate().await?;
@@ -305,7 +332,7 @@ impl Store {
     /// (pool, open connections, idle connections) of each pool.
     pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize)> {
         match &self.db {
-            Db::Sqlite { writer, reader } => vec![
+            Db::Sqlite { writer, reader, .. } => vec![
                 ("writer", writer.size(), writer.num_idle()),
                 ("reader", reader.size(), reader.num_idle()),
             ],
@@ -316,7 +343,13 @@ impl Store {
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite { writer, reader } => {
+            Db::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+                ..
+            } => {
+                checkpointer.close().await;
                 reader.close().await;
                 writer.close().await;
             }
@@ -343,18 +376,38 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> 
         .max_connections(1)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect_with(options.clone().pragma("cache_size", "-8192"))
+        .connect_with(
+            options
+                .clone()
+                .pragma("cache_size", "-8192")
+                // checkpoints run on a connection of their own (see `checkpoint`); this
+                // is the backstop
+                .pragma(
+                    "wal_autocheckpoint",
+                    checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+                ),
+        )
         .await?;
     // the schema must exist before readers open (a reader's first query could otherwise
     // race the migration)
     sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+    let checkpointer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .connect_with(options.clone().busy_timeout(checkpoint::BUSY_TIMEOUT))
+        .await?;
     let reader = SqlitePoolOptions::new()
         .max_connections(max_connections.max(1))
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options)
         .await?;
-    Ok(Db::Sqlite { writer, reader })
+    Ok(Db::Sqlite {
+        writer,
+        reader,
+        checkpointer,
+        bulk: Default::default(),
+    })
 }
 
 /// `url` without its password (for error messages).
