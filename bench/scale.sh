@@ -11,7 +11,9 @@
 # are made to expire (`seed … expire`) and the server is started again with the refresh
 # load (examples/loadgen.rs with REFRESH_TOKENS, no sign-in first) running from the first
 # moment, so its start-up round (rows deleted, elapsed, slowest statement) runs beside it;
-# the load's p99 and maximum latency are what the round cost the requests.
+# the load's p99 and maximum latency are what the round cost the requests. On SQLite the
+# WAL restarts of that phase are counted too, with their median and longest hold of the
+# writer (src/store/checkpoint.rs logs them at debug level).
 #
 #   bash bench/scale.sh                                # sizes 0 10000 100000 1000000, both backends
 #   SIZES="0 100000" BACKENDS=sqlite DURATION=5 bash bench/scale.sh
@@ -120,7 +122,7 @@ PY
 start_server() { # sets SERVER_PID and STARTUP_MS (exec to the first /healthz answer)
   local t0
   t0=$(date +%s.%N)
-  RUST_LOG=warn,authserver::housekeeping=debug "$BIN" --config "$WORK/authserver.properties" serve 2>"$WORK/server.log" &
+  RUST_LOG=warn,authserver::housekeeping=debug,authserver::store::checkpoint=debug "$BIN" --config "$WORK/authserver.properties" serve 2>"$WORK/server.log" &
   SERVER_PID=$!
   until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.01; done
   STARTUP_MS=$(python3 -c "print(round(($(date +%s.%N) - $t0) * 1000))")
@@ -139,6 +141,10 @@ wait_round() { # $1 = n: waits (up to 10 minutes) until n rounds have finished
     sleep 0.01
   done
   echo "no housekeeping round logged" >&2; exit 1
+}
+restart_figures() { # prints "restarts median_held_ms max_held_ms" of the SQLite WAL restarts logged
+  sed 's/\x1b\[[0-9;]*m//g' "$WORK/server.log" | sed -n 's/.*WAL restart.*held_ms=\([0-9]*\).*/\1/p' |
+    sort -n | awk '{v[NR] = $1} END {if (NR) print NR, v[int((NR + 1) / 2)], v[NR]; else print 0, 0, 0}'
 }
 round_figures() { # $1 = n: prints "rows elapsed_ms slowest_statement_ms slowest_table" of round n
   local line
@@ -247,6 +253,7 @@ PROPS
     # the purge under load: a second start-up round, as big as the first, with the refresh
     # load running beside it from the first moment
     lp_rows=0 lp_ms=0 lp_slowest=0 lp_table= lp_rate=0 lp_p99=0 lp_max=0 restart_ms=0
+    lp_restarts=0 lp_restart_median=0 lp_restart_max=0
     if [ "$PURGE" = 1 ] && [ "$size" -gt 0 ]; then
       "$SEED" "$URL" "$size" expire
       load_s=$(python3 -c "print(max(4, round($purge_ms / 1000 * 1.5) + 3))")
@@ -257,6 +264,7 @@ PROPS
       read -r lp_rate lp_p99 lp_max < <(loadgen_figures)
       wait_round 1
       read -r lp_rows lp_ms lp_slowest lp_table < <(round_figures 1)
+      read -r lp_restarts lp_restart_median lp_restart_max < <(restart_figures)
       stop_server
     fi
 
@@ -279,7 +287,9 @@ row.update({"restart_ms": $restart_ms, "loaded_purge_rows": ${lp_rows:-0},
             "loaded_purge_ms": ${lp_ms:-0}, "loaded_purge_slowest_statement_ms": ${lp_slowest:-0},
             "loaded_purge_slowest_table": "${lp_table:-}",
             "loaded_refresh": $lp_rate, "loaded_refresh_p99": $lp_p99,
-            "loaded_refresh_max_ms": $lp_max, "loadavg": "$(cut -d' ' -f1-3 /proc/loadavg)"})
+            "loaded_refresh_max_ms": $lp_max, "loaded_wal_restarts": $lp_restarts,
+            "loaded_wal_restart_median_ms": $lp_restart_median,
+            "loaded_wal_restart_max_ms": $lp_restart_max, "loadavg": "$(cut -d' ' -f1-3 /proc/loadavg)"})
 print(json.dumps(row))
 PY
 )
