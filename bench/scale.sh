@@ -238,7 +238,10 @@ PROPS
         echo "${op}_empty $(measure_op "$op" "$TWIN_ISS" "$TWIN_PAT")" >> "$WORK/ops.txt"
       fi
     done
+    # the peak includes the sign-ins' password hashes (argon2id, 12 MiB each, one per
+    # core at a time, freed at once); the resident set after the load does not
     rss_mib=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$SERVER_PID/status)
+    rss_end_mib=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$SERVER_PID/status)
     if [ "$PURGE" = 1 ] && [ "$size" -gt 0 ]; then
       "$LOADGEN" "$ISS" mint-refresh "$CONNS" 0 "$SECRET" bench-user bench-password-1 > "$WORK/minted.txt"
     fi
@@ -271,7 +274,7 @@ PROPS
     line=$(python3 - "$WORK/ops.txt" <<PY
 import json
 row = {"backend": "$backend", "families": $size, "seed_s": $seed_s, "startup_ms": $startup_ms,
-       "rss_mib": $rss_mib, "db_mib": $db_mib, "purge_rows": ${purge_rows:-0},
+       "rss_mib": $rss_mib, "rss_end_mib": $rss_end_mib, "db_mib": $db_mib, "purge_rows": ${purge_rows:-0},
        "purge_ms": ${purge_ms:-0}, "purge_slowest_statement_ms": ${purge_slowest:-0},
        "purge_slowest_table": "${purge_table:-}"}
 for line in open("$WORK/ops.txt"):
