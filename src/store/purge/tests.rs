@@ -73,18 +73,16 @@ async fn deletes_what_matches_up_to_the_limit_and_leaves_the_indexes_whole() {
     let cond = "expires_at < $1";
     let now = [Arg::Int(1000)];
 
-    let (rows, _) = prefetched_delete((&pool, &pool, &bulk), "t", cond, &now, 30)
-        .await
-        .unwrap();
-    assert_eq!(rows, 30);
-    let (rows, _) = prefetched_delete((&pool, &pool, &bulk), "t", cond, &now, 30)
-        .await
-        .unwrap();
-    assert_eq!(rows, 20, "the rest of the 50 expired rows");
-    let (rows, _) = prefetched_delete((&pool, &pool, &bulk), "t", cond, &now, 30)
-        .await
-        .unwrap();
-    assert_eq!(rows, 0);
+    for (expected, what) in [
+        (30, "the limit"),
+        (20, "the rest of the 50 expired rows"),
+        (0, "nothing left to delete"),
+    ] {
+        let (rows, _) = prefetched_delete((&pool, &pool, &bulk), "t", cond, &now, 30)
+            .await
+            .unwrap();
+        assert_eq!(rows, expected, "{what}");
+    }
 
     let left = keys(&pool).await;
     assert_eq!(left.len(), 50);
