@@ -331,9 +331,13 @@ impl Store {
                 // replaced token meets reuse detection with it after the grace: a thief
                 // racing the client cannot keep a second chain. PostgreSQL: the family's
                 // row lock orders concurrent presentations (the later one then sees and
-                // spends the earlier one's token); SQLite has one writer.
+                // spends the earlier one's token); SQLite has one writer. NO KEY UPDATE,
+                // not FOR UPDATE: a plain rotation, holding the row of the token it spent,
+                // takes KEY SHARE on the family's row for its insert's foreign key, while
+                // this transaction's next statement may wait for that token's row; FOR
+                // UPDATE would block the KEY SHARE, a deadlock (PostgreSQL aborts one).
                 if pg {
-                    sqlx::query("SELECT id FROM refresh_families WHERE id = $1 FOR UPDATE")
+                    sqlx::query("SELECT id FROM refresh_families WHERE id = $1 FOR NO KEY UPDATE")
                         .bind(&info.family_id)
                         .execute(&mut *tx)
                         .await?;
