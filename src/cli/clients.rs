@@ -25,11 +25,13 @@ pub enum ClientCommand {
     /// Print a client's metadata as JSON (never a secret).
     Show {
         /// Client ID.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Change a client's metadata (only the options given).
     Update {
         /// Client ID.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// What to change.
         #[command(flatten)]
@@ -38,6 +40,7 @@ pub enum ClientCommand {
     /// Issue a new secret and print it (once); the old ones keep working for the overlap.
     RotateSecret {
         /// Client ID.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// How long the old secret keeps working, seconds.
         #[arg(long, default_value_t = clients::DEFAULT_OVERLAP)]
@@ -46,6 +49,7 @@ pub enum ClientCommand {
     /// Remove a client and revoke every token it was issued.
     Remove {
         /// Client ID.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Initial access tokens for dynamic registration (`authentication.registration.mode=token`).

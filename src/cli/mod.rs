@@ -112,7 +112,8 @@ pub enum PatCommand {
     },
     /// Revoke a personal access token (a running server drops it within seconds).
     Revoke {
-        /// Its id (from `pat list`).
+        /// Its id (from `pat list`; it may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

@@ -26,7 +26,8 @@ pub enum RegistrationTokenCommand {
     List,
     /// Revoke a token by its id.
     Revoke {
-        /// The id `list` shows.
+        /// The id `list` shows (it may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

@@ -213,3 +213,55 @@ fn an_unreachable_postgresql_names_the_key_and_the_cause_without_the_password() 
         "the password is masked: {stderr}"
     );
 }
+
+#[tokio::test]
+async fn ids_that_begin_with_a_hyphen_are_taken_as_ids() {
+    // generated ids are base64url, so one in 64 begins with '-'; `list` prints it that way
+    // and the admin pastes it back
+    let app = spawn_app().await;
+    let created = app.cli(
+        &[
+            "client",
+            "registration-token",
+            "create",
+            "--description",
+            "x",
+        ],
+        None,
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    app.sql_exec("UPDATE registration_tokens SET id = '-Leading0Hyphen'")
+        .await;
+    let out = app.cli(
+        &["client", "registration-token", "revoke", "-Leading0Hyphen"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM registration_tokens")
+            .await,
+        0
+    );
+    // not a usage error (2) but the command's own answer (1), naming the id
+    for args in [
+        &["pat", "revoke", "-NoSuchId"][..],
+        &["client", "show", "-NoSuchId"][..],
+        &["client", "remove", "-NoSuchId"][..],
+    ] {
+        let out = app.cli(args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("-NoSuchId"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
