@@ -11,6 +11,12 @@ pub const BATCH: i64 = 500;
 pub const FAMILY_WINDOW: i64 = 2_000;
 /// Pause between rounds.
 pub const INTERVAL: Duration = Duration::from_secs(60);
+/// The background task walks the refresh families once in this many rounds (the first
+/// round at start included). A walk reads every family, which at a million families took
+/// 4–12 s of a reader connection's time; the other tables' purges find their rows by an
+/// index and cost nothing when nothing has expired. A family left without tokens waits at
+/// most this many rounds (15 minutes) longer for its delete, and nothing reads it meanwhile.
+pub const FAMILY_WALK_EVERY: u32 = 15;
 /// How long one purge statement should hold the database's write lock: a request that
 /// arrives meanwhile waits at most about this long (measured: with a million families a
 /// 500-row statement took 80–100 ms on a busy 2-core machine).
@@ -51,22 +57,45 @@ impl Pace {
     }
 }
 
+/// Which rounds walk the refresh families: the first, then one in [`FAMILY_WALK_EVERY`].
+#[derive(Debug, Default)]
+pub struct FamilyWalks {
+    rounds: u32,
+}
+
+impl FamilyWalks {
+    /// Whether the next round walks the families.
+    pub fn next_round(&mut self) -> bool {
+        let walk = self.rounds == 0;
+        self.rounds = (self.rounds + 1) % FAMILY_WALK_EVERY;
+        walk
+    }
+}
+
 /// Runs forever (aborted at shutdown).
 pub async fn run(state: Services) {
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut walks = FamilyWalks::default();
     loop {
         tick.tick().await;
-        if let Err(e) = purge_once(&state).await {
+        if let Err(e) = purge_round(&state, walks.next_round()).await {
             tracing::warn!(error = %e, "housekeeping failed");
         }
     }
 }
 
-/// One full purge round; returns the number of rows deleted. Logs (at debug) how long the
-/// round and its slowest statement took: the slowest statement is the longest a writer
-/// waited behind housekeeping on SQLite (`bench/scale.sh` reads it).
+/// One full purge round, the refresh families included; returns the number of rows
+/// deleted.
 pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
+    purge_round(state, true).await
+}
+
+/// One purge round, walking the refresh families if `families`; returns the number of
+/// rows deleted. Logs (at debug) how long the round and its slowest statement took: the
+/// slowest statement is the longest a writer waited behind housekeeping on SQLite
+/// (`bench/scale.sh` reads it).
+pub async fn purge_round(state: &Services, families: bool) -> Result<u64, StoreError> {
     let now = state.now();
     let started = std::time::Instant::now();
     let mut total = 0;
@@ -87,26 +116,29 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
     }
     // families: the whole table in bounded windows, so no statement holds the write lock
     // for long however many families there are
-    let mut after = String::new();
-    let mut pace = Pace::new(100, FAMILY_WINDOW);
-    loop {
-        let (n, last, took) = state
-            .store
-            .purge_families_window(now, &after, pace.size())
-            .await?;
-        total += n;
-        if took > slowest.0 {
-            slowest = (took, "refresh_families");
+    if families {
+        let mut after = String::new();
+        let mut pace = Pace::new(100, FAMILY_WINDOW);
+        loop {
+            let (n, last, took) = state
+                .store
+                .purge_families_window(now, &after, pace.size())
+                .await?;
+            total += n;
+            if took > slowest.0 {
+                slowest = (took, "refresh_families");
+            }
+            pace.record(took);
+            match last {
+                Some(last) => after = last,
+                None => break,
+            }
+            tokio::task::yield_now().await;
         }
-        pace.record(took);
-        match last {
-            Some(last) => after = last,
-            None => break,
-        }
-        tokio::task::yield_now().await;
     }
     tracing::debug!(
         rows = total,
+        families,
         elapsed_ms = started.elapsed().as_millis() as u64,
         slowest_statement_ms = slowest.0.as_millis() as u64,
         slowest_table = slowest.1,
@@ -123,8 +155,19 @@ pub async fn purge_once(state: &Services) -> Result<u64, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pace, STATEMENT_TARGET};
+    use super::{FamilyWalks, Pace, FAMILY_WALK_EVERY, STATEMENT_TARGET};
     use std::time::Duration;
+
+    #[test]
+    fn the_first_round_walks_the_families_then_one_round_in_family_walk_every() {
+        let mut walks = FamilyWalks::default();
+        let rounds: Vec<bool> = (0..FAMILY_WALK_EVERY * 3 + 1)
+            .map(|_| walks.next_round())
+            .collect();
+        let walked: Vec<usize> = (0..rounds.len()).filter(|&i| rounds[i]).collect();
+        let every = FAMILY_WALK_EVERY as usize;
+        assert_eq!(walked, vec![0, every, 2 * every, 3 * every]);
+    }
 
     #[test]
     fn pace_halves_after_a_slow_statement_and_doubles_after_a_quick_one_within_bounds() {

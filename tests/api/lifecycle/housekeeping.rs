@@ -68,3 +68,29 @@ async fn housekeeping_purges_expired_codes_refresh_tokens_and_sessions_and_keeps
     let resp = browser.exchange(&pending_code, &pending_verifier).await;
     assert_eq!(resp.status(), 200, "the pending code was kept");
 }
+
+#[tokio::test]
+async fn a_round_without_the_family_walk_purges_the_rest_and_leaves_empty_families_to_the_next_walk(
+) {
+    let (app, old) = app_with_tokens().await;
+    refresh_ok(&app, field(&old, "refresh_token")).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM refresh_families").await, 1);
+    app.clock.advance(REFRESH_TTL + 1);
+
+    let deleted = authserver::housekeeping::purge_round(&app.state, false)
+        .await
+        .unwrap();
+    assert!(deleted >= 3, "the code and both refresh tokens went: {deleted}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM refresh_tokens").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM refresh_families").await,
+        1,
+        "a round without the walk leaves the empty family"
+    );
+
+    let deleted = authserver::housekeeping::purge_round(&app.state, true)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1, "the walk deletes the family and nothing else is left");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM refresh_families").await, 0);
+}
