@@ -74,13 +74,19 @@ async fn a_round_without_the_family_walk_purges_the_rest_and_leaves_empty_famili
 ) {
     let (app, old) = app_with_tokens().await;
     refresh_ok(&app, field(&old, "refresh_token")).await;
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM refresh_families").await, 1);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM refresh_families").await,
+        1
+    );
     app.clock.advance(REFRESH_TTL + 1);
 
     let deleted = authserver::housekeeping::purge_round(&app.state, false)
         .await
         .unwrap();
-    assert!(deleted >= 3, "the code and both refresh tokens went: {deleted}");
+    assert!(
+        deleted >= 3,
+        "the code and both refresh tokens went: {deleted}"
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM refresh_tokens").await, 0);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM refresh_families").await,
@@ -91,6 +97,12 @@ async fn a_round_without_the_family_walk_purges_the_rest_and_leaves_empty_famili
     let deleted = authserver::housekeeping::purge_round(&app.state, true)
         .await
         .unwrap();
-    assert_eq!(deleted, 1, "the walk deletes the family and nothing else is left");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM refresh_families").await, 0);
+    assert_eq!(
+        deleted, 1,
+        "the walk deletes the family and nothing else is left"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM refresh_families").await,
+        0
+    );
 }
