@@ -332,9 +332,15 @@ impl Store {
     /// (pool, open connections, idle connections) of each pool.
     pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize)> {
         match &self.db {
-            Db::Sqlite { writer, reader, .. } => vec![
+            Db::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+                ..
+            } => vec![
                 ("writer", writer.size(), writer.num_idle()),
                 ("reader", reader.size(), reader.num_idle()),
+                ("checkpointer", checkpointer.size(), checkpointer.num_idle()),
             ],
             Db::Postgres(pool) => vec![("postgres", pool.size(), pool.num_idle())],
         }

@@ -23,18 +23,25 @@ async fn metrics_count_requests_tokens_and_failures_for_loopback_callers() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.unwrap();
+    let pools: &[&str] = if crate::helpers::backend_is_postgres() {
+        &["authserver_db_connections{pool=\"postgres\""]
+    } else {
+        &[
+            "authserver_db_connections{pool=\"writer\"",
+            "authserver_db_connections{pool=\"reader\"",
+            "authserver_db_connections{pool=\"checkpointer\"",
+        ]
+    };
     for needle in [
         "authserver_http_requests_total{",
         "route=\"/authentication/api/token\"",
         "authserver_http_request_duration_seconds_bucket",
         "authserver_tokens_issued_total{grant=\"authorization_code\"}",
         "authserver_login_failures_total{kind=\"client_credentials\"}",
-        if crate::helpers::backend_is_postgres() {
-            "authserver_db_connections{pool=\"postgres\""
-        } else {
-            "authserver_db_connections{pool=\"writer\""
-        },
-    ] {
+    ]
+    .iter()
+    .chain(pools)
+    {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }
     assert!(!text.contains("wrong-password") && !text.contains(SECRET));
