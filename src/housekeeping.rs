@@ -13,7 +13,7 @@ pub const FAMILY_WINDOW: i64 = 2_000;
 pub const INTERVAL: Duration = Duration::from_secs(60);
 /// The background task walks the refresh families once in this many rounds (the first
 /// round at start included). A walk reads every family, which at a million families took
-/// 3.3–12 s of a reader connection's time; the other tables' purges find their rows by an
+/// 2.6–12 s of a reader connection's time; the other tables' purges find their rows by an
 /// index and cost nothing when nothing has expired. A family left without tokens waits at
 /// most this many rounds (15 minutes) longer for its delete, and nothing reads it meanwhile.
 pub const FAMILY_WALK_EVERY: u32 = 15;
