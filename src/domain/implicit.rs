@@ -10,7 +10,7 @@ use crate::domain::authorize::AuthRequest;
 use crate::domain::response_type::FrontResponse;
 use crate::domain::scope::Scope;
 use crate::domain::services::Services;
-use crate::domain::tokens::{at_hash, claims_for, Mint, ACCESS_TYP, ID_TYP};
+use crate::domain::tokens::{claims_for, id_token_hash, Mint, ACCESS_TYP, ID_TYP};
 use crate::error::AppError;
 use crate::store::User;
 
@@ -46,9 +46,10 @@ pub async fn respond(
     let (access, mut id) = claims_for(state, &mint);
     let want_access = response_type.has_access_token();
     let want_id = response_type.has_id_token();
-    let code_hash = code.map(at_hash);
     let ring = state.keys.ring();
     let key = ring.active()?.clone();
+    let alg = key.alg;
+    let code_hash = code.map(|c| id_token_hash(c, alg));
     let rsa = key.is_rsa();
     let sign = move || -> Result<(Option<String>, Option<String>), AppError> {
         let access_token = if want_access {
@@ -57,7 +58,7 @@ pub async fn respond(
             None
         };
         let id_token = if want_id {
-            id.at_hash = access_token.as_deref().map(at_hash);
+            id.at_hash = access_token.as_deref().map(|t| id_token_hash(t, alg));
             id.c_hash = code_hash;
             Some(key.sign(ID_TYP, &id)?)
         } else {

@@ -1,7 +1,8 @@
 //! Token minting (ID and access JWTs, refresh tokens) and checking presented tokens.
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
+use crate::config::SigningAlgorithm;
 use crate::crypto::{b64url, random_id, random_token, token_hash};
 use crate::domain::pat;
 use crate::domain::scope::Scope;
@@ -142,10 +143,17 @@ pub struct Mint<'a> {
     pub pat: Option<&'a str>,
 }
 
-/// `at_hash`: base64url of the left half of SHA-256 of the access token.
-pub fn at_hash(access_token: &str) -> String {
-    let digest = Sha256::digest(access_token.as_bytes());
-    b64url(&digest[..16])
+/// `at_hash` and `c_hash` of an ID token signed with `alg` (OpenID Connect Core 3.3.2.11):
+/// base64url of the left half of the hash of `value`, with the hash of the ID token's JWS
+/// algorithm: SHA-256 for RS256, PS256 and ES256, SHA-512 for EdDSA over Ed25519 (as the
+/// specification's errata and the certified relying-party libraries define it).
+pub fn id_token_hash(value: &str, alg: SigningAlgorithm) -> String {
+    match alg {
+        SigningAlgorithm::RS256 | SigningAlgorithm::PS256 | SigningAlgorithm::ES256 => {
+            b64url(&Sha256::digest(value.as_bytes())[..16])
+        }
+        SigningAlgorithm::EdDSA => b64url(&Sha512::digest(value.as_bytes())[..32]),
+    }
 }
 
 /// Signs an access token and, when `m.scope` holds `openid`, an ID token for `m`.
@@ -188,7 +196,7 @@ pub async fn mint_pair_signed(
         if !openid {
             return Ok((access_token, None));
         }
-        id.at_hash = Some(at_hash(&access_token));
+        id.at_hash = Some(id_token_hash(&access_token, id_key.alg));
         let id_token = id_key.sign(ID_TYP, &id)?;
         Ok((access_token, Some(id_token)))
     };

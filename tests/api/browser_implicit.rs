@@ -86,7 +86,11 @@ async fn check_tokens(app: &TestApp, params: &[(String, String)]) {
     assert_eq!(id["sub"], USER);
     assert_eq!(
         id["at_hash"],
-        authserver::domain::tokens::at_hash(access).as_str()
+        authserver::domain::tokens::id_token_hash(
+            access,
+            authserver::config::SigningAlgorithm::RS256
+        )
+        .as_str()
     );
     assert_eq!(app.validate_status("Bearer", access).await, 200);
 }

@@ -21,7 +21,21 @@ const PASSWORD: &str = "modeler-password-1";
 
 /// A server with `MAGICDRAW` allowed the implicit sign-in and without "Stay signed in".
 pub(crate) async fn implicit_app() -> TestApp {
-    let app = AppBuilder::new()
+    implicit_app_with(AppBuilder::new()).await
+}
+
+/// [`implicit_app`] signing with `alg` (with a key the server generates).
+async fn implicit_app_signing(alg: &str) -> TestApp {
+    implicit_app_with(
+        AppBuilder::new()
+            .generated_keys()
+            .set("authentication.signing.algorithm", alg),
+    )
+    .await
+}
+
+async fn implicit_app_with(builder: AppBuilder) -> TestApp {
+    let app = builder
         .set(
             "authentication.redirect.uri.whitelist",
             "http://localhost:8080/callback, https://app.example.com/cb, \
@@ -622,4 +636,91 @@ fn disabling_credentials_stops_the_server_from_starting_with_the_reason() {
         "names the file, line and key: {stderr}"
     );
     assert!(stderr.contains("another identity source"), "{stderr}");
+}
+
+#[tokio::test]
+async fn at_hash_and_c_hash_use_the_hash_of_each_signing_algorithm_as_the_relying_party_checks_them(
+) {
+    // SHA-256 for RS256, PS256 and ES256; SHA-512 for EdDSA (Ed25519)
+    for alg in ["RS256", "PS256", "ES256", "EdDSA"] {
+        let app = implicit_app_signing(alg).await;
+        let client = relying_party(&app).await;
+        let verifier = client.id_token_verifier().allow_any_alg();
+
+        // id_token token: at_hash
+        let (auth_url, _csrf, nonce) = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::Implicit(true),
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .url();
+        let f = fragment_after_sign_in(&app, auth_url.as_str()).await;
+        let access = AccessToken::new(param(&f, "access_token").expect("access_token").into());
+        let id_token: CoreIdToken = param(&f, "id_token").expect("id_token").parse().unwrap();
+        let claims = id_token.claims(&verifier, &nonce).expect(alg);
+        let signed_with = id_token.signing_alg().unwrap();
+        assert_eq!(
+            serde_json::to_value(signed_with).unwrap(),
+            alg,
+            "signed with {alg}"
+        );
+        let key = id_token.signing_key(&verifier).unwrap();
+        let expected = AccessTokenHash::from_token(&access, signed_with, key).unwrap();
+        assert_eq!(
+            claims.access_token_hash(),
+            Some(&expected),
+            "{alg}: at_hash"
+        );
+
+        // code id_token: c_hash, then the exchange's own ID token with its at_hash
+        let (auth_url, _csrf, nonce) = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::Hybrid(vec![
+                    CoreResponseType::Code,
+                    CoreResponseType::IdToken,
+                ]),
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .url();
+        // (signed in already: the SSO session answers at once)
+        let resp = app.get(auth_url.as_str()).await;
+        assert_eq!(resp.status(), 302, "{alg}: no login page");
+        let f = fragment(&location(&resp));
+        let code = AuthorizationCode::new(param(&f, "code").expect("a code").into());
+        let id_token: CoreIdToken = param(&f, "id_token").expect("id_token").parse().unwrap();
+        let claims = id_token.claims(&verifier, &nonce).expect(alg);
+        let key = id_token.signing_key(&verifier).unwrap();
+        let expected =
+            AuthorizationCodeHash::from_code(&code, id_token.signing_alg().unwrap(), key).unwrap();
+        assert_eq!(claims.code_hash(), Some(&expected), "{alg}: c_hash");
+
+        let resp = app
+            .client
+            .post(app.url("/api/token"))
+            .header("X-Auth-Secret", SECRET)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.secret().as_str()),
+                ("redirect_uri", MD_REDIRECT),
+                ("client_id", DESKTOP),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{alg}");
+        let tokens: serde_json::Value = resp.json().await.unwrap();
+        let access = AccessToken::new(tokens["access_token"].as_str().unwrap().into());
+        let id_token: CoreIdToken = tokens["id_token"].as_str().unwrap().parse().unwrap();
+        let claims = id_token.claims(&verifier, &nonce).expect(alg);
+        let key = id_token.signing_key(&verifier).unwrap();
+        let expected =
+            AccessTokenHash::from_token(&access, id_token.signing_alg().unwrap(), key).unwrap();
+        assert_eq!(
+            claims.access_token_hash(),
+            Some(&expected),
+            "{alg}: the token endpoint's at_hash"
+        );
+    }
 }

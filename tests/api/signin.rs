@@ -128,7 +128,11 @@ async fn the_token_response_and_both_jwts_carry_what_the_spec_lists() {
     assert!(c["jti"].as_str().is_some());
     assert_eq!(
         c["at_hash"],
-        authserver::domain::tokens::at_hash(body["access_token"].as_str().unwrap()).as_str()
+        authserver::domain::tokens::id_token_hash(
+            body["access_token"].as_str().unwrap(),
+            authserver::config::SigningAlgorithm::RS256
+        )
+        .as_str()
     );
 
     let (h, c) = jwt_parts(body["access_token"].as_str().unwrap());
