@@ -114,17 +114,18 @@ fn http() -> openidconnect::reqwest::Client {
         .unwrap()
 }
 
-/// The desktop client as an `openidconnect` relying party.
-async fn relying_party(
-    app: &TestApp,
-) -> CoreClient<
+/// The desktop client as the `openidconnect` crate holds it.
+type DesktopRp = CoreClient<
     openidconnect::EndpointSet,
     openidconnect::EndpointNotSet,
     openidconnect::EndpointNotSet,
     openidconnect::EndpointNotSet,
     openidconnect::EndpointMaybeSet,
     openidconnect::EndpointMaybeSet,
-> {
+>;
+
+/// The desktop client as an `openidconnect` relying party.
+async fn relying_party(app: &TestApp) -> DesktopRp {
     let metadata =
         CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http())
             .await
@@ -135,6 +136,40 @@ async fn relying_party(
         Some(ClientSecret::new(SECRET.into())),
     )
     .set_redirect_uri(RedirectUrl::new(MD_REDIRECT.into()).unwrap())
+}
+
+/// The desktop client's authorization URL for `id_token token` (`hybrid` false) or
+/// `code id_token` (`hybrid` true), with the nonce it carries.
+fn flow_url(client: &DesktopRp, hybrid: bool) -> (url::Url, Nonce) {
+    let flow = if hybrid {
+        AuthenticationFlow::<CoreResponseType>::Hybrid(vec![
+            CoreResponseType::Code,
+            CoreResponseType::IdToken,
+        ])
+    } else {
+        AuthenticationFlow::<CoreResponseType>::Implicit(true)
+    };
+    let (url, _csrf, nonce) = client
+        .authorize_url(flow, CsrfToken::new_random, Nonce::new_random)
+        .url();
+    (url, nonce)
+}
+
+/// The back channel: the desktop client's code for its exact redirect URI, with the
+/// client secret.
+async fn exchange_code(app: &TestApp, code: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/token"))
+        .header("X-Auth-Secret", SECRET)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", MD_REDIRECT),
+            ("client_id", DESKTOP),
+        ])
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -219,16 +254,7 @@ async fn id_token_token_verifies_with_the_jwks_and_binds_nonce_at_hash_and_the_i
 async fn code_id_token_carries_c_hash_and_the_code_is_exchanged_once_at_the_token_endpoint() {
     let app = implicit_app().await;
     let client = relying_party(&app).await;
-    let (auth_url, _csrf, nonce) = client
-        .authorize_url(
-            AuthenticationFlow::<CoreResponseType>::Hybrid(vec![
-                CoreResponseType::Code,
-                CoreResponseType::IdToken,
-            ]),
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .url();
+    let (auth_url, nonce) = flow_url(&client, true);
     let f = fragment_after_sign_in(&app, auth_url.as_str()).await;
     assert_eq!(
         param(&f, "access_token"),
@@ -252,25 +278,16 @@ async fn code_id_token_carries_c_hash_and_the_code_is_exchanged_once_at_the_toke
         86400
     );
 
-    // the back channel: the code for the exact redirect URI, with the client secret
-    let exchange = || {
-        app.client
-            .post(app.url("/api/token"))
-            .header("X-Auth-Secret", SECRET)
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", MD_REDIRECT),
-                ("client_id", DESKTOP),
-            ])
-            .send()
-    };
-    let resp = exchange().await.unwrap();
+    let resp = exchange_code(&app, &code).await;
     assert_eq!(resp.status(), 200);
     let tokens: serde_json::Value = resp.json().await.unwrap();
     let (_, id) = jwt_parts(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["nonce"], nonce.secret().as_str());
-    assert_eq!(exchange().await.unwrap().status(), 400, "one use only");
+    assert_eq!(
+        exchange_code(&app, &code).await.status(),
+        400,
+        "one use only"
+    );
 }
 
 #[tokio::test]
@@ -648,13 +665,7 @@ async fn at_hash_and_c_hash_use_the_hash_of_each_signing_algorithm_as_the_relyin
         let verifier = client.id_token_verifier().allow_any_alg();
 
         // id_token token: at_hash
-        let (auth_url, _csrf, nonce) = client
-            .authorize_url(
-                AuthenticationFlow::<CoreResponseType>::Implicit(true),
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .url();
+        let (auth_url, nonce) = flow_url(&client, false);
         let f = fragment_after_sign_in(&app, auth_url.as_str()).await;
         let access = AccessToken::new(param(&f, "access_token").expect("access_token").into());
         let id_token: CoreIdToken = param(&f, "id_token").expect("id_token").parse().unwrap();
@@ -674,16 +685,7 @@ async fn at_hash_and_c_hash_use_the_hash_of_each_signing_algorithm_as_the_relyin
         );
 
         // code id_token: c_hash, then the exchange's own ID token with its at_hash
-        let (auth_url, _csrf, nonce) = client
-            .authorize_url(
-                AuthenticationFlow::<CoreResponseType>::Hybrid(vec![
-                    CoreResponseType::Code,
-                    CoreResponseType::IdToken,
-                ]),
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .url();
+        let (auth_url, nonce) = flow_url(&client, true);
         // (signed in already: the SSO session answers at once)
         let resp = app.get(auth_url.as_str()).await;
         assert_eq!(resp.status(), 302, "{alg}: no login page");
@@ -696,19 +698,7 @@ async fn at_hash_and_c_hash_use_the_hash_of_each_signing_algorithm_as_the_relyin
             AuthorizationCodeHash::from_code(&code, id_token.signing_alg().unwrap(), key).unwrap();
         assert_eq!(claims.code_hash(), Some(&expected), "{alg}: c_hash");
 
-        let resp = app
-            .client
-            .post(app.url("/api/token"))
-            .header("X-Auth-Secret", SECRET)
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.secret().as_str()),
-                ("redirect_uri", MD_REDIRECT),
-                ("client_id", DESKTOP),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let resp = exchange_code(&app, code.secret()).await;
         assert_eq!(resp.status(), 200, "{alg}");
         let tokens: serde_json::Value = resp.json().await.unwrap();
         let access = AccessToken::new(tokens["access_token"].as_str().unwrap().into());
