@@ -1,5 +1,5 @@
 //! The admin's command line against a live server's database.
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, stderr};
 
 #[tokio::test]
 async fn user_add_hashes_the_password_with_argon2id_and_list_shows_the_user() {
@@ -229,22 +229,14 @@ async fn ids_that_begin_with_a_hyphen_are_taken_as_ids() {
         ],
         None,
     );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert!(created.status.success(), "{}", stderr(&created));
     app.sql_exec("UPDATE registration_tokens SET id = '-Leading0Hyphen'")
         .await;
     let out = app.cli(
         &["client", "registration-token", "revoke", "-Leading0Hyphen"],
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         app.sql_i64("SELECT COUNT(*) FROM registration_tokens")
             .await,
@@ -259,9 +251,9 @@ async fn ids_that_begin_with_a_hyphen_are_taken_as_ids() {
         let out = app.cli(args, None);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains("-NoSuchId"),
+            stderr(&out).contains("-NoSuchId"),
             "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            stderr(&out)
         );
     }
 }

@@ -4,7 +4,7 @@ use std::process::{Output, Stdio};
 
 use tempfile::TempDir;
 
-use crate::helpers::authserver_command;
+use crate::helpers::{authserver_command, stderr, stdout};
 
 const GOOD: &str = "authentication.client.ids = webApplicationPlatform, MAGICDRAW\n\
 authentication.redirect.uri.whitelist = http://localhost:8080/callback\n\
@@ -22,13 +22,6 @@ fn check(path: &std::path::Path, env: &[(&str, &str)]) -> Output {
     cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::null());
     cmd.output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Asserts exit code 2 and one stderr line naming all of `needles`.

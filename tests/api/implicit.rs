@@ -157,7 +157,7 @@ fn flow_url(client: &DesktopRp, hybrid: bool) -> (url::Url, Nonce) {
 
 /// The back channel: the desktop client's code for its exact redirect URI, with the
 /// client secret.
-async fn exchange_code(app: &TestApp, code: &str) -> reqwest::Response {
+async fn exchange_desktop_code(app: &TestApp, code: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/token"))
         .header("X-Auth-Secret", SECRET)
@@ -278,13 +278,13 @@ async fn code_id_token_carries_c_hash_and_the_code_is_exchanged_once_at_the_toke
         86400
     );
 
-    let resp = exchange_code(&app, &code).await;
+    let resp = exchange_desktop_code(&app, &code).await;
     assert_eq!(resp.status(), 200);
     let tokens: serde_json::Value = resp.json().await.unwrap();
     let (_, id) = jwt_parts(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["nonce"], nonce.secret().as_str());
     assert_eq!(
-        exchange_code(&app, &code).await.status(),
+        exchange_desktop_code(&app, &code).await.status(),
         400,
         "one use only"
     );
@@ -698,7 +698,7 @@ async fn at_hash_and_c_hash_use_the_hash_of_each_signing_algorithm_as_the_relyin
             AuthorizationCodeHash::from_code(&code, id_token.signing_alg().unwrap(), key).unwrap();
         assert_eq!(claims.code_hash(), Some(&expected), "{alg}: c_hash");
 
-        let resp = exchange_code(&app, code.secret()).await;
+        let resp = exchange_desktop_code(&app, code.secret()).await;
         assert_eq!(resp.status(), 200, "{alg}");
         let tokens: serde_json::Value = resp.json().await.unwrap();
         let access = AccessToken::new(tokens["access_token"].as_str().unwrap().into());

@@ -9,14 +9,7 @@ use crate::helpers::lifecycle_helpers::{claims, field, introspect, oauth_error};
 use crate::helpers::pat_helpers::{
     add_user_as, issue_pat, pat_login, wait_for_validate, with_bearer,
 };
-use crate::helpers::{spawn_app, TestApp, CLIENT};
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::helpers::{spawn_app, stderr, stdout, TestApp, CLIENT};
 
 /// `pat create` through the CLI; returns the token (its whole standard output).
 fn cli_create(app: &TestApp, args: &[&str]) -> String {

@@ -38,3 +38,13 @@ pub fn run_cli(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     }
     child.wait_with_output().expect("authserver runs")
 }
+
+/// What a command printed on standard output, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a command printed on standard error, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -21,7 +21,7 @@ pub mod pat_helpers;
 mod server;
 mod sql;
 
-pub use cli::{authserver_command, run_cli};
+pub use cli::{authserver_command, run_cli, stderr, stdout};
 pub use database::{
     backend_is_postgres, fresh_database_url, fresh_database_url_blocking, is_sqlite_url, TestDb,
 };
